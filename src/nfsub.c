@@ -100,9 +100,13 @@ fail (GError *error)
 static int
 command_process (NfsubHost *host, int argc, char **argv)
 {
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, force = FALSE, no_wait = FALSE;
   GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "print no summary", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force,
+      "do not skip files the ledger knows (refused: see README)", NULL },
+    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait,
+      "fail instead of waiting when another nfsub holds the state lock", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("FILE|DIR...");
@@ -119,14 +123,37 @@ command_process (NfsubHost *host, int argc, char **argv)
   g_autoptr (GPtrArray) files = nfsub_collect_input_files (argv + 1, &error);
   if (!files)
     return fail (error);
+  /* Lock, then finish any commit a crash interrupted, then let the
+   * plugins load their state: in that order, they never see half a
+   * commit. */
+  int lock = nfsub_state_lock (host->state_dir, !no_wait, &error);
+  if (lock < 0)
+    return fail (error);
+  if (!nfsub_state_recover (host->state_dir, &error))
+    return fail (error);
+  g_autoptr (NfsubLedger) ledger = nfsub_ledger_load (host->state_dir, &error);
+  if (!ledger)
+    return fail (error);
   g_autoptr (GPtrArray) plugins = nfsub_plugins_open_configured (host, &error);
   if (!plugins)
     return fail (error);
   NfsubProcessStats stats = { 0 };
   gint64 t0 = g_get_monotonic_time ();
-  if (!nfsub_process_files (host, plugins, files, &stats, &error))
-    return fail (error);
+  nfsub_state_txn_begin (host->state_dir);
+  if (!nfsub_process_files (host, plugins, files, ledger, force, &stats, &error)
+      || !nfsub_state_txn_commit (&error))
+    {
+      nfsub_state_txn_abort ();
+      g_printerr ("nfsub: %s\nnfsub: nothing from this run was stored; "
+                  "state is as it was before\n", error->message);
+      g_error_free (error);
+      return 1;
+    }
+  nfsub_state_unlock (lock);
   double secs = (double) (g_get_monotonic_time () - t0) / 1e6;
+  if (!quiet && stats.files_skipped)
+    g_print ("nfsub: %" G_GUINT64_FORMAT " files already processed, skipped\n",
+             stats.files_skipped);
   if (!quiet)
     g_print ("nfsub: %" G_GUINT64_FORMAT " files, %" G_GUINT64_FORMAT
              " flows, %" G_GUINT64_FORMAT " bytes, %" G_GUINT64_FORMAT

@@ -7,6 +7,7 @@
 #include <nfsub/nffile.h>
 
 #include "lib/host-private.h"
+#include "ledger.h"
 #include "loader.h"
 #include "process.h"
 
@@ -98,15 +99,63 @@ plugin_failed (NfsubPlugin *p, const char *what, const char *file,
   return FALSE;
 }
 
+/* The ledger decides before any plugin sees a flow. */
+static gboolean
+ledger_admits (NfsubLedger *ledger, const char *path,
+               const NfsubFileInfo *info, gboolean force,
+               NfsubProcessStats *stats, GError **error)
+{
+  const char *previous = NULL;
+  switch (nfsub_ledger_check (ledger, path, info, &previous))
+    {
+    case NFSUB_LEDGER_NEW:
+      return TRUE;
+    case NFSUB_LEDGER_DONE:
+      if (force)
+        {
+          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                       "%s: --force: already processed (as %s); plugins keep "
+                       "sums, not per-file contributions, so nfsub cannot "
+                       "take the file out before counting it again; "
+                       "rebuild the state from the flow files instead",
+                       path, previous);
+          return FALSE;
+        }
+      nfsub_info (NULL, "%s: already processed (as %s), skipped", path,
+                  previous);
+      stats->files_skipped++;
+      return FALSE;
+    case NFSUB_LEDGER_CHANGED:
+    default:
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                   "%s: changed since it was processed (nfcapd appended to "
+                   "it after a restart?); counting it again would count its "
+                   "first part twice: refused", path);
+      return FALSE;
+    }
+}
+
 static gboolean
 process_one_file (NfsubHost *host, GPtrArray *plugins, NfsubFilter *global,
-                  const char *path, NfsubFlow *flows, guint32 *global_sel,
-                  guint32 *plugin_sel, NfsubProcessStats *stats, GError **error)
+                  NfsubLedger *ledger, gboolean force, const char *path,
+                  NfsubFlow *flows, guint32 *global_sel, guint32 *plugin_sel,
+                  NfsubProcessStats *stats, GError **error)
 {
   g_autoptr (NfsubNffile) file = nfsub_nffile_open (path, error);
   if (!file)
     return FALSE;
   const NfsubFileInfo *info = nfsub_nffile_info (file);
+  if (ledger)
+    {
+      GError *local = NULL;
+      if (!ledger_admits (ledger, path, info, force, stats, &local))
+        {
+          if (!local)
+            return TRUE;
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+    }
 
   for (guint i = 0; i < plugins->len; i++)
     {
@@ -167,11 +216,14 @@ process_one_file (NfsubHost *host, GPtrArray *plugins, NfsubFilter *global,
         return plugin_failed (p, "closing", path, local, error);
     }
   stats->files++;
+  if (ledger)
+    nfsub_ledger_add (ledger, path, info);
   return TRUE;
 }
 
 gboolean
 nfsub_process_files (NfsubHost *host, GPtrArray *plugins, GPtrArray *files,
+                     NfsubLedger *ledger, gboolean force,
                      NfsubProcessStats *stats, GError **error)
 {
   g_autoptr (NfsubFilter) global = NULL;
@@ -192,10 +244,13 @@ nfsub_process_files (NfsubHost *host, GPtrArray *plugins, GPtrArray *files,
   g_autofree guint32 *plugin_sel = g_new (guint32, BATCH_FLOWS);
 
   for (guint i = 0; i < files->len; i++)
-    if (!process_one_file (host, plugins, global, files->pdata[i], flows,
-                           global_sel, plugin_sel, stats, error))
+    if (!process_one_file (host, plugins, global, ledger, force,
+                           files->pdata[i], flows, global_sel, plugin_sel,
+                           stats, error))
       return FALSE;
 
+  if (stats->files == 0)
+    return TRUE; /* nothing new: leave every state file as it is */
   for (guint i = 0; i < plugins->len; i++)
     {
       NfsubPlugin *p = plugins->pdata[i];
@@ -204,5 +259,5 @@ nfsub_process_files (NfsubHost *host, GPtrArray *plugins, GPtrArray *files,
         return plugin_failed (p, "saving state after", "the last file",
                               local, error);
     }
-  return TRUE;
+  return ledger ? nfsub_ledger_save (ledger, error) : TRUE;
 }

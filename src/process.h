@@ -4,10 +4,13 @@
 
 #include <nfsub/plugin.h>
 
+#include "ledger.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
   guint64 files;
+  guint64 files_skipped;      /* already in the ledger */
   guint64 flows;
   guint64 flows_filtered_out; /* removed by [nfsub] filter */
   guint64 bytes;
@@ -19,8 +22,12 @@ typedef struct {
  * order; nfcapd.current.* files are skipped. */
 GPtrArray *nfsub_collect_input_files (char **args, GError **error);
 
+/* Runs every file through the plugins, then lets them save their state
+ * and records the files in `ledger` (may be NULL).  Files the ledger
+ * knows are skipped; with `force` they are refused instead. */
 gboolean nfsub_process_files (NfsubHost *host, GPtrArray *plugins,
-                              GPtrArray *files, NfsubProcessStats *stats,
+                              GPtrArray *files, NfsubLedger *ledger,
+                              gboolean force, NfsubProcessStats *stats,
                               GError **error);
 
 G_END_DECLS

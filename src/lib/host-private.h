@@ -36,6 +36,21 @@ void nfsub_host_free (NfsubHost *host);
 /* Resolves a path from the config relative to the config file's folder. */
 char *nfsub_host_resolve_path (NfsubHost *host, const char *value);
 
+/* State transactions (atomic.c): between begin and commit,
+ * nfsub_write_file_atomic only stages files; commit makes all of them
+ * visible at once, crash or not.  recover finishes or discards an
+ * interrupted commit; call it with the state lock held. */
+void nfsub_state_txn_begin (const char *state_dir);
+gboolean nfsub_state_txn_commit (GError **error);
+void nfsub_state_txn_abort (void);
+gboolean nfsub_state_recover (const char *state_dir, GError **error);
+
+/* The state directory lock: one `nfsub process` at a time per state.
+ * Waits when `wait` is TRUE, else fails naming the holder.  Returns the
+ * lock fd (>= 0), released by nfsub_state_unlock or at exit. */
+int nfsub_state_lock (const char *state_dir, gboolean wait, GError **error);
+void nfsub_state_unlock (int fd);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubHost, nfsub_host_free)
 
 G_END_DECLS
