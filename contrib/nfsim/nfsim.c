@@ -4,6 +4,7 @@
 
 #include "nfsim.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,22 +130,29 @@ main (int argc, char **argv)
       return 2;
     }
 
+  if (opt.out_dir && g_mkdir_with_parents (opt.out_dir, 0755) != 0)
+    {
+      g_printerr ("nfsim: --out-dir %s: %s\n", opt.out_dir, g_strerror (errno));
+      return 1;
+    }
   int rc;
-  if (opt.config_path || opt.out_dir)
-    rc = nfsim_run_population (&opt, &error);
-  else if (flows > 0)
+  if (flows > 0)
     {
       if (!opt.target)
         {
           g_printerr ("nfsim: random mode needs --target HOST:PORT\n");
           return 2;
         }
+      if (!opt.truth_path && opt.out_dir)
+        opt.truth_path = g_build_filename (opt.out_dir, "truth.json", NULL);
       rc = nfsim_run_random (&opt, &error);
     }
+  else if (opt.config_path || opt.out_dir)
+    rc = nfsim_run_population (&opt, &error);
   else
     {
-      g_printerr ("nfsim: give --flows N (random mode) or --config/--out-dir "
-                  "(population mode); see --help\n");
+      g_printerr ("nfsim: give --flows N (random mode) or --out-dir DIR "
+                  "[--config FILE] (population mode); see --help\n");
       return 2;
     }
   if (rc != 0 && error)

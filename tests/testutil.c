@@ -1,0 +1,928 @@
+/* nfsub test helpers: simulator fixtures through a real nfcapd, command
+ * capture, nfdump stat parsing, a small JSON reader.  See testutil.h. */
+#include "config.h"
+
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+/* nfcapd's socket buffer; the kernel caps it at net.core.rmem_max */
+#define FIXTURE_SOCKET_BUFFER "8388608"
+/* flows/s unless the caller's nfsim arguments set a rate: nfcapd 1.7.1
+ * took 800k/s on an idle machine; tests share 2 busy cores */
+#define FIXTURE_DEFAULT_RATE 200000
+
+static const char *
+env_or (const char *name, const char *fallback)
+{
+  const char *v = g_getenv (name);
+  return v && *v ? v : fallback;
+}
+
+const char *
+nfsub_test_builddir (void)
+{
+  return env_or ("NFSUB_BUILDDIR", ".");
+}
+
+const char *
+nfsub_test_srcdir (void)
+{
+  return env_or ("NFSUB_SRCDIR", ".");
+}
+
+const char *
+nfsub_test_nfcapd (void)
+{
+  return env_or ("NFCAPD", "nfcapd");
+}
+
+const char *
+nfsub_test_nfdump (void)
+{
+  return env_or ("NFDUMP", "nfdump");
+}
+
+const char *
+nfsub_test_nfsim (void)
+{
+  static char *path;
+  if (g_once_init_enter (&path))
+    g_once_init_leave (&path, g_build_filename (nfsub_test_builddir (), "contrib",
+                                                "nfsim", "nfsim", NULL));
+  return path;
+}
+
+char *
+nfsub_test_tmpdir (const char *prefix)
+{
+  g_autofree char *tmpl = g_strdup_printf ("nfsub-%s-XXXXXX", prefix ? prefix : "test");
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp (tmpl, &error);
+  if (!dir)
+    g_error ("nfsub_test_tmpdir: %s", error->message);
+  return dir;
+}
+
+void
+nfsub_test_rm_rf (const char *path)
+{
+  GStatBuf st;
+  if (g_lstat (path, &st) != 0)
+    return;
+  if (S_ISDIR (st.st_mode))
+    {
+      GDir *d = g_dir_open (path, 0, NULL);
+      if (d)
+        {
+          const char *n;
+          while ((n = g_dir_read_name (d)))
+            {
+              g_autofree char *child = g_build_filename (path, n, NULL);
+              nfsub_test_rm_rf (child);
+            }
+          g_dir_close (d);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+guint16
+nfsub_test_free_udp_port (void)
+{
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    g_error ("nfsub_test_free_udp_port: socket: %s", g_strerror (errno));
+  struct sockaddr_in sa = { 0 };
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) != 0
+      || getsockname (fd, (struct sockaddr *) &sa, &len) != 0)
+    g_error ("nfsub_test_free_udp_port: %s", g_strerror (errno));
+  close (fd);
+  return ntohs (sa.sin_port);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+char *
+nfsub_test_run (const char *const *argv, int *exit_status, GError **error)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                     &out, &err, &status, error))
+    return NULL;
+  g_autoptr (GError) child_error = NULL;
+  if (!g_spawn_check_wait_status (status, &child_error))
+    {
+      if (exit_status && child_error->domain == G_SPAWN_EXIT_ERROR)
+        {
+          *exit_status = child_error->code;
+          return g_steal_pointer (&out);
+        }
+      g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
+      g_set_error (error, G_SPAWN_EXIT_ERROR, 1, "'%s': %s; stderr: %s", cmd,
+                   child_error->message, err ? err : "");
+      return NULL;
+    }
+  if (exit_status)
+    *exit_status = 0;
+  return g_steal_pointer (&out);
+}
+
+char *
+nfsub_test_run_line (const char *command_line, int *exit_status, GError **error)
+{
+  g_auto (GStrv) argv = NULL;
+  if (!g_shell_parse_argv (command_line, NULL, &argv, error))
+    return NULL;
+  return nfsub_test_run ((const char *const *) argv, exit_status, error);
+}
+
+char *
+nfsub_test_nfdump_output (GError **error, const char *first_arg, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) nfsub_test_nfdump ());
+  va_list ap;
+  va_start (ap, first_arg);
+  for (const char *a = first_arg; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  return nfsub_test_run ((const char *const *) argv->pdata, NULL, error);
+}
+
+gboolean
+nfsub_test_nfdump_stat (const char *file, NfsubTestStat *stat, GError **error)
+{
+  g_autofree char *out = nfsub_test_nfdump_output (error, "-r", file, "-I", NULL);
+  if (!out)
+    return FALSE;
+  memset (stat, 0, sizeof *stat);
+  static const struct {
+    const char *key;
+    gsize offset;
+  } keys[] = {
+#define K(name, field) { name, G_STRUCT_OFFSET (NfsubTestStat, field) }
+    K ("Flows", flows), K ("Flows_tcp", flows_tcp), K ("Flows_udp", flows_udp),
+    K ("Flows_icmp", flows_icmp), K ("Flows_other", flows_other),
+    K ("Packets", packets), K ("Packets_tcp", packets_tcp),
+    K ("Packets_udp", packets_udp), K ("Packets_icmp", packets_icmp),
+    K ("Packets_other", packets_other), K ("Bytes", bytes),
+    K ("Bytes_tcp", bytes_tcp), K ("Bytes_udp", bytes_udp),
+    K ("Bytes_icmp", bytes_icmp), K ("Bytes_other", bytes_other),
+    K ("First", first), K ("Last", last),
+    K ("Sequence failures", sequence_failures),
+#undef K
+  };
+  guint found = 0;
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      char *colon = strchr (*l, ':');
+      if (!colon)
+        continue;
+      g_autofree char *key = g_strstrip (g_strndup (*l, colon - *l));
+      for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+        if (strcmp (key, keys[i].key) == 0)
+          {
+            *(guint64 *) ((char *) stat + keys[i].offset)
+              = g_ascii_strtoull (colon + 1, NULL, 10);
+            found++;
+          }
+    }
+  if (found < 16)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "nfdump -r %s -I: unexpected output: %s", file, out);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- fixtures */
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+nfsub_test_list_nfcapd_files (const char *dir)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+  GDir *d = g_dir_open (dir, 0, NULL);
+  if (d)
+    {
+      const char *n;
+      while ((n = g_dir_read_name (d)))
+        if (g_str_has_prefix (n, "nfcapd.") && !g_str_has_prefix (n, "nfcapd.current"))
+          g_ptr_array_add (files, g_build_filename (dir, n, NULL));
+      g_dir_close (d);
+    }
+  g_ptr_array_sort (files, compare_strings);
+  g_ptr_array_add (files, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&files), FALSE);
+}
+
+char *
+nfsub_test_fixture_sim_dir (const char *fixture_path)
+{
+  g_autofree char *base = NULL;
+  if (g_file_test (fixture_path, G_FILE_TEST_IS_DIR))
+    base = g_path_get_dirname (fixture_path);
+  else
+    {
+      g_autofree char *flows = g_path_get_dirname (fixture_path);
+      base = g_path_get_dirname (flows);
+    }
+  return g_build_filename (base, "sim", NULL);
+}
+
+static gboolean
+args_have_rate (char **argv)
+{
+  for (char **a = argv; *a; a++)
+    if (strcmp (*a, "-r") == 0 || strcmp (*a, "--rate") == 0
+        || g_str_has_prefix (*a, "--rate=") || (g_str_has_prefix (*a, "-r") && (*a)[2]))
+      return TRUE;
+  return FALSE;
+}
+
+/* The receive queue of the UDP socket bound to 127.0.0.1:port, from
+ * /proc/net/udp; -1 if not found.  Used to let nfcapd drain what the
+ * simulator sent before it is told to stop. */
+static long
+udp_rx_queue (guint16 port)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/net/udp", &text, NULL, NULL))
+    return -1;
+  g_autofree char *want = g_strdup_printf ("0100007F:%04X", port);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_auto (GStrv) f = g_strsplit_set (g_strstrip (*l), " ", -1);
+      /* sl local rem st tx:rx ...; empty fields from repeated blanks */
+      const char *fields[6];
+      int n = 0;
+      for (char **p = f; *p && n < 6; p++)
+        if (**p)
+          fields[n++] = *p;
+      if (n >= 5 && strcmp (fields[1], want) == 0)
+        {
+          const char *rx = strchr (fields[4], ':');
+          return rx ? strtol (rx + 1, NULL, 16) : -1;
+        }
+    }
+  return -1;
+}
+
+static gboolean
+process_alive (GSubprocess *proc)
+{
+  return g_subprocess_get_identifier (proc) != NULL;
+}
+
+static gboolean
+wait_exit (GSubprocess *proc, guint timeout_ms)
+{
+  for (guint waited = 0; waited < timeout_ms; waited += 20)
+    {
+      if (!process_alive (proc))
+        return TRUE;
+      g_usleep (20000);
+    }
+  return !process_alive (proc);
+}
+
+/* One build attempt into dir.  *retry_hint is set when a retry may help
+ * (port taken, loss, rotation split). */
+static gboolean
+build_fixture_once (const char *dir, const char *compression, guint rotate,
+                    char **nfsim_argv, guint rate, gboolean single_file,
+                    gboolean *retry_hint, GError **error)
+{
+  g_autofree char *flows = g_build_filename (dir, "flows", NULL);
+  g_autofree char *sim = g_build_filename (dir, "sim", NULL);
+  g_autofree char *pidfile = g_build_filename (dir, "nfcapd.pid", NULL);
+  g_autofree char *caplog = g_build_filename (dir, "nfcapd.log", NULL);
+  g_autofree char *simlog = g_build_filename (dir, "nfsim.log", NULL);
+  *retry_hint = FALSE;
+  nfsub_test_rm_rf (flows);
+  nfsub_test_rm_rf (sim);
+  g_unlink (pidfile);
+  if (g_mkdir_with_parents (flows, 0755) != 0 || g_mkdir_with_parents (sim, 0755) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "fixture %s: mkdir: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+
+  guint16 port = nfsub_test_free_udp_port ();
+  g_autofree char *port_s = g_strdup_printf ("%u", port);
+  g_autofree char *rotate_s = g_strdup_printf ("%u", rotate);
+  g_autoptr (GPtrArray) cap = g_ptr_array_new ();
+  const char *capargs[] = { nfsub_test_nfcapd (), "-w", flows, "-b", "127.0.0.1",
+                            "-p", port_s, "-t", rotate_s, "-P", pidfile,
+                            "-B", FIXTURE_SOCKET_BUFFER };
+  for (guint i = 0; i < G_N_ELEMENTS (capargs); i++)
+    g_ptr_array_add (cap, (gpointer) capargs[i]);
+  if (compression && *compression)
+    g_ptr_array_add (cap, (gpointer) compression);
+  g_ptr_array_add (cap, NULL);
+
+  g_autoptr (GSubprocessLauncher) launcher
+    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, caplog);
+  g_autoptr (GSubprocess) nfcapd
+    = g_subprocess_launcher_spawnv (launcher, (const char *const *) cap->pdata, error);
+  if (!nfcapd)
+    return FALSE;
+
+  /* nfcapd writes its pid file after binding the socket */
+  gboolean ready = FALSE;
+  for (int i = 0; i < 500 && !ready; i++)
+    {
+      if (g_file_test (pidfile, G_FILE_TEST_EXISTS) && udp_rx_queue (port) >= 0)
+        ready = TRUE;
+      else if (!process_alive (nfcapd))
+        break;
+      else
+        g_usleep (20000);
+    }
+  if (!ready)
+    {
+      g_subprocess_force_exit (nfcapd);
+      g_autofree char *log = NULL;
+      g_file_get_contents (caplog, &log, NULL, NULL);
+      *retry_hint = TRUE;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "fixture %s: nfcapd did not start on port %u: %s", dir, port,
+                   log ? log : "");
+      return FALSE;
+    }
+
+  g_autoptr (GPtrArray) simargv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (simargv, g_strdup (nfsub_test_nfsim ()));
+  g_ptr_array_add (simargv, g_strdup ("--target"));
+  g_ptr_array_add (simargv, g_strdup_printf ("127.0.0.1:%u", port));
+  g_ptr_array_add (simargv, g_strdup ("--out-dir"));
+  g_ptr_array_add (simargv, g_strdup (sim));
+  if (!args_have_rate (nfsim_argv))
+    {
+      g_ptr_array_add (simargv, g_strdup ("--rate"));
+      g_ptr_array_add (simargv, g_strdup_printf ("%u", rate));
+    }
+  for (char **a = nfsim_argv; *a; a++)
+    g_ptr_array_add (simargv, g_strdup (*a));
+  g_ptr_array_add (simargv, NULL);
+
+  g_autoptr (GSubprocessLauncher) simlauncher
+    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_stdout_file_path (simlauncher, simlog);
+  g_autoptr (GSubprocess) nfsim
+    = g_subprocess_launcher_spawnv (simlauncher, (const char *const *) simargv->pdata, error);
+  gboolean sim_ok = nfsim && g_subprocess_wait_check (nfsim, NULL, error);
+
+  /* let nfcapd drain its socket, then stop it and wait for the last file */
+  for (int i = 0; i < 1500 && udp_rx_queue (port) > 0; i++)
+    g_usleep (20000);
+  g_usleep (100000);
+  const char *pid = g_subprocess_get_identifier (nfcapd);
+  if (pid)
+    kill (atoi (pid), SIGTERM);
+  if (!wait_exit (nfcapd, 60000))
+    {
+      g_subprocess_force_exit (nfcapd);
+      if (sim_ok)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                     "fixture %s: nfcapd did not stop within 60 s", dir);
+      return FALSE;
+    }
+  for (int i = 0; i < 250 && g_file_test (pidfile, G_FILE_TEST_EXISTS); i++)
+    g_usleep (20000);
+  if (!sim_ok)
+    {
+      g_autofree char *log = NULL;
+      g_file_get_contents (simlog, &log, NULL, NULL);
+      g_prefix_error (error, "fixture %s: nfsim failed (%s): ", dir, log ? log : "");
+      return FALSE;
+    }
+
+  g_auto (GStrv) files = nfsub_test_list_nfcapd_files (flows);
+  guint n = g_strv_length (files);
+  if (n == 0 || (single_file && n != 1))
+    {
+      *retry_hint = n > 1;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "fixture %s: nfcapd wrote %u files, expected %s", dir, n,
+                   single_file ? "1" : "at least 1");
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      NfsubTestStat st;
+      if (!nfsub_test_nfdump_stat (files[i], &st, error))
+        return FALSE;
+      if (st.sequence_failures != 0)
+        {
+          *retry_hint = TRUE;
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "fixture %s: nfcapd lost packets (%" G_GUINT64_FORMAT
+                       " sequence failures in %s) at %u flows/s",
+                       dir, st.sequence_failures, files[i], rate);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static char *
+fixture_recipe (const char *compression, guint rotate, const char *nfsim_args)
+{
+  GStatBuf st = { 0 };
+  g_stat (nfsub_test_nfsim (), &st);
+  return g_strdup_printf ("compression=%s\nrotate=%u\nnfsim_args=%s\n"
+                          "nfsim=%lld:%lld\nnfcapd=%s\n",
+                          compression ? compression : "", rotate, nfsim_args,
+                          (long long) st.st_size, (long long) st.st_mtime,
+                          nfsub_test_nfcapd ());
+}
+
+static char *
+fixture_build (const char *name, const char *compression, guint rotate,
+               const char *nfsim_args, gboolean single_file, GError **error)
+{
+  g_return_val_if_fail (name && *name && !strchr (name, '/'), NULL);
+  if (!nfsim_args)
+    nfsim_args = "";
+  if (!g_file_test (nfsub_test_nfsim (), G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "fixture %s: simulator %s not built", name, nfsub_test_nfsim ());
+      return NULL;
+    }
+  g_auto (GStrv) argv = NULL;
+  if (*nfsim_args && !g_shell_parse_argv (nfsim_args, NULL, &argv, error))
+    return NULL;
+  if (!argv)
+    argv = g_new0 (char *, 1);
+
+  g_autofree char *root = g_build_filename (nfsub_test_builddir (), "tests",
+                                            "fixtures", NULL);
+  g_autofree char *dir = g_build_filename (root, name, NULL);
+  g_autofree char *lockpath = g_strdup_printf ("%s/%s.lock", root, name);
+  g_autofree char *recipe_path = g_build_filename (dir, "recipe", NULL);
+  g_autofree char *flows = g_build_filename (dir, "flows", NULL);
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "fixture %s: mkdir %s: %s", name, dir, g_strerror (errno));
+      return NULL;
+    }
+  int lock = open (lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || flock (lock, LOCK_EX) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "fixture %s: lock %s: %s", name, lockpath, g_strerror (errno));
+      if (lock >= 0)
+        close (lock);
+      return NULL;
+    }
+
+  g_autofree char *recipe = fixture_recipe (compression, rotate, nfsim_args);
+  g_autofree char *have = NULL;
+  gboolean ok = FALSE;
+  if (g_file_get_contents (recipe_path, &have, NULL, NULL) && strcmp (have, recipe) == 0)
+    ok = TRUE;
+  else
+    {
+      g_unlink (recipe_path);
+      guint rate = FIXTURE_DEFAULT_RATE;
+      for (int attempt = 0; attempt < 3 && !ok; attempt++)
+        {
+          gboolean retry = FALSE;
+          g_clear_error (error);
+          ok = build_fixture_once (dir, compression, rotate, argv, rate,
+                                   single_file, &retry, error);
+          if (!ok && !retry)
+            break;
+          rate /= 2;
+        }
+      if (ok)
+        ok = g_file_set_contents (recipe_path, recipe, -1, error);
+    }
+  flock (lock, LOCK_UN);
+  close (lock);
+  if (!ok)
+    return NULL;
+  if (!single_file)
+    return g_steal_pointer (&flows);
+  g_auto (GStrv) files = nfsub_test_list_nfcapd_files (flows);
+  if (g_strv_length (files) != 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "fixture %s: cached flow directory %s does not hold one file",
+                   name, flows);
+      return NULL;
+    }
+  return g_strdup (files[0]);
+}
+
+char *
+nfsub_test_fixture (const char *name, const char *compression,
+                    const char *nfsim_args, GError **error)
+{
+  return fixture_build (name, compression, 86400, nfsim_args, TRUE, error);
+}
+
+char *
+nfsub_test_fixture_dir (const char *name, const char *compression,
+                        guint rotate_seconds, const char *nfsim_args,
+                        GError **error)
+{
+  g_return_val_if_fail (rotate_seconds >= 2, NULL);
+  return fixture_build (name, compression, rotate_seconds, nfsim_args, FALSE, error);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+struct _NfsubTestJson {
+  NfsubTestJsonType type;
+  double number;
+  char *string;         /* STRING */
+  GPtrArray *items;     /* ARRAY, OBJECT: NfsubTestJson* */
+  GPtrArray *keys;      /* OBJECT: char* */
+  GHashTable *by_key;   /* OBJECT: key -> NfsubTestJson* (first wins) */
+};
+
+void
+nfsub_test_json_free (NfsubTestJson *j)
+{
+  if (!j)
+    return;
+  g_free (j->string);
+  if (j->items)
+    g_ptr_array_unref (j->items);
+  if (j->keys)
+    g_ptr_array_unref (j->keys);
+  if (j->by_key)
+    g_hash_table_unref (j->by_key);
+  g_free (j);
+}
+
+typedef struct {
+  const char *text;
+  const char *p;
+  GError **error;
+  int depth;
+} JsonParser;
+
+static void
+json_fail (JsonParser *ps, const char *what)
+{
+  if (*ps->error)
+    return;
+  int line = 1, col = 1;
+  for (const char *q = ps->text; q < ps->p; q++)
+    if (*q == '\n')
+      line++, col = 1;
+    else
+      col++;
+  g_set_error (ps->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               "JSON line %d column %d: %s", line, col, what);
+}
+
+static void
+json_ws (JsonParser *ps)
+{
+  while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')
+    ps->p++;
+}
+
+static char *
+json_string_literal (JsonParser *ps)
+{
+  GString *s = g_string_new (NULL);
+  ps->p++; /* opening quote */
+  while (*ps->p && *ps->p != '"')
+    {
+      if (*ps->p != '\\')
+        {
+          g_string_append_c (s, *ps->p++);
+          continue;
+        }
+      ps->p++;
+      char c = *ps->p++;
+      switch (c)
+        {
+        case '"': case '\\': case '/': g_string_append_c (s, c); break;
+        case 'b': g_string_append_c (s, '\b'); break;
+        case 'f': g_string_append_c (s, '\f'); break;
+        case 'n': g_string_append_c (s, '\n'); break;
+        case 'r': g_string_append_c (s, '\r'); break;
+        case 't': g_string_append_c (s, '\t'); break;
+        case 'u':
+          {
+            char hex[5] = { 0 };
+            for (int i = 0; i < 4; i++)
+              {
+                if (!g_ascii_isxdigit (ps->p[i]))
+                  {
+                    json_fail (ps, "bad \\u escape");
+                    return g_string_free (s, TRUE), NULL;
+                  }
+                hex[i] = ps->p[i];
+              }
+            ps->p += 4;
+            g_string_append_unichar (s, (gunichar) strtoul (hex, NULL, 16));
+            break;
+          }
+        default:
+          json_fail (ps, "bad escape");
+          return g_string_free (s, TRUE), NULL;
+        }
+    }
+  if (*ps->p != '"')
+    {
+      json_fail (ps, "unterminated string");
+      return g_string_free (s, TRUE), NULL;
+    }
+  ps->p++;
+  return g_string_free (s, FALSE);
+}
+
+static NfsubTestJson *json_value (JsonParser *ps);
+
+static NfsubTestJson *
+json_container (JsonParser *ps, gboolean object)
+{
+  g_autoptr (NfsubTestJson) node = g_new0 (NfsubTestJson, 1);
+  node->type = object ? NFSUB_TEST_JSON_OBJECT : NFSUB_TEST_JSON_ARRAY;
+  node->items = g_ptr_array_new_with_free_func ((GDestroyNotify) nfsub_test_json_free);
+  if (object)
+    {
+      node->keys = g_ptr_array_new_with_free_func (g_free);
+      node->by_key = g_hash_table_new (g_str_hash, g_str_equal);
+    }
+  char closer = object ? '}' : ']';
+  ps->p++;
+  json_ws (ps);
+  if (*ps->p == closer)
+    {
+      ps->p++;
+      return g_steal_pointer (&node);
+    }
+  for (;;)
+    {
+      char *key = NULL;
+      json_ws (ps);
+      if (object)
+        {
+          if (*ps->p != '"')
+            {
+              json_fail (ps, "expected a member name");
+              return NULL;
+            }
+          key = json_string_literal (ps);
+          if (!key)
+            return NULL;
+          json_ws (ps);
+          if (*ps->p != ':')
+            {
+              g_free (key);
+              json_fail (ps, "expected ':'");
+              return NULL;
+            }
+          ps->p++;
+        }
+      NfsubTestJson *v = json_value (ps);
+      if (!v)
+        {
+          g_free (key);
+          return NULL;
+        }
+      g_ptr_array_add (node->items, v);
+      if (object)
+        {
+          g_ptr_array_add (node->keys, key);
+          if (!g_hash_table_contains (node->by_key, key))
+            g_hash_table_insert (node->by_key, key, v);
+        }
+      json_ws (ps);
+      if (*ps->p == ',')
+        {
+          ps->p++;
+          continue;
+        }
+      if (*ps->p == closer)
+        {
+          ps->p++;
+          return g_steal_pointer (&node);
+        }
+      json_fail (ps, object ? "expected ',' or '}'" : "expected ',' or ']'");
+      return NULL;
+    }
+}
+
+static NfsubTestJson *
+json_value (JsonParser *ps)
+{
+  json_ws (ps);
+  if (++ps->depth > 200)
+    {
+      json_fail (ps, "nesting too deep");
+      return NULL;
+    }
+  NfsubTestJson *result = NULL;
+  switch (*ps->p)
+    {
+    case '{':
+    case '[':
+      result = json_container (ps, *ps->p == '{');
+      break;
+    case '"':
+      {
+        char *s = json_string_literal (ps);
+        if (s)
+          {
+            result = g_new0 (NfsubTestJson, 1);
+            result->type = NFSUB_TEST_JSON_STRING;
+            result->string = s;
+          }
+        break;
+      }
+    default:
+      {
+        static const struct {
+          const char *word;
+          NfsubTestJsonType type;
+          double value;
+        } words[] = { { "true", NFSUB_TEST_JSON_BOOL, 1 },
+                      { "false", NFSUB_TEST_JSON_BOOL, 0 },
+                      { "null", NFSUB_TEST_JSON_NULL, 0 } };
+        for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+          if (g_str_has_prefix (ps->p, words[i].word))
+            {
+              ps->p += strlen (words[i].word);
+              result = g_new0 (NfsubTestJson, 1);
+              result->type = words[i].type;
+              result->number = words[i].value;
+              ps->depth--;
+              return result;
+            }
+        char *end;
+        double v = g_ascii_strtod (ps->p, &end);
+        if (end == ps->p || !(g_ascii_isdigit (*ps->p) || *ps->p == '-'))
+          {
+            json_fail (ps, "unexpected character");
+            break;
+          }
+        ps->p = end;
+        result = g_new0 (NfsubTestJson, 1);
+        result->type = NFSUB_TEST_JSON_NUMBER;
+        result->number = v;
+      }
+    }
+  ps->depth--;
+  return result;
+}
+
+NfsubTestJson *
+nfsub_test_json_parse (const char *text, GError **error)
+{
+  GError *local = NULL;
+  JsonParser ps = { text, text, &local, 0 };
+  NfsubTestJson *root = json_value (&ps);
+  if (root)
+    {
+      json_ws (&ps);
+      if (*ps.p)
+        {
+          json_fail (&ps, "trailing characters");
+          nfsub_test_json_free (root);
+          root = NULL;
+        }
+    }
+  if (!root)
+    {
+      if (!local)
+        json_fail (&ps, "invalid JSON");
+      g_propagate_error (error, local);
+    }
+  return root;
+}
+
+NfsubTestJson *
+nfsub_test_json_load (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  NfsubTestJson *j = nfsub_test_json_parse (text, error);
+  if (!j)
+    g_prefix_error (error, "%s: ", path);
+  return j;
+}
+
+NfsubTestJsonType
+nfsub_test_json_type (const NfsubTestJson *node)
+{
+  return node->type;
+}
+
+const NfsubTestJson *
+nfsub_test_json_member (const NfsubTestJson *node, const char *key)
+{
+  if (!node || node->type != NFSUB_TEST_JSON_OBJECT)
+    return NULL;
+  return g_hash_table_lookup (node->by_key, key);
+}
+
+const NfsubTestJson *
+nfsub_test_json_path (const NfsubTestJson *node, const char *path)
+{
+  g_auto (GStrv) parts = g_strsplit (path, ".", -1);
+  for (char **p = parts; *p && node; p++)
+    {
+      if (node->type == NFSUB_TEST_JSON_ARRAY)
+        {
+          char *end;
+          guint64 i = g_ascii_strtoull (*p, &end, 10);
+          node = (*end || end == *p || i >= node->items->len)
+                   ? NULL
+                   : g_ptr_array_index (node->items, i);
+        }
+      else
+        node = nfsub_test_json_member (node, *p);
+    }
+  return node;
+}
+
+double
+nfsub_test_json_number (const NfsubTestJson *node, const char *path)
+{
+  const NfsubTestJson *n = nfsub_test_json_path (node, path);
+  if (!n || (n->type != NFSUB_TEST_JSON_NUMBER && n->type != NFSUB_TEST_JSON_BOOL))
+    g_error ("JSON: no number at '%s'", path);
+  return n->number;
+}
+
+const char *
+nfsub_test_json_string (const NfsubTestJson *node, const char *path)
+{
+  const NfsubTestJson *n = nfsub_test_json_path (node, path);
+  if (!n || n->type != NFSUB_TEST_JSON_STRING)
+    g_error ("JSON: no string at '%s'", path);
+  return n->string;
+}
+
+guint
+nfsub_test_json_length (const NfsubTestJson *node)
+{
+  return node && node->items ? node->items->len : 0;
+}
+
+const NfsubTestJson *
+nfsub_test_json_index (const NfsubTestJson *node, guint i, const char **key)
+{
+  if (!node || !node->items || i >= node->items->len)
+    return NULL;
+  if (key)
+    *key = node->keys ? g_ptr_array_index (node->keys, i) : NULL;
+  return g_ptr_array_index (node->items, i);
+}
+
+double
+nfsub_test_json_get_number (const NfsubTestJson *node)
+{
+  g_assert (node && (node->type == NFSUB_TEST_JSON_NUMBER || node->type == NFSUB_TEST_JSON_BOOL));
+  return node->number;
+}
+
+const char *
+nfsub_test_json_get_string (const NfsubTestJson *node)
+{
+  g_assert (node && node->type == NFSUB_TEST_JSON_STRING);
+  return node->string;
+}
