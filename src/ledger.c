@@ -186,3 +186,12 @@ nfsub_ledger_size (NfsubLedger *ledger)
 {
   return ledger->entries->len;
 }
+
+GPtrArray *
+nfsub_ledger_paths (NfsubLedger *ledger)
+{
+  GPtrArray *paths = g_ptr_array_new ();
+  for (guint i = 0; i < ledger->entries->len; i++)
+    g_ptr_array_add (paths, ((LedgerEntry *) ledger->entries->pdata[i])->path);
+  return paths;
+}

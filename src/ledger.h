@@ -26,6 +26,8 @@ void nfsub_ledger_add (NfsubLedger *ledger, const char *path,
 /* Writes through nfsub_write_file_atomic, i.e. inside the open state
  * transaction, together with the plugins' state. */
 gboolean nfsub_ledger_save (NfsubLedger *ledger, GError **error);
+/* The canonical paths recorded, for a quick "seen it" check. */
+GPtrArray *nfsub_ledger_paths (NfsubLedger *ledger);
 guint nfsub_ledger_size (NfsubLedger *ledger);
 void nfsub_ledger_free (NfsubLedger *ledger);
 

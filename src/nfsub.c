@@ -13,6 +13,7 @@
 #include "lib/host-private.h"
 #include "loader.h"
 #include "process.h"
+#include "watch.h"
 
 static const char usage_text[] =
   "Usage: nfsub [-c FILE] [--plugin-dir DIR] COMMAND [ARGS]\n"
@@ -22,6 +23,8 @@ static const char usage_text[] =
   "Commands:\n"
   "  process FILE|DIR...   run the configured plugins over nfcapd files\n"
   "                        (DIR: every finished nfcapd.* in time order)\n"
+  "  watch DIR             follow nfcapd's flow directory, process each\n"
+  "                        finished file once (catches up after downtime)\n"
   "  dump FILE             one flow per line\n"
   "  info FILE             file header, compression, blocks, stat record\n"
   "  plugins               list the plugins found and their commands\n"
@@ -123,33 +126,15 @@ command_process (NfsubHost *host, int argc, char **argv)
   g_autoptr (GPtrArray) files = nfsub_collect_input_files (argv + 1, &error);
   if (!files)
     return fail (error);
-  /* Lock, then finish any commit a crash interrupted, then let the
-   * plugins load their state: in that order, they never see half a
-   * commit. */
-  int lock = nfsub_state_lock (host->state_dir, !no_wait, &error);
-  if (lock < 0)
-    return fail (error);
-  if (!nfsub_state_recover (host->state_dir, &error))
-    return fail (error);
-  g_autoptr (NfsubLedger) ledger = nfsub_ledger_load (host->state_dir, &error);
-  if (!ledger)
-    return fail (error);
-  g_autoptr (GPtrArray) plugins = nfsub_plugins_open_configured (host, &error);
-  if (!plugins)
-    return fail (error);
   NfsubProcessStats stats = { 0 };
   gint64 t0 = g_get_monotonic_time ();
-  nfsub_state_txn_begin (host->state_dir);
-  if (!nfsub_process_files (host, plugins, files, ledger, force, &stats, &error)
-      || !nfsub_state_txn_commit (&error))
+  if (!nfsub_process_run (host, files, force, !no_wait, &stats, &error))
     {
-      nfsub_state_txn_abort ();
       g_printerr ("nfsub: %s\nnfsub: nothing from this run was stored; "
                   "state is as it was before\n", error->message);
       g_error_free (error);
       return 1;
     }
-  nfsub_state_unlock (lock);
   double secs = (double) (g_get_monotonic_time () - t0) / 1e6;
   if (!quiet && stats.files_skipped)
     g_print ("nfsub: %" G_GUINT64_FORMAT " files already processed, skipped\n",
@@ -242,6 +227,7 @@ command_plugins (NfsubHost *host, int argc, char **argv)
 
 static const NfsubCommand builtin_commands[] = {
   { "process", "run the configured plugins over nfcapd files", command_process },
+  { "watch", "follow an nfcapd flow directory", nfsub_command_watch },
   { "dump", "one flow per line", command_dump },
   { "info", "file header, compression, blocks, stat record", command_info },
   { "plugins", "list plugins and their commands", command_plugins },

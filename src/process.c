@@ -261,3 +261,38 @@ nfsub_process_files (NfsubHost *host, GPtrArray *plugins, GPtrArray *files,
     }
   return ledger ? nfsub_ledger_save (ledger, error) : TRUE;
 }
+
+gboolean
+nfsub_process_run (NfsubHost *host, GPtrArray *files, gboolean force,
+                   gboolean wait_for_lock, NfsubProcessStats *stats,
+                   GError **error)
+{
+  /* Lock, then finish any commit a crash interrupted, then let the
+   * plugins load their state: in that order, they never see half a
+   * commit. */
+  int lock = nfsub_state_lock (host->state_dir, wait_for_lock, error);
+  if (lock < 0)
+    return FALSE;
+  gboolean ok = FALSE;
+  g_autoptr (NfsubLedger) ledger = NULL;
+  g_autoptr (GPtrArray) plugins = NULL;
+  if (!nfsub_state_recover (host->state_dir, error))
+    goto out;
+  ledger = nfsub_ledger_load (host->state_dir, error);
+  if (!ledger)
+    goto out;
+  plugins = nfsub_plugins_open_configured (host, error);
+  if (!plugins)
+    goto out;
+  nfsub_state_txn_begin (host->state_dir);
+  if (nfsub_process_files (host, plugins, files, ledger, force, stats, error)
+      && nfsub_state_txn_commit (error))
+    ok = TRUE;
+  else
+    nfsub_state_txn_abort ();
+out:
+  /* Plugins go before the lock: their free may still touch state files. */
+  g_clear_pointer (&plugins, g_ptr_array_unref);
+  nfsub_state_unlock (lock);
+  return ok;
+}

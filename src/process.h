@@ -30,6 +30,14 @@ gboolean nfsub_process_files (NfsubHost *host, GPtrArray *plugins,
                               gboolean force, NfsubProcessStats *stats,
                               GError **error);
 
+/* One locked, all-or-nothing run: lock the state directory, recover an
+ * interrupted commit, open the configured plugins, process `files` and
+ * commit the plugins' state with the ledger.  On error nothing of this
+ * run is stored. */
+gboolean nfsub_process_run (NfsubHost *host, GPtrArray *files, gboolean force,
+                            gboolean wait_for_lock, NfsubProcessStats *stats,
+                            GError **error);
+
 G_END_DECLS
 
 #endif
