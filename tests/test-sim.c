@@ -102,6 +102,33 @@ check_same_seed_same_flows (void)
   g_assert_cmpstr (da, ==, db);
 }
 
+static void
+check_fixture_dir (void)
+{
+  /* several rotations: together the files hold exactly what was sent */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = nfsub_test_fixture_dir ("sim-multi", "-y", 2,
+                                                 "-n 60000 -s 5 -S 10 -r 12000", &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) files = nfsub_test_list_nfcapd_files (dir);
+  g_assert_cmpuint (g_strv_length (files), >=, 2);
+  guint64 flows = 0, bytes = 0;
+  for (char **f = files; *f; f++)
+    {
+      NfsubTestStat st;
+      g_assert_true (nfsub_test_nfdump_stat (*f, &st, &error));
+      g_assert_cmpuint (st.sequence_failures, ==, 0);
+      flows += st.flows;
+      bytes += st.bytes;
+    }
+  g_autofree char *sim = nfsub_test_fixture_sim_dir (dir);
+  g_autofree char *truth_path = g_build_filename (sim, "truth.json", NULL);
+  g_autoptr (NfsubTestJson) truth = nfsub_test_json_load (truth_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (flows, ==, nfsub_test_json_number (truth, "expected_nfcapd.flows"));
+  g_assert_cmpuint (bytes, ==, nfsub_test_json_number (truth, "expected_nfcapd.bytes"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -112,5 +139,6 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &cases[i], check_stat_equals_truth);
     }
   g_test_add_func ("/sim/random/deterministic", check_same_seed_same_flows);
+  g_test_add_func ("/sim/random/fixture-dir", check_fixture_dir);
   return g_test_run ();
 }
