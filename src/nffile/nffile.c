@@ -1,0 +1,1145 @@
+/* Native reader for nfdump 1.7 flow files (layout 2, V3 records).
+ *
+ * The format is in docs/nffile-format.md.  Everything on disk is in the
+ * writer's byte order (always little-endian in practice) and nothing is
+ * aligned, so every field is read with a fixed-size memcpy, which the
+ * compiler turns into a plain load.
+ *
+ * Memory: one 5 MiB buffer for the stored block and one for the
+ * decompressed block, whatever the file size.  Every length read from the
+ * file is checked before it is used, so a corrupt file ends in a GError
+ * that names the file, the block and the byte offset, never in a crash or
+ * a loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bzlib.h>
+#include <lz4.h>
+#include <lzo/lzo1x.h>
+#include <zstd.h>
+
+#include <nfsub/nffile.h>
+
+#include "nffile-private.h"
+
+#if G_BYTE_ORDER != G_LITTLE_ENDIAN
+#error "nffile.c reads little-endian files with plain loads; port the rd* helpers"
+#endif
+
+G_DEFINE_QUARK (nfsub-nffile-error-quark, nfsub_nffile_error)
+
+#define NFFILE_MAGIC 0xA50C
+#define NFFILE_MAGIC_SWAPPED 0x0CA5
+#define NFFILE_HEADER_SIZE 40
+#define BLOCK_HEADER_SIZE 12
+/* nfdump's readers accept at most 5 MiB of payload per block. */
+#define BLOCK_BUFFER_SIZE (5u * 1024u * 1024u)
+
+enum {
+  BLOCK_TYPE_V15 = 1,
+  BLOCK_TYPE_V16 = 2,
+  BLOCK_TYPE_STANDARD = 3,
+  BLOCK_TYPE_ARRAY = 4,
+};
+
+enum {
+  RECORD_EXPORTER_INFO = 7,
+  RECORD_EXPORTER_STAT = 8,
+  RECORD_V3 = 11,
+  RECORD_SAMPLER = 15,
+  RECORD_IDENT = 0x8001,
+  RECORD_STAT = 0x8002,
+};
+
+enum {
+  EX_GENERIC_FLOW = 1,
+  EX_IPV4_FLOW = 2,
+  EX_IPV6_FLOW = 3,
+  EX_FLOW_MISC = 4,
+  EX_CNT_FLOW = 5,
+  EX_AS_ROUTING = 7,
+  EX_IP_NEXT_HOP_V4 = 10,
+  EX_IP_NEXT_HOP_V6 = 11,
+  EX_IP_RECEIVED_V4 = 12,
+  EX_IP_RECEIVED_V6 = 13,
+  EX_SAMPLER_INFO = 18,
+};
+
+enum {
+  SAMPLER_GENERIC = -1,
+  SAMPLER_DEFAULT = -2,
+  SAMPLER_OVERWRITE = -3,
+};
+
+/* What the flow records need to know about one exporter sysid, indexed by
+ * sysid.  `generation` changes when an appended run redefines the sysid, so
+ * the samplers of the earlier run stop applying. */
+typedef struct {
+  NfsubAddr ip;
+  guint32 rate;       /* rate for flows that name no sampler; 0: none known */
+  guint32 generation;
+  gboolean known;
+} SysidState;
+
+struct NfsubNffile {
+  NfsubFileInfo info;
+  char *path;
+  char *ident;
+
+  int fd;                  /* -1 when reading from memory */
+  const guint8 *mem;
+  gsize mem_len;
+
+  guint8 *stored;          /* block as stored on disk (compressed files only) */
+  guint8 *payload;         /* decompressed block */
+  ZSTD_DCtx *zstd;
+
+  /* the data block being walked */
+  const guint8 *block;
+  gsize block_len;
+  gsize rec_off;           /* offset of the next record in block */
+  guint32 rec_left;        /* records not yet walked */
+  guint32 cur_block;       /* index of the block being walked */
+  guint64 cur_block_pos;   /* file offset of its header */
+  gboolean in_block;
+
+  guint32 next_block;      /* index of the next block to load */
+  guint64 pos;             /* file offset of the next block header */
+  gboolean at_end;
+  GError *failure;         /* sticky: every later read repeats it */
+
+  SysidState *sysids;
+  guint n_sysids;
+  GArray *exporters;       /* NfsubExporter, in file order, distinct */
+  GArray *samplers;        /* NfsubSampler, in file order, distinct */
+  GArray *sampler_generation; /* guint32 per sampler: sysid generation */
+};
+
+const char *
+nfsub_compression_name (guint8 compression)
+{
+  switch (compression)
+    {
+    case NFSUB_COMPRESSION_NONE: return "none";
+    case NFSUB_COMPRESSION_LZO: return "LZO";
+    case NFSUB_COMPRESSION_BZ2: return "BZ2";
+    case NFSUB_COMPRESSION_LZ4: return "LZ4";
+    case NFSUB_COMPRESSION_ZSTD: return "ZSTD";
+    default: return "unknown";
+    }
+}
+
+static inline guint16
+rd16 (const guint8 *p)
+{
+  guint16 v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline guint32
+rd32 (const guint8 *p)
+{
+  guint32 v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline guint64
+rd64 (const guint8 *p)
+{
+  guint64 v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+/* nfdump stores an IPv6 address as two host-order halves, which is exactly
+ * NfsubAddr's layout. */
+static inline NfsubAddr
+rd_addr6 (const guint8 *p)
+{
+  NfsubAddr a = { rd64 (p), rd64 (p + 8) };
+  return a;
+}
+
+/* Reads len bytes at off.  Returns the number of bytes read (short at the
+ * end of the file) or -1 with errno set. */
+static gssize
+source_pread (NfsubNffile *f, void *buf, gsize len, guint64 off)
+{
+  if (f->fd < 0)
+    {
+      if (off >= f->mem_len)
+        return 0;
+      gsize n = MIN (len, f->mem_len - off);
+      memcpy (buf, f->mem + off, n);
+      return (gssize) n;
+    }
+  gsize done = 0;
+  while (done < len)
+    {
+      ssize_t n = pread (f->fd, (guint8 *) buf + done, len - done,
+                         (off_t) (off + done));
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -1;
+        }
+      if (n == 0)
+        break;
+      done += (gsize) n;
+    }
+  return (gssize) done;
+}
+
+/* A view of len bytes at off: straight into the caller's memory when
+ * reading from memory, else read into buf. */
+static const guint8 *
+source_view (NfsubNffile *f, guint8 *buf, gsize len, guint64 off,
+             gssize *got)
+{
+  if (f->fd < 0)
+    {
+      *got = off >= f->mem_len ? 0 : (gssize) MIN (len, f->mem_len - off);
+      return f->mem + off;
+    }
+  *got = source_pread (f, buf, len, off);
+  return buf;
+}
+
+static gboolean
+fail (NfsubNffile *f, GError **error, NfsubNffileError code,
+      const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+
+/* Records the first error and hands a copy to the caller. */
+static gboolean
+fail (NfsubNffile *f, GError **error, NfsubNffileError code,
+      const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *what = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (!f->failure)
+    f->failure = g_error_new (NFSUB_NFFILE_ERROR, code, "%s: %s", f->path,
+                              what);
+  if (error)
+    *error = g_error_copy (f->failure);
+  return FALSE;
+}
+
+static void
+lzo_init_once (void)
+{
+  static gsize done = 0;
+  if (g_once_init_enter (&done))
+    {
+      int rc = lzo_init ();
+      g_once_init_leave (&done, rc == LZO_E_OK ? 1 : 2);
+    }
+}
+
+/* Decompresses stored[0..size) into f->payload.  Returns the payload
+ * length, or 0 with `why` set. */
+static gsize
+decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
+                  const char **why)
+{
+  switch (f->info.compression)
+    {
+    case NFSUB_COMPRESSION_LZO:
+      {
+        lzo_uint out_len = BLOCK_BUFFER_SIZE;
+        int rc = lzo1x_decompress_safe (stored, size, f->payload, &out_len,
+                                        NULL);
+        if (rc != LZO_E_OK)
+          {
+            *why = rc == LZO_E_OUTPUT_OVERRUN ? "LZO data expands past 5 MiB"
+                                              : "LZO decompression failed";
+            return 0;
+          }
+        return out_len;
+      }
+    case NFSUB_COMPRESSION_BZ2:
+      {
+        unsigned int out_len = BLOCK_BUFFER_SIZE;
+        int rc = BZ2_bzBuffToBuffDecompress ((char *) f->payload, &out_len,
+                                             (char *) stored, size, 0, 0);
+        if (rc != BZ_OK)
+          {
+            *why = rc == BZ_OUTBUFF_FULL ? "BZ2 data expands past 5 MiB"
+                                         : "BZ2 decompression failed";
+            return 0;
+          }
+        return out_len;
+      }
+    case NFSUB_COMPRESSION_LZ4:
+      {
+        int n = LZ4_decompress_safe ((const char *) stored,
+                                     (char *) f->payload, (int) size,
+                                     BLOCK_BUFFER_SIZE);
+        if (n <= 0)
+          {
+            *why = "LZ4 decompression failed";
+            return 0;
+          }
+        return (gsize) n;
+      }
+    case NFSUB_COMPRESSION_ZSTD:
+      {
+        if (!f->zstd)
+          {
+            f->zstd = ZSTD_createDCtx ();
+            /* a block never needs more than its 5 MiB output as window */
+            ZSTD_DCtx_setParameter (f->zstd, ZSTD_d_windowLogMax, 23);
+          }
+        size_t n = ZSTD_decompressDCtx (f->zstd, f->payload,
+                                        BLOCK_BUFFER_SIZE, stored, size);
+        if (ZSTD_isError (n))
+          {
+            *why = ZSTD_getErrorName (n);
+            return 0;
+          }
+        return n;
+      }
+    default:
+      *why = "unknown compression";
+      return 0;
+    }
+}
+
+typedef struct {
+  guint32 num_records;
+  guint32 size;
+  guint16 type;
+  const guint8 *payload;
+  gsize payload_len;
+} Block;
+
+/* Reads the block whose header is at `pos`, decompressed.  `what` names
+ * it in errors ("data block 3", "appendix block 0"). */
+static gboolean
+read_block (NfsubNffile *f, guint64 pos, const char *what, Block *b,
+            GError **error)
+{
+  guint8 hdr[BLOCK_HEADER_SIZE];
+  gssize got = source_pread (f, hdr, sizeof hdr, pos);
+  if (got < 0)
+    return fail (f, error, NFSUB_NFFILE_ERROR_IO,
+                 "%s at byte %" G_GUINT64_FORMAT ": read failed: %s", what,
+                 pos, g_strerror (errno));
+  if (got < BLOCK_HEADER_SIZE)
+    return fail (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
+                 "%s at byte %" G_GUINT64_FORMAT
+                 ": file ends inside the block header (truncated file)",
+                 what, pos);
+  b->num_records = rd32 (hdr);
+  b->size = rd32 (hdr + 4);
+  b->type = rd16 (hdr + 8);
+  if (b->num_records == 0 || b->size == 0 || b->size > BLOCK_BUFFER_SIZE)
+    return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                 "%s at byte %" G_GUINT64_FORMAT
+                 ": corrupt block header (%u records, %u bytes, type %u)",
+                 what, pos, b->num_records, b->size, b->type);
+
+  guint64 data_pos = pos + BLOCK_HEADER_SIZE;
+  gboolean raw = f->info.compression == NFSUB_COMPRESSION_NONE;
+  const guint8 *stored = source_view (f, raw ? f->payload : f->stored,
+                                      b->size, data_pos, &got);
+  if (got < 0)
+    return fail (f, error, NFSUB_NFFILE_ERROR_IO,
+                 "%s at byte %" G_GUINT64_FORMAT ": read failed: %s", what,
+                 pos, g_strerror (errno));
+  if ((guint64) got < b->size)
+    return fail (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
+                 "%s at byte %" G_GUINT64_FORMAT
+                 ": block of %u bytes but the file ends after %"
+                 G_GSSIZE_FORMAT " (truncated file)",
+                 what, pos, b->size, got);
+
+  if (raw)
+    {
+      b->payload = stored;
+      b->payload_len = b->size;
+      return TRUE;
+    }
+  const char *why = NULL;
+  gsize n = decompress_block (f, stored, b->size, &why);
+  if (n == 0)
+    return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                 "%s at byte %" G_GUINT64_FORMAT ": %s (%s, %u bytes stored)",
+                 what, pos, why ? why : "empty payload",
+                 nfsub_compression_name (f->info.compression), b->size);
+  b->payload = f->payload;
+  b->payload_len = n;
+  return TRUE;
+}
+
+static SysidState *
+sysid_state (NfsubNffile *f, guint16 sysid)
+{
+  if (sysid >= f->n_sysids)
+    {
+      guint n = MAX ((guint) sysid + 1, f->n_sysids * 2);
+      n = MIN (n, 65536u);
+      f->sysids = g_renew (SysidState, f->sysids, n);
+      memset (f->sysids + f->n_sysids, 0,
+              (n - f->n_sysids) * sizeof (SysidState));
+      f->n_sysids = n;
+    }
+  return &f->sysids[sysid];
+}
+
+static guint32
+sampler_rate (const NfsubSampler *s)
+{
+  guint64 packet = s->packet_interval ? s->packet_interval : 1;
+  guint64 rate = (packet + s->space_interval) / packet;
+  return (guint32) MAX (rate, 1);
+}
+
+/* nfcapd picks the sampler for a flow that names none in this order:
+ * overwrite (-s -N), one announced with ID 0, the generic one from option
+ * data or the v5 header, the default (-s N).  Mirror it. */
+static void
+sysid_update_rate (NfsubNffile *f, guint16 sysid)
+{
+  SysidState *st = sysid_state (f, sysid);
+  static const gint64 order[] = { SAMPLER_OVERWRITE, 0, SAMPLER_GENERIC,
+                                  SAMPLER_DEFAULT };
+  const NfsubSampler *best = NULL;
+  guint best_rank = G_N_ELEMENTS (order) + 1;
+  for (guint i = 0; i < f->samplers->len; i++)
+    {
+      const NfsubSampler *s = &g_array_index (f->samplers, NfsubSampler, i);
+      if (s->exporter_sysid != sysid
+          || g_array_index (f->sampler_generation, guint32, i)
+                 != st->generation)
+        continue;
+      guint rank = G_N_ELEMENTS (order);
+      for (guint k = 0; k < G_N_ELEMENTS (order); k++)
+        if (s->id == order[k])
+          rank = k;
+      /* later records of the same rank replace earlier ones */
+      if (rank <= best_rank)
+        {
+          best = s;
+          best_rank = rank;
+        }
+    }
+  st->rate = best ? sampler_rate (best) : 0;
+}
+
+static guint32
+selected_sampler_rate (NfsubNffile *f, guint16 sysid, guint64 selector)
+{
+  SysidState *st = sysid_state (f, sysid);
+  for (guint i = f->samplers->len; i-- > 0;)
+    {
+      const NfsubSampler *s = &g_array_index (f->samplers, NfsubSampler, i);
+      if (s->exporter_sysid == sysid && s->id == (gint64) selector
+          && g_array_index (f->sampler_generation, guint32, i)
+                 == st->generation)
+        return sampler_rate (s);
+    }
+  return st->rate;
+}
+
+static void
+parse_exporter_info (NfsubNffile *f, const guint8 *p)
+{
+  NfsubExporter e = { 0 };
+  e.version = rd32 (p + 4);
+  guint16 family = rd16 (p + 24);
+  e.sysid = rd16 (p + 26);
+  e.id = rd32 (p + 28);
+  if (family == 0)
+    {
+      /* 1.7.8: 16 network-order bytes, IPv4 already IPv4-mapped */
+      e.ip.hi = GUINT64_FROM_BE (rd64 (p + 8));
+      e.ip.lo = GUINT64_FROM_BE (rd64 (p + 16));
+    }
+  else if (family == 2) /* AF_INET */
+    e.ip = nfsub_addr_from_v4 (rd32 (p + 16));
+  else
+    e.ip = rd_addr6 (p + 8);
+
+  SysidState *st = sysid_state (f, e.sysid);
+  if (st->known && nfsub_addr_equal (&st->ip, &e.ip))
+    {
+      /* nfcapd repeats each exporter at the start of a file: same run */
+      for (guint i = f->exporters->len; i-- > 0;)
+        {
+          const NfsubExporter *o = &g_array_index (f->exporters,
+                                                   NfsubExporter, i);
+          if (o->sysid == e.sysid)
+            {
+              if (o->version == e.version && o->id == e.id)
+                return;
+              break;
+            }
+        }
+    }
+  /* a different exporter under a known sysid: an appended run took the
+   * sysid over, so the earlier run's samplers no longer apply */
+  if (st->known)
+    st->generation++;
+  st->known = TRUE;
+  st->ip = e.ip;
+  g_array_append_val (f->exporters, e);
+  sysid_update_rate (f, e.sysid);
+}
+
+static void
+parse_sampler (NfsubNffile *f, const guint8 *p)
+{
+  NfsubSampler s = { 0 };
+  s.exporter_sysid = rd16 (p + 4);
+  s.algorithm = rd16 (p + 6);
+  s.id = (gint64) rd64 (p + 8);
+  s.packet_interval = rd32 (p + 16);
+  s.space_interval = rd32 (p + 20);
+  guint32 gen = sysid_state (f, s.exporter_sysid)->generation;
+  for (guint i = 0; i < f->samplers->len; i++)
+    {
+      const NfsubSampler *o = &g_array_index (f->samplers, NfsubSampler, i);
+      if (o->exporter_sysid == s.exporter_sysid && o->id == s.id
+          && o->algorithm == s.algorithm
+          && o->packet_interval == s.packet_interval
+          && o->space_interval == s.space_interval
+          && g_array_index (f->sampler_generation, guint32, i) == gen)
+        return;
+    }
+  g_array_append_val (f->samplers, s);
+  g_array_append_val (f->sampler_generation, gen);
+  sysid_update_rate (f, s.exporter_sysid);
+}
+
+static gboolean
+bad_record (NfsubNffile *f, GError **error, gsize rec_off, const char *fmt,
+            ...) G_GNUC_PRINTF (4, 5);
+
+static gboolean
+bad_record (NfsubNffile *f, GError **error, gsize rec_off, const char *fmt,
+            ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *what = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+               "data block %u at byte %" G_GUINT64_FORMAT
+               ": record at payload offset %" G_GSIZE_FORMAT ": %s",
+               f->cur_block, f->cur_block_pos, rec_off, what);
+}
+
+/* Minimum element lengths (header included) of the elements we read. */
+static const guint8 element_min_len[] = {
+  [EX_GENERIC_FLOW] = 52, [EX_IPV4_FLOW] = 12,      [EX_IPV6_FLOW] = 36,
+  [EX_FLOW_MISC] = 14,    [EX_CNT_FLOW] = 28,       [EX_AS_ROUTING] = 12,
+  [EX_IP_NEXT_HOP_V4] = 8, [EX_IP_NEXT_HOP_V6] = 20, [EX_IP_RECEIVED_V4] = 8,
+  [EX_IP_RECEIVED_V6] = 20, [EX_SAMPLER_INFO] = 16,
+};
+
+typedef enum {
+  V3_FLOW,
+  V3_NOT_A_FLOW, /* no EXgenericFlow: nfcapd does not count it either */
+  V3_BAD,
+} V3Result;
+
+/* Fills `fl` from the V3 record p[0..size).  The element walk must end
+ * exactly at the record's end. */
+static inline V3Result
+parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
+          NfsubFlow *fl, GError **error)
+{
+  if (G_UNLIKELY (size < 12))
+    {
+      bad_record (f, error, rec_off, "V3 record of %u bytes is shorter than "
+                  "its 12-byte header", size);
+      return V3_BAD;
+    }
+  guint16 n_elements = rd16 (p + 4);
+  memset (fl, 0, sizeof *fl);
+  fl->exporter_sysid = rd16 (p + 8);
+  fl->flags = p[10];
+  fl->nfversion = p[11];
+
+  const guint8 *e = p + 12;
+  const guint8 *end = p + size;
+  gboolean have_flow = FALSE, have_exporter = FALSE, have_selector = FALSE;
+  guint64 selector = 0;
+  for (guint i = 0; i < n_elements; i++)
+    {
+      if (G_UNLIKELY (end - e < 4))
+        {
+          bad_record (f, error, rec_off, "element %u of %u starts past the "
+                      "end of the %u-byte record", i, n_elements, size);
+          return V3_BAD;
+        }
+      guint16 id = rd16 (e);
+      guint16 len = rd16 (e + 2);
+      if (G_UNLIKELY (len < 4 || len > end - e
+                      || (id < G_N_ELEMENTS (element_min_len)
+                          && len < element_min_len[id])))
+        {
+          bad_record (f, error, rec_off, "element %u (id %u) has bad length "
+                      "%u (%td bytes left in the %u-byte record)", i, id, len,
+                      end - e, size);
+          return V3_BAD;
+        }
+      const guint8 *d = e + 4;
+      switch (id)
+        {
+        case EX_GENERIC_FLOW:
+          have_flow = TRUE;
+          fl->first_ms = rd64 (d);
+          fl->last_ms = rd64 (d + 8);
+          fl->received_ms = rd64 (d + 16);
+          fl->in_packets = rd64 (d + 24);
+          fl->in_bytes = rd64 (d + 32);
+          fl->src_port = rd16 (d + 40);
+          fl->dst_port = rd16 (d + 42);
+          fl->proto = d[44];
+          fl->tcp_flags = d[45];
+          fl->fwd_status = d[46];
+          fl->src_tos = d[47];
+          break;
+        case EX_IPV4_FLOW:
+          fl->family = 4;
+          fl->src = nfsub_addr_from_v4 (rd32 (d));
+          fl->dst = nfsub_addr_from_v4 (rd32 (d + 4));
+          break;
+        case EX_IPV6_FLOW:
+          fl->family = 6;
+          fl->src = rd_addr6 (d);
+          fl->dst = rd_addr6 (d + 16);
+          break;
+        case EX_FLOW_MISC:
+          fl->input_if = rd32 (d);
+          fl->output_if = rd32 (d + 4);
+          fl->src_mask = d[8];
+          fl->dst_mask = d[9];
+          if (len >= 15)
+            fl->flow_dir = d[10];
+          break;
+        case EX_CNT_FLOW:
+          fl->aggr_flows = rd64 (d);
+          fl->out_packets = rd64 (d + 8);
+          fl->out_bytes = rd64 (d + 16);
+          break;
+        case EX_AS_ROUTING:
+          fl->src_as = rd32 (d);
+          fl->dst_as = rd32 (d + 4);
+          break;
+        case EX_IP_NEXT_HOP_V4:
+          fl->next_hop = nfsub_addr_from_v4 (rd32 (d));
+          break;
+        case EX_IP_NEXT_HOP_V6:
+          fl->next_hop = rd_addr6 (d);
+          break;
+        case EX_IP_RECEIVED_V4:
+          have_exporter = TRUE;
+          fl->exporter = nfsub_addr_from_v4 (rd32 (d));
+          break;
+        case EX_IP_RECEIVED_V6:
+          have_exporter = TRUE;
+          fl->exporter = rd_addr6 (d);
+          break;
+        case EX_SAMPLER_INFO:
+          /* 1.7.2+: u64 selector ID (length 20); 1.7.1: i32 id (16) */
+          have_selector = TRUE;
+          selector = len >= 20 ? rd64 (d) : (guint64) (gint64) (gint32) rd32 (d);
+          break;
+        default:
+          break;
+        }
+      e += len;
+    }
+  if (G_UNLIKELY (e != end))
+    {
+      bad_record (f, error, rec_off, "%u elements fill %td bytes but the "
+                  "record says %u", n_elements, e - p, size);
+      return V3_BAD;
+    }
+  if (!have_flow)
+    return V3_NOT_A_FLOW;
+
+  if (fl->family == 0)
+    {
+      fl->family = 4;
+      fl->src = fl->dst = nfsub_addr_from_v4 (0);
+    }
+  if (fl->aggr_flows == 0)
+    fl->aggr_flows = 1;
+  SysidState *st = fl->exporter_sysid < f->n_sysids
+                       ? &f->sysids[fl->exporter_sysid] : NULL;
+  if (!have_exporter && st && st->known)
+    fl->exporter = st->ip;
+  fl->sampling_rate = 1;
+  if (fl->flags & NFSUB_FLOW_SAMPLED)
+    {
+      guint32 rate = have_selector
+                         ? selected_sampler_rate (f, fl->exporter_sysid, selector)
+                         : (st ? st->rate : 0);
+      if (rate)
+        fl->sampling_rate = rate;
+    }
+  return V3_FLOW;
+}
+
+/* Loads the next data block.  Returns FALSE at the end of the data blocks
+ * (with no error) or on an error. */
+static gboolean
+load_next_block (NfsubNffile *f, GError **error)
+{
+  for (;;)
+    {
+      if (f->next_block >= f->info.num_blocks)
+        {
+          if (f->info.appendix_blocks > 0 && f->pos != f->info.off_appendix)
+            return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                         "the %u data blocks end at byte %" G_GUINT64_FORMAT
+                         " but the header puts the appendix at byte %"
+                         G_GUINT64_FORMAT, f->info.num_blocks, f->pos,
+                         f->info.off_appendix);
+          f->at_end = TRUE;
+          return FALSE;
+        }
+      guint32 index = f->next_block;
+      guint64 pos = f->pos;
+      if (f->info.appendix_blocks > 0 && pos >= f->info.off_appendix)
+        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                     "the header announces %u data blocks but block %u "
+                     "would start at byte %" G_GUINT64_FORMAT
+                     ", where the appendix is", f->info.num_blocks, index,
+                     pos);
+      char what[64];
+      g_snprintf (what, sizeof what, "data block %u", index);
+      Block b;
+      if (!read_block (f, pos, what, &b, error))
+        return FALSE;
+      f->next_block++;
+      f->pos = pos + BLOCK_HEADER_SIZE + b.size;
+      if (f->info.appendix_blocks > 0 && f->pos > f->info.off_appendix)
+        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                     "data block %u at byte %" G_GUINT64_FORMAT
+                     " runs into the appendix at byte %" G_GUINT64_FORMAT,
+                     index, pos, f->info.off_appendix);
+      switch (b.type)
+        {
+        case BLOCK_TYPE_STANDARD:
+          f->block = b.payload;
+          f->block_len = b.payload_len;
+          f->rec_off = 0;
+          f->rec_left = b.num_records;
+          f->cur_block = index;
+          f->cur_block_pos = pos;
+          f->in_block = TRUE;
+          return TRUE;
+        case BLOCK_TYPE_ARRAY:
+          continue; /* lookup tables of nfdump's GeoDB/Tor files: no flows */
+        case BLOCK_TYPE_V15:
+        case BLOCK_TYPE_V16:
+          return fail (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                       "data block %u at byte %" G_GUINT64_FORMAT
+                       " holds nfdump 1.%s records: convert with "
+                       "nfdump -r old -w new", index, pos,
+                       b.type == BLOCK_TYPE_V15 ? "5" : "6");
+        default:
+          return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                       "data block %u at byte %" G_GUINT64_FORMAT
+                       ": unknown block type %u", index, pos, b.type);
+        }
+    }
+}
+
+gssize
+nfsub_nffile_read (NfsubNffile *f, NfsubFlow *flows, gsize max,
+                   GError **error)
+{
+  gsize n = 0;
+  if (f->failure)
+    goto out;
+  while (n < max)
+    {
+      if (!f->in_block)
+        {
+          if (f->at_end || !load_next_block (f, NULL))
+            break;
+        }
+      /* walk the records of the block; locals keep the loop in registers */
+      const guint8 *block = f->block;
+      gsize len = f->block_len;
+      gsize off = f->rec_off;
+      guint32 left = f->rec_left;
+      while (left > 0 && n < max)
+        {
+          if (G_UNLIKELY (len - off < 4))
+            {
+              bad_record (f, NULL, off, "%u records still to come but only "
+                          "%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                          " payload bytes left", left, len - off, len);
+              goto out;
+            }
+          const guint8 *p = block + off;
+          guint16 type = rd16 (p);
+          guint16 size = rd16 (p + 2);
+          if (G_UNLIKELY (size < 4 || size > len - off))
+            {
+              bad_record (f, NULL, off, "type %u, bad size %u (%" G_GSIZE_FORMAT
+                          " payload bytes left)", type, size, len - off);
+              goto out;
+            }
+          if (G_LIKELY (type == RECORD_V3))
+            {
+              V3Result r = parse_v3 (f, p, size, off, &flows[n], NULL);
+              if (G_LIKELY (r == V3_FLOW))
+                n++;
+              else if (r == V3_BAD)
+                goto out;
+            }
+          else if (type == RECORD_EXPORTER_INFO)
+            {
+              if (size < 32)
+                {
+                  bad_record (f, NULL, off, "exporter record of %u bytes "
+                              "(expected 32)", size);
+                  goto out;
+                }
+              parse_exporter_info (f, p);
+            }
+          else if (type == RECORD_SAMPLER)
+            {
+              if (size < 24)
+                {
+                  bad_record (f, NULL, off, "sampler record of %u bytes "
+                              "(expected 24)", size);
+                  goto out;
+                }
+              parse_sampler (f, p);
+            }
+          /* anything else (exporter stats, name tables, legacy types) is
+           * skipped by its size */
+          off += size;
+          left--;
+        }
+      f->rec_off = off;
+      f->rec_left = left;
+      if (left == 0)
+        {
+          if (G_UNLIKELY (off != len))
+            {
+              fail (f, NULL, NFSUB_NFFILE_ERROR_CORRUPT,
+                    "data block %u at byte %" G_GUINT64_FORMAT
+                    ": its records fill %" G_GSIZE_FORMAT
+                    " bytes but the payload has %" G_GSIZE_FORMAT,
+                    f->cur_block, f->cur_block_pos, off, len);
+              goto out;
+            }
+          f->in_block = FALSE;
+        }
+    }
+out:
+  /* flows already filled are handed out first; the (sticky) error comes
+   * with the next call */
+  if (n == 0 && f->failure)
+    {
+      if (error)
+        *error = g_error_copy (f->failure);
+      return -1;
+    }
+  return (gssize) n;
+}
+
+/* The appendix holds the ident and the stat record.  Missing or bad
+ * appendix data is an error: a file whose header promises an appendix that
+ * is not there was truncated or damaged. */
+static gboolean
+read_appendix (NfsubNffile *f, GError **error)
+{
+  guint64 pos = f->info.off_appendix;
+  for (guint i = 0; i < f->info.appendix_blocks; i++)
+    {
+      char what[64];
+      g_snprintf (what, sizeof what, "appendix block %u", i);
+      Block b;
+      if (!read_block (f, pos, what, &b, error))
+        return FALSE;
+      guint64 block_pos = pos;
+      pos += BLOCK_HEADER_SIZE + b.size;
+      if (b.type != BLOCK_TYPE_STANDARD)
+        continue;
+      gsize off = 0;
+      for (guint32 r = 0; r < b.num_records; r++)
+        {
+          if (b.payload_len - off < 4)
+            return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                         "%s at byte %" G_GUINT64_FORMAT
+                         ": record %u runs past the %" G_GSIZE_FORMAT
+                         "-byte payload", what, block_pos, r, b.payload_len);
+          const guint8 *p = b.payload + off;
+          guint16 type = rd16 (p);
+          guint16 size = rd16 (p + 2);
+          if (size < 4 || size > b.payload_len - off)
+            return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                         "%s at byte %" G_GUINT64_FORMAT
+                         ": record %u has bad size %u", what, block_pos, r,
+                         size);
+          if (type == RECORD_IDENT && size < 128)
+            {
+              g_free (f->ident);
+              f->ident = g_strndup ((const char *) p + 4, size - 4);
+            }
+          else if (type == RECORD_STAT && size == 4 + 144)
+            {
+              NfsubStatRecord *s = &f->info.stat;
+              guint64 v[18];
+              for (guint k = 0; k < 18; k++)
+                v[k] = rd64 (p + 4 + 8 * k);
+              s->numflows = v[0];
+              s->numbytes = v[1];
+              s->numpackets = v[2];
+              s->numflows_tcp = v[3];
+              s->numflows_udp = v[4];
+              s->numflows_icmp = v[5];
+              s->numflows_other = v[6];
+              s->numbytes_tcp = v[7];
+              s->numbytes_udp = v[8];
+              s->numbytes_icmp = v[9];
+              s->numbytes_other = v[10];
+              s->numpackets_tcp = v[11];
+              s->numpackets_udp = v[12];
+              s->numpackets_icmp = v[13];
+              s->numpackets_other = v[14];
+              s->first_ms = v[15];
+              s->last_ms = v[16];
+              s->sequence_failures = v[17];
+              f->info.has_stat = TRUE;
+            }
+          off += size;
+        }
+      if (off != b.payload_len)
+        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                     "%s at byte %" G_GUINT64_FORMAT
+                     ": its records fill %" G_GSIZE_FORMAT
+                     " bytes but the payload has %" G_GSIZE_FORMAT,
+                     what, block_pos, off, b.payload_len);
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_header (NfsubNffile *f, GError **error)
+{
+  guint8 h[NFFILE_HEADER_SIZE];
+  gssize got = source_pread (f, h, sizeof h, 0);
+  if (got < 0)
+    return fail (f, error, NFSUB_NFFILE_ERROR_IO, "read failed: %s",
+                 g_strerror (errno));
+  if (got == 0)
+    return fail (f, error, NFSUB_NFFILE_ERROR_NOT_NFFILE,
+                 "empty file (0 bytes): not an nfdump file");
+  if (got < 4)
+    return fail (f, error, NFSUB_NFFILE_ERROR_NOT_NFFILE,
+                 "only %" G_GSSIZE_FORMAT " bytes: not an nfdump file", got);
+  guint16 magic = rd16 (h);
+  guint16 version = rd16 (h + 2);
+  if (magic == NFFILE_MAGIC_SWAPPED)
+    return fail (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                 "byte 0: magic A5 0C: written on a big-endian host, "
+                 "which nfdump files do not support");
+  if (magic != NFFILE_MAGIC)
+    return fail (f, error, NFSUB_NFFILE_ERROR_NOT_NFFILE,
+                 "byte 0: bad magic 0x%04x (an nfdump file starts with "
+                 "0C A5): not an nfdump file", magic);
+  if (version == 1)
+    return fail (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                 "nfdump 1.6 file: convert with nfdump -r old -w new "
+                 "(layout version 1 is not read)");
+  if (version != 2)
+    return fail (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                 "byte 2: unknown layout version %u (nfsub reads layout 2, "
+                 "nfdump 1.7)", version);
+  if (got < NFFILE_HEADER_SIZE)
+    return fail (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
+                 "file of %" G_GSSIZE_FORMAT " bytes ends inside the %d-byte "
+                 "header (truncated file)", got, NFFILE_HEADER_SIZE);
+
+  NfsubFileInfo *info = &f->info;
+  info->layout_version = version;
+  info->nfdversion = rd32 (h + 4);
+  info->created = (gint64) rd64 (h + 8);
+  info->compression = h[16];
+  guint8 encryption = h[17];
+  info->appendix_blocks = rd16 (h + 18);
+  info->creator = rd32 (h + 20);
+  info->off_appendix = rd64 (h + 24);
+  info->num_blocks = rd32 (h + 36);
+
+  if (encryption != 0)
+    return fail (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                 "byte 17: encrypted file (encryption %u), not supported",
+                 encryption);
+  if (info->compression > NFSUB_COMPRESSION_ZSTD)
+    return fail (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                 "byte 16: unknown compression %u", info->compression);
+  if (info->appendix_blocks > 0)
+    {
+      if (info->off_appendix < NFFILE_HEADER_SIZE)
+        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                     "byte 24: appendix offset %" G_GUINT64_FORMAT
+                     " points into the header", info->off_appendix);
+      if (info->off_appendix >= info->file_size)
+        return fail (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
+                     "byte 24: appendix at byte %" G_GUINT64_FORMAT
+                     " but the file has only %" G_GUINT64_FORMAT
+                     " bytes (truncated file)", info->off_appendix,
+                     info->file_size);
+      if (info->num_blocks == 0 && info->off_appendix != NFFILE_HEADER_SIZE)
+        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                     "byte 24: no data blocks, yet the appendix is at byte %"
+                     G_GUINT64_FORMAT, info->off_appendix);
+      /* every data block takes at least a header and one byte */
+      if ((info->off_appendix - NFFILE_HEADER_SIZE) / (BLOCK_HEADER_SIZE + 1)
+          < info->num_blocks)
+        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                     "byte 36: %u data blocks cannot fit before the appendix "
+                     "at byte %" G_GUINT64_FORMAT, info->num_blocks,
+                     info->off_appendix);
+    }
+  return TRUE;
+}
+
+static NfsubNffile *
+nffile_new (const char *path)
+{
+  NfsubNffile *f = g_new0 (NfsubNffile, 1);
+  f->fd = -1;
+  f->path = g_strdup (path);
+  f->info.path = f->path;
+  f->info.ident = "";
+  f->pos = NFFILE_HEADER_SIZE;
+  f->exporters = g_array_new (FALSE, FALSE, sizeof (NfsubExporter));
+  f->samplers = g_array_new (FALSE, FALSE, sizeof (NfsubSampler));
+  f->sampler_generation = g_array_new (FALSE, FALSE, sizeof (guint32));
+  return f;
+}
+
+static NfsubNffile *
+nffile_start (NfsubNffile *f, GError **error)
+{
+  if (!parse_header (f, error))
+    goto out;
+  f->payload = g_malloc (BLOCK_BUFFER_SIZE);
+  if (f->info.compression != NFSUB_COMPRESSION_NONE)
+    {
+      if (f->fd >= 0)
+        f->stored = g_malloc (BLOCK_BUFFER_SIZE);
+      if (f->info.compression == NFSUB_COMPRESSION_LZO)
+        lzo_init_once ();
+    }
+  if (!read_appendix (f, error))
+    goto out;
+  if (f->ident)
+    f->info.ident = f->ident;
+  if (f->fd >= 0)
+    posix_fadvise (f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return f;
+out:
+  nfsub_nffile_close (f);
+  return NULL;
+}
+
+NfsubNffile *
+nfsub_nffile_open (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  NfsubNffile *f = nffile_new (path);
+  f->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0)
+    {
+      int e = errno;
+      fail (f, error, NFSUB_NFFILE_ERROR_IO, "cannot open: %s",
+            g_strerror (e));
+      nfsub_nffile_close (f);
+      return NULL;
+    }
+  struct stat st = { 0 };
+  if (fstat (f->fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      int e = errno;
+      fail (f, error, NFSUB_NFFILE_ERROR_IO, "%s",
+            S_ISDIR (st.st_mode) ? "is a directory, not a file"
+            : e ? g_strerror (e) : "not a regular file");
+      nfsub_nffile_close (f);
+      return NULL;
+    }
+  f->info.file_size = (guint64) st.st_size;
+  return nffile_start (f, error);
+}
+
+NfsubNffile *
+nfsub_nffile_open_memory (const void *data, gsize len, const char *name,
+                          GError **error)
+{
+  NfsubNffile *f = nffile_new (name ? name : "(memory)");
+  f->mem = data;
+  f->mem_len = len;
+  f->info.file_size = len;
+  return nffile_start (f, error);
+}
+
+const NfsubFileInfo *
+nfsub_nffile_info (NfsubNffile *f)
+{
+  return &f->info;
+}
+
+const NfsubExporter *
+nfsub_nffile_exporters (NfsubNffile *f, guint *n)
+{
+  *n = f->exporters->len;
+  return (const NfsubExporter *) f->exporters->data;
+}
+
+const NfsubSampler *
+nfsub_nffile_samplers (NfsubNffile *f, guint *n)
+{
+  *n = f->samplers->len;
+  return (const NfsubSampler *) f->samplers->data;
+}
+
+guint
+nfsub_nffile_current_block (NfsubNffile *f)
+{
+  return f->cur_block;
+}
+
+void
+nfsub_nffile_close (NfsubNffile *f)
+{
+  if (!f)
+    return;
+  if (f->fd >= 0)
+    close (f->fd);
+  g_free (f->stored);
+  g_free (f->payload);
+  if (f->zstd)
+    ZSTD_freeDCtx (f->zstd);
+  g_free (f->sysids);
+  g_array_unref (f->exporters);
+  g_array_unref (f->samplers);
+  g_array_unref (f->sampler_generation);
+  g_clear_error (&f->failure);
+  g_free (f->ident);
+  g_free (f->path);
+  g_free (f);
+}

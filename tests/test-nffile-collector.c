@@ -1,0 +1,325 @@
+/* nfcapd fixtures for the reader tests: see test-nffile-collector.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "tests/test-nffile-collector.h"
+
+#ifndef NFSUB_TEST_BUILDDIR
+#define NFSUB_TEST_BUILDDIR "."
+#endif
+
+static const char *
+tool (const char *env, const char *name)
+{
+  const char *v = g_getenv (env);
+  if (v && *v)
+    return v;
+  static GHashTable *found;
+  if (!found)
+    found = g_hash_table_new (g_str_hash, g_str_equal);
+  char *p = g_hash_table_lookup (found, name);
+  if (!p)
+    {
+      p = g_find_program_in_path (name);
+      if (!p)
+        {
+          g_autofree char *sbin = g_build_filename ("/usr/sbin", name, NULL);
+          if (g_file_test (sbin, G_FILE_TEST_IS_EXECUTABLE))
+            p = g_strdup (sbin);
+        }
+      if (!p)
+        return NULL;
+      g_hash_table_insert (found, (char *) name, p);
+    }
+  return p;
+}
+
+const char *
+collector_nfdump (void)
+{
+  return tool ("NFDUMP", "nfdump");
+}
+
+static const char *
+collector_nfcapd (void)
+{
+  return tool ("NFCAPD", "nfcapd");
+}
+
+const char *
+collector_nfsim (void)
+{
+  static char *path;
+  if (!path)
+    {
+      const char *b = g_getenv ("NFSUB_BUILDDIR");
+      path = g_build_filename (b && *b ? b : NFSUB_TEST_BUILDDIR, "contrib",
+                               "nfsim", "nfsim", NULL);
+    }
+  return path;
+}
+
+gboolean
+collector_tools_available (void)
+{
+  return collector_nfdump () && collector_nfcapd ()
+         && g_file_test (collector_nfsim (), G_FILE_TEST_IS_EXECUTABLE);
+}
+
+void
+collector_rm_rf (const char *path)
+{
+  g_autoptr (GFile) f = g_file_new_for_path (path);
+  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
+      f, G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
+      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  if (e)
+    {
+      GFileInfo *info;
+      while ((info = g_file_enumerator_next_file (e, NULL, NULL)))
+        {
+          g_autofree char *child = g_build_filename (
+              path, g_file_info_get_name (info), NULL);
+          if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+            collector_rm_rf (child);
+          else
+            g_unlink (child);
+          g_object_unref (info);
+        }
+    }
+  g_rmdir (path);
+}
+
+static guint16
+free_udp_port (void)
+{
+  int s = socket (AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t alen = sizeof a;
+  if (s < 0 || bind (s, (struct sockaddr *) &a, sizeof a) != 0
+      || getsockname (s, (struct sockaddr *) &a, &alen) != 0)
+    g_error ("cannot find a free UDP port: %s", g_strerror (errno));
+  close (s);
+  return ntohs (a.sin_port);
+}
+
+/* The receive queue of the UDP socket bound to 127.0.0.1:port, from
+ * /proc/net/udp; -1 while no such socket exists. */
+static gint64
+udp_rx_queue (guint16 port)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/net/udp", &text, NULL, NULL))
+    return -1;
+  g_autofree char *local = g_strdup_printf ("0100007F:%04X ", port);
+  char *line = strstr (text, local);
+  if (!line)
+    return -1;
+  /* local rem st tx_queue:rx_queue */
+  g_auto (GStrv) cols = g_strsplit_set (line, " \n", 6);
+  guint n = 0;
+  const char *queues = NULL;
+  for (guint i = 0; cols[i]; i++)
+    if (*cols[i] && ++n == 4)
+      queues = cols[i];
+  const char *colon = queues ? strchr (queues, ':') : NULL;
+  return colon ? (gint64) g_ascii_strtoull (colon + 1, NULL, 16) : -1;
+}
+
+typedef struct {
+  GPid pid;
+  guint16 port;
+  char *pid_file;
+} Collector;
+
+static gboolean
+collector_start (const char *dir, const char *flag, const char *ident,
+                 Collector *c, GError **error)
+{
+  c->port = free_udp_port ();
+  c->pid_file = g_build_filename (dir, "nfcapd.pid", NULL);
+  g_autofree char *port = g_strdup_printf ("%u", c->port);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) collector_nfcapd ());
+  const char *args[] = { "-w", dir, "-p", port, "-b", "127.0.0.1", "-t",
+                         "3600", "-P", c->pid_file, "-B", "4000000" };
+  for (guint i = 0; i < G_N_ELEMENTS (args); i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  if (flag)
+    g_ptr_array_add (argv, (char *) flag);
+  if (ident)
+    {
+      g_ptr_array_add (argv, "-I");
+      g_ptr_array_add (argv, (char *) ident);
+    }
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_async (NULL, (char **) argv->pdata, NULL,
+                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                          | G_SPAWN_STDERR_TO_DEV_NULL,
+                      NULL, NULL, &c->pid, error))
+    return FALSE;
+  for (int i = 0; i < 500; i++)
+    {
+      if (udp_rx_queue (c->port) >= 0
+          && g_file_test (c->pid_file, G_FILE_TEST_EXISTS))
+        return TRUE;
+      if (waitpid (c->pid, NULL, WNOHANG) == c->pid)
+        {
+          g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+                       "nfcapd exited at start (port %u)", c->port);
+          c->pid = 0;
+          return FALSE;
+        }
+      g_usleep (10000);
+    }
+  g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+               "nfcapd did not bind port %u within 5 s", c->port);
+  return FALSE;
+}
+
+/* Stops nfcapd by its pid once it has read everything queued; it then
+ * closes and renames the file. */
+static gboolean
+collector_stop (Collector *c, GError **error)
+{
+  gboolean ok = TRUE;
+  if (c->pid > 0)
+    {
+      for (int i = 0; i < 500 && udp_rx_queue (c->port) > 0; i++)
+        g_usleep (10000);
+      g_usleep (200000);
+      kill (c->pid, SIGTERM);
+      int status = 0;
+      for (int i = 0; i < 2000; i++)
+        {
+          if (waitpid (c->pid, &status, WNOHANG) == c->pid)
+            {
+              c->pid = 0;
+              break;
+            }
+          g_usleep (10000);
+        }
+      if (c->pid > 0)
+        {
+          kill (c->pid, SIGKILL);
+          waitpid (c->pid, NULL, 0);
+          c->pid = 0;
+          g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+                       "nfcapd did not stop within 20 s");
+          ok = FALSE;
+        }
+    }
+  g_clear_pointer (&c->pid_file, g_free);
+  return ok;
+}
+
+static gboolean
+run_nfsim (guint16 port, const NfsimRun *r, GError **error)
+{
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *flows = g_strdup_printf ("%" G_GUINT64_FORMAT, r->flows);
+  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, r->seed);
+  g_autofree char *sampling = g_strdup_printf ("%u", r->sampling);
+  g_autofree char *source = g_strdup_printf ("%u", r->source_id);
+  /* paced so the loopback socket never overflows on a busy machine */
+  const char *argv[] = { collector_nfsim (), "-t", target, "-f", r->format,
+                         "-n", flows, "-s", seed, "-S", sampling,
+                         "--source-id", source, "-r", "60000", NULL };
+  int status;
+  g_autofree char *err = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+                   "nfsim failed: %s", err);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The finished nfcapd files in dir (not nfcapd.current.*, not the pid). */
+static GPtrArray *
+finished_files (const char *dir)
+{
+  GPtrArray *a = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    if (g_str_has_prefix (name, "nfcapd.") && g_ascii_isdigit (name[7]))
+      g_ptr_array_add (a, g_build_filename (dir, name, NULL));
+  return a;
+}
+
+static gboolean
+collect (const char *dir, const char *flag, const char *ident,
+         const NfsimRun *runs, guint n_runs, GError **error)
+{
+  Collector c = { 0 };
+  if (!collector_start (dir, flag, ident, &c, error))
+    {
+      collector_stop (&c, NULL);
+      return FALSE;
+    }
+  gboolean ok = TRUE;
+  for (guint i = 0; i < n_runs && ok; i++)
+    ok = run_nfsim (c.port, &runs[i], error);
+  if (!collector_stop (&c, ok ? error : NULL))
+    ok = FALSE;
+  return ok;
+}
+
+char *
+collector_make_file (const char *dir, const char *flag, const char *ident,
+                     const NfsimRun *runs, guint n_runs, GError **error)
+{
+  for (int attempt = 0; attempt < 3; attempt++)
+    {
+      collector_rm_rf (dir);
+      if (g_mkdir_with_parents (dir, 0755) != 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "mkdir %s: %s", dir, g_strerror (errno));
+          return NULL;
+        }
+      if (!collect (dir, flag, ident, runs, n_runs, error))
+        return NULL;
+      g_autoptr (GPtrArray) files = finished_files (dir);
+      if (files->len == 1)
+        return g_strdup (files->pdata[0]);
+      /* the run straddled nfcapd's hourly rotation: do it again */
+    }
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+               "nfcapd did not write exactly one file in %s", dir);
+  return NULL;
+}
+
+char *
+collector_append_file (const char *dir, const char *flag, const char *ident,
+                       const NfsimRun *runs, guint n_runs,
+                       const char *existing, GError **error)
+{
+  if (!collect (dir, flag, ident, runs, n_runs, error))
+    return NULL;
+  g_autoptr (GPtrArray) files = finished_files (dir);
+  if (files->len != 1 || g_strcmp0 (files->pdata[0], existing) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                   "nfcapd started a new file instead of appending to %s",
+                   existing);
+      return NULL;
+    }
+  return g_strdup (existing);
+}

@@ -1,0 +1,46 @@
+/* nfsub tests: nfcapd fixture files for the reader tests.
+ *
+ * Starts a real nfcapd on a free loopback UDP port (foreground child, with
+ * a pid file), feeds it from contrib/nfsim, waits until nfcapd has drained
+ * its socket, stops it by pid and returns the finished file.
+ */
+#ifndef NFSUB_TEST_NFFILE_COLLECTOR_H
+#define NFSUB_TEST_NFFILE_COLLECTOR_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const char *format; /* "v9" or "ipfix" */
+  guint64 flows;      /* flows nfsim generates (before sampling) */
+  guint64 seed;
+  guint32 sampling;   /* 1-in-N announced to nfcapd; 1: none */
+  guint32 source_id;  /* v9 source id / IPFIX observation domain */
+} NfsimRun;
+
+gboolean collector_tools_available (void);
+const char *collector_nfdump (void);
+const char *collector_nfsim (void);
+
+/* Runs nfcapd (compression flag such as "-y", or NULL; ident or NULL) in a
+ * fresh DIR and sends the runs in order.  Returns the path of the single
+ * file nfcapd wrote (retried if the run straddled a rotation). */
+char *collector_make_file (const char *dir, const char *compression_flag,
+                           const char *ident, const NfsimRun *runs,
+                           guint n_runs, GError **error);
+
+/* Starts nfcapd again in DIR (which holds `existing` from
+ * collector_make_file), sends the runs, stops it.  Returns the path when
+ * nfcapd appended to `existing` (same time slot), else NULL and an
+ * error. */
+char *collector_append_file (const char *dir, const char *compression_flag,
+                             const char *ident, const NfsimRun *runs,
+                             guint n_runs, const char *existing,
+                             GError **error);
+
+void collector_rm_rf (const char *path);
+
+G_END_DECLS
+
+#endif
