@@ -1,0 +1,165 @@
+/* nfsub: time series for plugins, stored in RRD files that last for years.
+ *
+ * Three pieces, used together by the `ports` and `hourly` plugins and open
+ * to any plugin that keeps byte counts over time:
+ *
+ *   NfsubBins    per-flow accumulation into 5-minute bins that stay open for
+ *                a lateness window, then close in time order;
+ *   NfsubRrd     writes closed bins to RRD files (librrd, or rrdcached),
+ *                creating them with the layout of rrd/layout.h, skipping
+ *                what a file already holds so a re-run never errors or
+ *                counts twice;
+ *   NfsubLedger  the files a plugin's state already contains, so the same
+ *                nfcapd file never adds twice to one plugin's state.
+ *
+ * Why bins stay open: a flow record is exported when the flow ends or when
+ * the exporter's active timeout expires, so a file rotated at T still holds
+ * flows that started up to `active timeout` before T.  RRD refuses updates
+ * in the past, so a bin is written only once no later file can add to it:
+ * when the newest flow end seen (the watermark) is `lateness` past the
+ * bin's end.  Bytes that arrive for a bin already closed are *late*: they
+ * are counted (per cell, in the state) and handed to the next bin that
+ * closes, never silently lost.
+ */
+#ifndef NFSUB_RRD_H
+#define NFSUB_RRD_H
+
+#include <glib.h>
+#include <nfsub/flow.h>
+#include <nfsub/nffile.h>
+
+G_BEGIN_DECLS
+
+/* The RRD step: one point per nfcapd rotation (rrd/README.md). */
+#define NFSUB_RRD_STEP 300
+
+/* ------------------------------------------------------------------ bins */
+
+typedef struct NfsubBins NfsubBins;
+
+/* Called for each closed bin that saw data, in time order.  `row` holds
+ * the bin's bytes per cell; `late` the bytes that arrived for already
+ * closed bins since the previous call (per cell).  Bins nobody saw are
+ * not emitted: the RRD shows them as unknown, not as zero. */
+typedef void (*NfsubBinsEmitFunc) (gint64 bin_start, const guint64 *row,
+                                   const guint64 *late, gpointer user_data);
+
+/* `cell_names` names each of the n_cells counters of a bin; the saved
+ * state is matched by name, so a plugin can add or drop cells (e.g. a new
+ * category) between runs.  `lateness` in seconds. */
+NfsubBins *nfsub_bins_new (const char *const *cell_names, guint n_cells,
+                           guint step, guint lateness,
+                           NfsubBinsEmitFunc emit, gpointer user_data);
+void nfsub_bins_free (NfsubBins *bins);
+
+/* Adds `bytes` of a flow lasting [first_ms, last_ms] to `cell`, spread
+ * over the bins it overlaps in proportion to time (exact integer split:
+ * the parts add up to `bytes`).  The common case, a flow inside the bin of
+ * the previous one, is two compares and an add. */
+void nfsub_bins_add (NfsubBins *bins, guint cell, guint64 first_ms,
+                     guint64 last_ms, guint64 bytes);
+
+/* Before the first flow of a file: a fresh state opens its first bin at
+ * the file's first flow (from the stat record) rather than at whatever
+ * flow comes first. */
+void nfsub_bins_begin_file (NfsubBins *bins, const NfsubFileInfo *info);
+
+/* Emits every bin the watermark has passed by `lateness`.  Returns the
+ * number of bins closed (seen or not). */
+guint nfsub_bins_close (NfsubBins *bins);
+
+/* State: save returns a floating GVariant; load replaces the state. */
+GVariant *nfsub_bins_save (NfsubBins *bins);
+gboolean nfsub_bins_load (NfsubBins *bins, GVariant *state, GError **error);
+
+/* Newest flow end accepted (ms), 0 before any flow. */
+guint64 nfsub_bins_watermark (NfsubBins *bins);
+/* Start (seconds) of the oldest open bin; bins before it are closed.
+ * -1 before any flow. */
+gint64 nfsub_bins_open_from (NfsubBins *bins);
+guint nfsub_bins_n_open (NfsubBins *bins);
+/* Late bytes of a cell since the state began. */
+guint64 nfsub_bins_late_total (NfsubBins *bins, guint cell);
+/* Flows starting more than a day after the wall clock: counted here, not
+ * binned (a broken exporter clock must not close every bin). */
+guint64 nfsub_bins_future_bytes (NfsubBins *bins);
+guint nfsub_bins_n_cells (NfsubBins *bins);
+const char *nfsub_bins_cell_name (NfsubBins *bins, guint cell);
+
+/* ------------------------------------------------------------- RRD files */
+
+typedef struct NfsubRrd NfsubRrd;
+
+/* `cached_address`: rrdcached address (unix:/path, /path, host[:port]) or
+ * NULL to write files with librrd.  `log_name` prefixes log lines. */
+NfsubRrd *nfsub_rrd_new (const char *log_name, const char *cached_address,
+                         GError **error);
+void nfsub_rrd_free (NfsubRrd *rrd);
+
+/* Queues one point: `values` are the bytes of the step ending at
+ * `bin_start` + NFSUB_RRD_STEP, one per data source of `ds_names` (the
+ * file's data sources, all ABSOLUTE: RRD stores bytes/s).  The file is
+ * created on flush if it does not exist. */
+void nfsub_rrd_queue (NfsubRrd *rrd, const char *path,
+                      const char *const *ds_names, gint64 bin_start,
+                      const guint64 *values);
+guint nfsub_rrd_n_queued (NfsubRrd *rrd);
+
+/* Writes every queued point in time order, per file: points at or before
+ * the file's last update are skipped (a re-run after a crash), a gap is
+ * written as unknown.  Returns FALSE naming the file on an RRD error;
+ * points already written stay written. */
+gboolean nfsub_rrd_flush (NfsubRrd *rrd, GError **error);
+
+/* Points skipped because the file already had them (since creation). */
+guint64 nfsub_rrd_n_skipped (NfsubRrd *rrd);
+
+/* Creates `path` with the nfsub layout if it does not exist.  `start`:
+ * the time of the first point minus one step. */
+gboolean nfsub_rrd_ensure (NfsubRrd *rrd, const char *path,
+                           const char *const *ds_names, gint64 start,
+                           GError **error);
+/* The file's last update (seconds), through rrdcached when configured so
+ * that points still in its cache count. */
+gboolean nfsub_rrd_last (NfsubRrd *rrd, const char *path, gint64 *last,
+                         GError **error);
+/* With rrdcached: writes the daemon's pending points of `path` to disk
+ * (before reading the file directly, e.g. for graphs). */
+gboolean nfsub_rrd_flush_cached (NfsubRrd *rrd, const char *path,
+                                 GError **error);
+
+/* The RRA definitions of the layout (NULL-terminated "RRA:..." strings)
+ * and the heartbeat; rrd/README.md explains every number. */
+const char *const *nfsub_rrd_layout_rras (void);
+guint nfsub_rrd_layout_heartbeat (void);
+
+/* ---------------------------------------------------------------- ledger */
+
+typedef struct NfsubLedger NfsubLedger;
+
+/* Remembers files whose newest flow is within `retention_days` of the
+ * newest file seen. */
+NfsubLedger *nfsub_ledger_new (guint retention_days);
+void nfsub_ledger_free (NfsubLedger *ledger);
+/* The identity of a file: its stat record (flows, bytes, packets, first,
+ * last) and size, so a copy under another name is the same file. */
+guint64 nfsub_ledger_file_key (const NfsubFileInfo *info);
+/* TRUE if `key` was not known (it is now); FALSE for a file seen before. */
+gboolean nfsub_ledger_add (NfsubLedger *ledger, guint64 key,
+                           gint64 file_time);
+gboolean nfsub_ledger_contains (NfsubLedger *ledger, guint64 key);
+guint nfsub_ledger_size (NfsubLedger *ledger);
+GVariant *nfsub_ledger_save (NfsubLedger *ledger);
+gboolean nfsub_ledger_load (NfsubLedger *ledger, GVariant *state,
+                            GError **error);
+/* The time a file's flows belong to, seconds: the stat record's last flow,
+ * else the file's creation time. */
+gint64 nfsub_ledger_file_time (const NfsubFileInfo *info);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubBins, nfsub_bins_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubRrd, nfsub_rrd_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubLedger, nfsub_ledger_free)
+
+G_END_DECLS
+
+#endif /* NFSUB_RRD_H */

@@ -1,0 +1,482 @@
+/* NfsubBins: per-cell byte counts in fixed time bins that close, in time
+ * order, once the watermark has passed them by the lateness window.
+ *
+ * Open bins live in a ring indexed by bin number modulo the capacity; the
+ * ring grows (doubling) when a flow reaches past it, up to MAX_OPEN_BINS.
+ * A flow further ahead than that forces the oldest bins closed first: they
+ * would close anyway as soon as that flow moves the watermark.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <nfsub/plugin.h>
+#include <nfsub/rrd.h>
+
+#define BINS_STATE_VERSION 1
+/* 14 days of 5-minute bins: far more than any lateness window. */
+#define MAX_OPEN_BINS 4096
+/* A record claiming to last longer than this is clipped to it (nfcapd
+ * records end at the exporter's active timeout, minutes). */
+#define MAX_FLOW_SPAN_MS (G_GUINT64_CONSTANT (86400) * 1000)
+/* Flows starting this long after the wall clock are a broken clock. */
+#define FUTURE_SLACK_MS (G_GUINT64_CONSTANT (86400) * 1000)
+
+struct NfsubBins {
+  char **cell_names;
+  guint n_cells;
+  guint64 step_ms;
+  guint64 lateness_ms;
+  NfsubBinsEmitFunc emit;
+  gpointer emit_data;
+
+  gint64 base;        /* oldest open bin number; G_MININT64: not started */
+  guint cap;          /* ring capacity, a power of two */
+  guint64 *rows;      /* cap * n_cells */
+  guint8 *seen;       /* cap */
+  guint n_seen;       /* bins in the ring that saw data */
+  guint64 *late_pending; /* n_cells */
+  guint64 *late_total;   /* n_cells */
+  guint64 future_bytes;
+  guint64 watermark_ms;
+  guint64 future_limit_ms;
+
+  /* the bin the previous single-bin flow fell in */
+  guint64 cur_start_ms, cur_end_ms;
+  guint64 *cur_row;
+};
+
+#define NOT_STARTED G_MININT64
+
+static void
+bins_reset_ring (NfsubBins *b, guint cap)
+{
+  g_free (b->rows);
+  g_free (b->seen);
+  b->cap = cap;
+  b->rows = g_new0 (guint64, (gsize) cap * b->n_cells);
+  b->seen = g_new0 (guint8, cap);
+  b->n_seen = 0;
+  b->cur_start_ms = 1;
+  b->cur_end_ms = 0; /* empty range: the fast path never matches */
+  b->cur_row = NULL;
+}
+
+NfsubBins *
+nfsub_bins_new (const char *const *cell_names, guint n_cells, guint step,
+                guint lateness, NfsubBinsEmitFunc emit, gpointer user_data)
+{
+  g_return_val_if_fail (step > 0 && n_cells > 0, NULL);
+  NfsubBins *b = g_new0 (NfsubBins, 1);
+  b->cell_names = g_new0 (char *, n_cells + 1);
+  for (guint i = 0; i < n_cells; i++)
+    b->cell_names[i] = g_strdup (cell_names[i]);
+  b->n_cells = n_cells;
+  b->step_ms = (guint64) step * 1000;
+  b->lateness_ms = (guint64) lateness * 1000;
+  b->emit = emit;
+  b->emit_data = user_data;
+  b->base = NOT_STARTED;
+  b->late_pending = g_new0 (guint64, n_cells);
+  b->late_total = g_new0 (guint64, n_cells);
+  b->future_limit_ms = (guint64) (g_get_real_time () / 1000) + FUTURE_SLACK_MS;
+  bins_reset_ring (b, 8);
+  return b;
+}
+
+void
+nfsub_bins_free (NfsubBins *b)
+{
+  if (!b)
+    return;
+  g_strfreev (b->cell_names);
+  g_free (b->rows);
+  g_free (b->seen);
+  g_free (b->late_pending);
+  g_free (b->late_total);
+  g_free (b);
+}
+
+static inline guint64 *
+bins_row (NfsubBins *b, gint64 bin)
+{
+  return &b->rows[(gsize) ((guint64) bin & (b->cap - 1)) * b->n_cells];
+}
+
+static inline guint8 *
+bins_seen (NfsubBins *b, gint64 bin)
+{
+  return &b->seen[(guint64) bin & (b->cap - 1)];
+}
+
+/* Closes bin `base`: emits it if it saw data, clears it, moves on. */
+static void
+bins_close_oldest (NfsubBins *b)
+{
+  gint64 bin = b->base;
+  guint64 *row = bins_row (b, bin);
+  guint8 *seen = bins_seen (b, bin);
+  if (*seen)
+    {
+      if (b->emit)
+        b->emit (bin * (gint64) (b->step_ms / 1000), row, b->late_pending,
+                 b->emit_data);
+      memset (b->late_pending, 0, sizeof (guint64) * b->n_cells);
+      memset (row, 0, sizeof (guint64) * b->n_cells);
+      *seen = 0;
+      b->n_seen--;
+    }
+  if (b->cur_row == row)
+    {
+      b->cur_start_ms = 1;
+      b->cur_end_ms = 0;
+      b->cur_row = NULL;
+    }
+  b->base++;
+}
+
+/* Makes room for bin `last` (>= base): grows the ring, or closes the
+ * oldest bins when `last` is more than MAX_OPEN_BINS ahead. */
+static void
+bins_reach (NfsubBins *b, gint64 last)
+{
+  if (last - b->base < (gint64) b->cap)
+    return;
+  if (last - b->base >= MAX_OPEN_BINS)
+    {
+      /* Skip straight over empty stretches instead of walking them. */
+      while (last - b->base >= MAX_OPEN_BINS)
+        {
+          bins_close_oldest (b);
+          if (b->n_seen == 0)
+            {
+              b->base = MAX (b->base, last - MAX_OPEN_BINS + 1);
+              break;
+            }
+        }
+      if (last - b->base < (gint64) b->cap)
+        return;
+    }
+  guint cap = b->cap;
+  while (last - b->base >= (gint64) cap)
+    cap *= 2;
+  guint64 *rows = g_new0 (guint64, (gsize) cap * b->n_cells);
+  guint8 *seen = g_new0 (guint8, cap);
+  for (gint64 bin = b->base; bin < b->base + (gint64) b->cap; bin++)
+    {
+      guint64 new_slot = (guint64) bin & (cap - 1);
+      memcpy (&rows[new_slot * b->n_cells], bins_row (b, bin),
+              sizeof (guint64) * b->n_cells);
+      seen[new_slot] = *bins_seen (b, bin);
+    }
+  g_free (b->rows);
+  g_free (b->seen);
+  b->rows = rows;
+  b->seen = seen;
+  b->cap = cap;
+  b->cur_start_ms = 1;
+  b->cur_end_ms = 0;
+  b->cur_row = NULL;
+}
+
+static inline void
+bins_mark_seen (NfsubBins *b, gint64 bin)
+{
+  guint8 *seen = bins_seen (b, bin);
+  if (!*seen)
+    {
+      *seen = 1;
+      b->n_seen++;
+    }
+}
+
+static inline void
+bins_put (NfsubBins *b, gint64 bin, guint cell, guint64 bytes)
+{
+  if (bin < b->base)
+    {
+      b->late_pending[cell] += bytes;
+      b->late_total[cell] += bytes;
+      return;
+    }
+  bins_row (b, bin)[cell] += bytes;
+  bins_mark_seen (b, bin);
+}
+
+static void
+bins_add_slow (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
+               guint64 bytes)
+{
+  if (first_ms > b->future_limit_ms)
+    {
+      b->future_bytes += bytes;
+      return;
+    }
+  if (last_ms < first_ms)
+    last_ms = first_ms;
+  if (last_ms - first_ms > MAX_FLOW_SPAN_MS)
+    last_ms = first_ms + MAX_FLOW_SPAN_MS;
+
+  gint64 b0 = (gint64) (first_ms / b->step_ms);
+  /* The flow covers [first, last); a record of zero length sits at first. */
+  gint64 b1 = last_ms > first_ms ? (gint64) ((last_ms - 1) / b->step_ms) : b0;
+  if (b->base == NOT_STARTED)
+    b->base = b0 - (gint64) (b->lateness_ms / b->step_ms) - 1;
+  if (b1 >= b->base)
+    bins_reach (b, b1);
+  if (last_ms > b->watermark_ms)
+    b->watermark_ms = last_ms;
+
+  if (b0 == b1)
+    {
+      bins_put (b, b0, cell, bytes);
+      if (b0 >= b->base)
+        {
+          b->cur_start_ms = (guint64) b0 * b->step_ms;
+          b->cur_end_ms = b->cur_start_ms + b->step_ms;
+          b->cur_row = bins_row (b, b0);
+        }
+      return;
+    }
+
+  /* Several bins: each gets bytes * overlap / duration, rounded down;
+   * the last bin takes the remainder so the parts sum to `bytes`. */
+  guint64 duration = last_ms - first_ms;
+  guint64 given = 0;
+  for (gint64 bin = b0; bin <= b1; bin++)
+    {
+      guint64 part;
+      if (bin == b1)
+        part = bytes - given;
+      else
+        {
+          guint64 end = (guint64) (bin + 1) * b->step_ms;
+          guint64 start = MAX ((guint64) bin * b->step_ms, first_ms);
+          unsigned __int128 p = (unsigned __int128) bytes * (end - start);
+          part = (guint64) (p / duration);
+        }
+      given += part;
+      if (part)
+        bins_put (b, bin, cell, part);
+      else if (bin >= b->base)
+        bins_mark_seen (b, bin);
+    }
+}
+
+void
+nfsub_bins_add (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
+                guint64 bytes)
+{
+  if (G_LIKELY (first_ms >= b->cur_start_ms && last_ms < b->cur_end_ms))
+    {
+      b->cur_row[cell] += bytes;
+      if (last_ms > b->watermark_ms)
+        b->watermark_ms = last_ms;
+      return;
+    }
+  bins_add_slow (b, cell, first_ms, last_ms, bytes);
+}
+
+void
+nfsub_bins_begin_file (NfsubBins *b, const NfsubFileInfo *info)
+{
+  if (b->base != NOT_STARTED || !info || !info->has_stat
+      || info->stat.numflows == 0 || info->stat.first_ms == 0
+      || info->stat.first_ms > b->future_limit_ms)
+    return;
+  b->base = (gint64) (info->stat.first_ms / b->step_ms);
+}
+
+guint
+nfsub_bins_close (NfsubBins *b)
+{
+  if (b->base == NOT_STARTED)
+    return 0;
+  guint closed = 0;
+  while ((guint64) (b->base + 1) * b->step_ms + b->lateness_ms
+         <= b->watermark_ms)
+    {
+      if (b->n_seen == 0)
+        {
+          /* Nothing open: jump to the first bin the watermark keeps open. */
+          gint64 keep = (gint64) ((b->watermark_ms - b->lateness_ms)
+                                  / b->step_ms);
+          closed += (guint) MIN (keep - b->base, (gint64) G_MAXUINT / 2);
+          b->base = keep;
+          b->cur_start_ms = 1;
+          b->cur_end_ms = 0;
+          b->cur_row = NULL;
+          break;
+        }
+      bins_close_oldest (b);
+      closed++;
+    }
+  return closed;
+}
+
+/* (version, cell names, step_ms, base, watermark_ms, future_bytes,
+ *  late_pending, late_total, [(bin, row)]) */
+#define BINS_STATE_TYPE "(uastxttatata(xat))"
+
+GVariant *
+nfsub_bins_save (NfsubBins *b)
+{
+  GVariantBuilder bins;
+  g_variant_builder_init (&bins, G_VARIANT_TYPE ("a(xat)"));
+  if (b->base != NOT_STARTED)
+    for (gint64 bin = b->base; bin < b->base + (gint64) b->cap; bin++)
+      if (*bins_seen (b, bin))
+        g_variant_builder_add (&bins, "(x@at)", bin,
+                               g_variant_new_fixed_array (
+                                 G_VARIANT_TYPE_UINT64, bins_row (b, bin),
+                                 b->n_cells, sizeof (guint64)));
+  return g_variant_new (
+    BINS_STATE_TYPE, (guint32) BINS_STATE_VERSION,
+    g_variant_new_strv ((const char *const *) b->cell_names, b->n_cells),
+    b->step_ms, (gint64) b->base, b->watermark_ms, b->future_bytes,
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, b->late_pending,
+                               b->n_cells, sizeof (guint64)),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, b->late_total,
+                               b->n_cells, sizeof (guint64)),
+    &bins);
+}
+
+/* Copies `src` (cells named src_names) into `dst` (this state's cells). */
+static void
+map_cells (NfsubBins *b, const int *map, guint n_src, const guint64 *src,
+           guint64 *dst)
+{
+  for (guint i = 0; i < n_src; i++)
+    if (map[i] >= 0)
+      dst[map[i]] += src[i];
+}
+
+gboolean
+nfsub_bins_load (NfsubBins *b, GVariant *state, GError **error)
+{
+  if (!g_variant_is_of_type (state, G_VARIANT_TYPE (BINS_STATE_TYPE)))
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                   "bins state has type %s, expected %s",
+                   g_variant_get_type_string (state), BINS_STATE_TYPE);
+      return FALSE;
+    }
+  guint32 version;
+  g_autofree const char **names = NULL;
+  guint64 step_ms, watermark, future;
+  gint64 base;
+  g_autoptr (GVariant) late_p = NULL, late_t = NULL, rows = NULL;
+  g_variant_get (state, "(u^a&stxtt@at@at@a(xat))", &version, &names,
+                 &step_ms, &base, &watermark, &future, &late_p, &late_t,
+                 &rows);
+  if (version != BINS_STATE_VERSION || step_ms != b->step_ms)
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                   "bins state version %u step %" G_GUINT64_FORMAT
+                   " ms, expected version %u step %" G_GUINT64_FORMAT " ms",
+                   version, step_ms, BINS_STATE_VERSION, b->step_ms);
+      return FALSE;
+    }
+  guint n_src = g_strv_length ((char **) names);
+  g_autofree int *map = g_new (int, n_src ? n_src : 1);
+  for (guint i = 0; i < n_src; i++)
+    {
+      map[i] = -1;
+      for (guint j = 0; j < b->n_cells; j++)
+        if (strcmp (names[i], b->cell_names[j]) == 0)
+          {
+            map[i] = (int) j;
+            break;
+          }
+    }
+
+  gsize n;
+  const guint64 *lp = g_variant_get_fixed_array (late_p, &n, sizeof (guint64));
+  const guint64 *lt = NULL;
+  gsize n_lt;
+  lt = g_variant_get_fixed_array (late_t, &n_lt, sizeof (guint64));
+  if (n != n_src || n_lt != n_src)
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                   "bins state: %zu late counters for %u cells", n, n_src);
+      return FALSE;
+    }
+
+  bins_reset_ring (b, 8);
+  memset (b->late_pending, 0, sizeof (guint64) * b->n_cells);
+  memset (b->late_total, 0, sizeof (guint64) * b->n_cells);
+  b->base = base;
+  b->watermark_ms = watermark;
+  b->future_bytes = future;
+  map_cells (b, map, n_src, lp, b->late_pending);
+  map_cells (b, map, n_src, lt, b->late_total);
+
+  GVariantIter iter;
+  g_variant_iter_init (&iter, rows);
+  gint64 bin;
+  GVariant *row_v;
+  while (g_variant_iter_next (&iter, "(x@at)", &bin, &row_v))
+    {
+      gsize nr;
+      const guint64 *row = g_variant_get_fixed_array (row_v, &nr,
+                                                      sizeof (guint64));
+      if (nr != n_src || base == NOT_STARTED || bin < base
+          || bin - base >= MAX_OPEN_BINS)
+        {
+          g_variant_unref (row_v);
+          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                       "bins state: bin %" G_GINT64_FORMAT
+                       " outside the open range or of the wrong size", bin);
+          return FALSE;
+        }
+      bins_reach (b, bin);
+      map_cells (b, map, n_src, row, bins_row (b, bin));
+      bins_mark_seen (b, bin);
+      g_variant_unref (row_v);
+    }
+  return TRUE;
+}
+
+guint64
+nfsub_bins_watermark (NfsubBins *b)
+{
+  return b->watermark_ms;
+}
+
+gint64
+nfsub_bins_open_from (NfsubBins *b)
+{
+  return b->base == NOT_STARTED ? -1 : b->base * (gint64) (b->step_ms / 1000);
+}
+
+guint
+nfsub_bins_n_open (NfsubBins *b)
+{
+  return b->n_seen;
+}
+
+guint64
+nfsub_bins_late_total (NfsubBins *b, guint cell)
+{
+  g_return_val_if_fail (cell < b->n_cells, 0);
+  return b->late_total[cell];
+}
+
+guint64
+nfsub_bins_future_bytes (NfsubBins *b)
+{
+  return b->future_bytes;
+}
+
+guint
+nfsub_bins_n_cells (NfsubBins *b)
+{
+  return b->n_cells;
+}
+
+const char *
+nfsub_bins_cell_name (NfsubBins *b, guint cell)
+{
+  g_return_val_if_fail (cell < b->n_cells, NULL);
+  return b->cell_names[cell];
+}
