@@ -23,6 +23,9 @@
 #include <lz4.h>
 #include <lzo/lzo1x.h>
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <nfsub/nffile.h>
 
@@ -548,6 +551,35 @@ static const guint8 element_min_len[] = {
   [EX_IP_RECEIVED_V6] = 20, [EX_SAMPLER_INFO] = 16,
 };
 
+/* Zeroes a flow before its elements are filled in.  A plain memset of the
+ * 200-byte struct compiles to `rep stos`, whose start-up cost was a third
+ * of the whole record walk; unrolled 16-byte stores are several times
+ * cheaper. */
+static inline void
+flow_clear (NfsubFlow *fl)
+{
+#ifdef __SSE2__
+  /* Written out with constant conditions: GCC turns a loop of zero
+   * stores back into memset. */
+  G_STATIC_ASSERT (sizeof (NfsubFlow) <= 256);
+  guint8 *p = (guint8 *) fl;
+  const __m128i z = _mm_setzero_si128 ();
+#define CLEAR16(off)                                                         \
+  if ((off) + 16 <= sizeof (NfsubFlow))                                      \
+    _mm_storeu_si128 ((__m128i *) (p + (off)), z);
+  CLEAR16 (0) CLEAR16 (16) CLEAR16 (32) CLEAR16 (48)
+  CLEAR16 (64) CLEAR16 (80) CLEAR16 (96) CLEAR16 (112)
+  CLEAR16 (128) CLEAR16 (144) CLEAR16 (160) CLEAR16 (176)
+  CLEAR16 (192) CLEAR16 (208) CLEAR16 (224) CLEAR16 (240)
+#undef CLEAR16
+  gsize tail = sizeof (NfsubFlow) & ~(gsize) 15;
+  if (tail < sizeof (NfsubFlow))
+    memset (p + tail, 0, sizeof (NfsubFlow) - tail);
+#else
+  memset (fl, 0, sizeof *fl);
+#endif
+}
+
 typedef enum {
   V3_FLOW,
   V3_NOT_A_FLOW, /* no EXgenericFlow: nfcapd does not count it either */
@@ -567,7 +599,7 @@ parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
       return V3_BAD;
     }
   guint16 n_elements = rd16 (p + 4);
-  memset (fl, 0, sizeof *fl);
+  flow_clear (fl);
   fl->exporter_sysid = rd16 (p + 8);
   fl->flags = p[10];
   fl->nfversion = p[11];
