@@ -27,7 +27,7 @@ typedef struct {
   char *path;
 } LedgerEntry;
 
-struct NfsubLedger {
+struct NfsubFileLedger {
   char *file;
   GPtrArray *entries;     /* LedgerEntry, in processing order */
   GHashTable *by_digest;  /* digest -> entry */
@@ -43,7 +43,7 @@ ledger_entry_free (LedgerEntry *e)
 }
 
 void
-nfsub_ledger_free (NfsubLedger *ledger)
+nfsub_file_ledger_free (NfsubFileLedger *ledger)
 {
   if (!ledger)
     return;
@@ -55,17 +55,17 @@ nfsub_ledger_free (NfsubLedger *ledger)
 }
 
 static void
-ledger_index (NfsubLedger *ledger, LedgerEntry *e)
+ledger_index (NfsubFileLedger *ledger, LedgerEntry *e)
 {
   g_ptr_array_add (ledger->entries, e);
   g_hash_table_insert (ledger->by_digest, e->digest, e);
   g_hash_table_insert (ledger->by_path, e->path, e);
 }
 
-NfsubLedger *
-nfsub_ledger_load (const char *state_dir, GError **error)
+NfsubFileLedger *
+nfsub_file_ledger_load (const char *state_dir, GError **error)
 {
-  g_autoptr (NfsubLedger) ledger = g_new0 (NfsubLedger, 1);
+  g_autoptr (NfsubFileLedger) ledger = g_new0 (NfsubFileLedger, 1);
   ledger->file = g_build_filename (state_dir, "ledger.tsv", NULL);
   ledger->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ledger_entry_free);
   ledger->by_digest = g_hash_table_new (g_str_hash, g_str_equal);
@@ -130,8 +130,8 @@ content_digest (const NfsubFileInfo *info)
   return g_strdup (g_checksum_get_string (sum));
 }
 
-NfsubLedgerVerdict
-nfsub_ledger_check (NfsubLedger *ledger, const char *path,
+NfsubFileLedgerVerdict
+nfsub_file_ledger_check (NfsubFileLedger *ledger, const char *path,
                     const NfsubFileInfo *info, const char **previous)
 {
   g_autofree char *digest = content_digest (info);
@@ -140,7 +140,7 @@ nfsub_ledger_check (NfsubLedger *ledger, const char *path,
     {
       if (previous)
         *previous = e->path;
-      return NFSUB_LEDGER_DONE;
+      return NFSUB_FILE_LEDGER_DONE;
     }
   g_autofree char *canon = canonical_path (path);
   e = g_hash_table_lookup (ledger->by_path, canon);
@@ -148,13 +148,13 @@ nfsub_ledger_check (NfsubLedger *ledger, const char *path,
     {
       if (previous)
         *previous = e->path;
-      return NFSUB_LEDGER_CHANGED;
+      return NFSUB_FILE_LEDGER_CHANGED;
     }
-  return NFSUB_LEDGER_NEW;
+  return NFSUB_FILE_LEDGER_NEW;
 }
 
 void
-nfsub_ledger_add (NfsubLedger *ledger, const char *path,
+nfsub_file_ledger_add (NfsubFileLedger *ledger, const char *path,
                   const NfsubFileInfo *info)
 {
   LedgerEntry *e = g_new0 (LedgerEntry, 1);
@@ -168,7 +168,7 @@ nfsub_ledger_add (NfsubLedger *ledger, const char *path,
 }
 
 gboolean
-nfsub_ledger_save (NfsubLedger *ledger, GError **error)
+nfsub_file_ledger_save (NfsubFileLedger *ledger, GError **error)
 {
   g_autoptr (GString) s = g_string_new (LEDGER_HEADER);
   for (guint i = 0; i < ledger->entries->len; i++)
@@ -182,13 +182,13 @@ nfsub_ledger_save (NfsubLedger *ledger, GError **error)
 }
 
 guint
-nfsub_ledger_size (NfsubLedger *ledger)
+nfsub_file_ledger_size (NfsubFileLedger *ledger)
 {
   return ledger->entries->len;
 }
 
 GPtrArray *
-nfsub_ledger_paths (NfsubLedger *ledger)
+nfsub_file_ledger_paths (NfsubFileLedger *ledger)
 {
   GPtrArray *paths = g_ptr_array_new ();
   for (guint i = 0; i < ledger->entries->len; i++)

@@ -101,16 +101,16 @@ plugin_failed (NfsubPlugin *p, const char *what, const char *file,
 
 /* The ledger decides before any plugin sees a flow. */
 static gboolean
-ledger_admits (NfsubLedger *ledger, const char *path,
+ledger_admits (NfsubFileLedger *ledger, const char *path,
                const NfsubFileInfo *info, gboolean force,
                NfsubProcessStats *stats, GError **error)
 {
   const char *previous = NULL;
-  switch (nfsub_ledger_check (ledger, path, info, &previous))
+  switch (nfsub_file_ledger_check (ledger, path, info, &previous))
     {
-    case NFSUB_LEDGER_NEW:
+    case NFSUB_FILE_LEDGER_NEW:
       return TRUE;
-    case NFSUB_LEDGER_DONE:
+    case NFSUB_FILE_LEDGER_DONE:
       if (force)
         {
           g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
@@ -125,7 +125,7 @@ ledger_admits (NfsubLedger *ledger, const char *path,
                   previous);
       stats->files_skipped++;
       return FALSE;
-    case NFSUB_LEDGER_CHANGED:
+    case NFSUB_FILE_LEDGER_CHANGED:
     default:
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
                    "%s: changed since it was processed (nfcapd appended to "
@@ -137,7 +137,7 @@ ledger_admits (NfsubLedger *ledger, const char *path,
 
 static gboolean
 process_one_file (NfsubHost *host, GPtrArray *plugins, NfsubFilter *global,
-                  NfsubLedger *ledger, gboolean force, const char *path,
+                  NfsubFileLedger *ledger, gboolean force, const char *path,
                   NfsubFlow *flows, guint32 *global_sel, guint32 *plugin_sel,
                   NfsubProcessStats *stats, GError **error)
 {
@@ -217,13 +217,13 @@ process_one_file (NfsubHost *host, GPtrArray *plugins, NfsubFilter *global,
     }
   stats->files++;
   if (ledger)
-    nfsub_ledger_add (ledger, path, info);
+    nfsub_file_ledger_add (ledger, path, info);
   return TRUE;
 }
 
 gboolean
 nfsub_process_files (NfsubHost *host, GPtrArray *plugins, GPtrArray *files,
-                     NfsubLedger *ledger, gboolean force,
+                     NfsubFileLedger *ledger, gboolean force,
                      NfsubProcessStats *stats, GError **error)
 {
   g_autoptr (NfsubFilter) global = NULL;
@@ -259,7 +259,7 @@ nfsub_process_files (NfsubHost *host, GPtrArray *plugins, GPtrArray *files,
         return plugin_failed (p, "saving state after", "the last file",
                               local, error);
     }
-  return ledger ? nfsub_ledger_save (ledger, error) : TRUE;
+  return ledger ? nfsub_file_ledger_save (ledger, error) : TRUE;
 }
 
 gboolean
@@ -274,11 +274,11 @@ nfsub_process_run (NfsubHost *host, GPtrArray *files, gboolean force,
   if (lock < 0)
     return FALSE;
   gboolean ok = FALSE;
-  g_autoptr (NfsubLedger) ledger = NULL;
+  g_autoptr (NfsubFileLedger) ledger = NULL;
   g_autoptr (GPtrArray) plugins = NULL;
   if (!nfsub_state_recover (host->state_dir, error))
     goto out;
-  ledger = nfsub_ledger_load (host->state_dir, error);
+  ledger = nfsub_file_ledger_load (host->state_dir, error);
   if (!ledger)
     goto out;
   plugins = nfsub_plugins_open_configured (host, error);

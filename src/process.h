@@ -26,7 +26,7 @@ GPtrArray *nfsub_collect_input_files (char **args, GError **error);
  * and records the files in `ledger` (may be NULL).  Files the ledger
  * knows are skipped; with `force` they are refused instead. */
 gboolean nfsub_process_files (NfsubHost *host, GPtrArray *plugins,
-                              GPtrArray *files, NfsubLedger *ledger,
+                              GPtrArray *files, NfsubFileLedger *ledger,
                               gboolean force, NfsubProcessStats *stats,
                               GError **error);
 

@@ -35,13 +35,13 @@ static void
 watch_mark_ledger_paths (Watch *w)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (NfsubLedger) ledger = nfsub_ledger_load (w->host->state_dir, &error);
+  g_autoptr (NfsubFileLedger) ledger = nfsub_file_ledger_load (w->host->state_dir, &error);
   if (!ledger)
     {
       g_printerr ("nfsub watch: %s\n", error->message);
       return;
     }
-  g_autoptr (GPtrArray) paths = nfsub_ledger_paths (ledger);
+  g_autoptr (GPtrArray) paths = nfsub_file_ledger_paths (ledger);
   for (guint i = 0; i < paths->len; i++)
     g_hash_table_add (w->done, g_strdup (paths->pdata[i]));
 }
