@@ -1,0 +1,24 @@
+# nfsub report: density of daily usage over log10(bytes/day) (Figures 3, 4, 11).
+# Variables: datafile (column 1 = log10 bin centre, then one column per
+# series: density per decade), nseries, titles[], colors[], dashes[],
+# plot_title, nthresholds, thresh_x[] (bytes/day), thresh_color[],
+# thresh_label[].
+load assets . "/common.gp"
+set title plot_title
+set logscale x 10
+set xrange [1e4:1e11]
+eval "set xtics " . byte_tics
+set mxtics 10
+set xlabel "Daily usage per user (bytes/day, log scale)"
+set ylabel "Probability density (per decade)"
+set yrange [0:*]
+set format y "%.2f"
+set key top left
+do for [i=1:nthresholds] {
+    set arrow i from thresh_x[i], graph 0 to thresh_x[i], graph 1 nohead \
+        lw 1.5 dt (6,4) lc rgb thresh_color[i] front
+    set label i thresh_label[i] at thresh_x[i], graph 0.97 \
+        offset 0.6,0 left font ",9" textcolor rgb thresh_color[i] front
+}
+plot for [i=1:nseries] datafile using (10**$1):(column(i+1)) with lines \
+     lw 2.2 dt dashes[i] lc rgb colors[i] title titles[i]

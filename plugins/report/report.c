@@ -1,0 +1,642 @@
+/* report: `nfsub report --week YYYY-MM-DD [--compare YYYY-MM-DD ...] -o DIR`
+ *
+ * The weekly report of docs/analyses.md for broadband and mobile: tables,
+ * figures (PNG and SVG), report.json and one self-contained index.html.
+ *
+ * The report computes no per-user statistics itself.  It runs the other
+ * plugins' commands through this same nfsub binary (/proc/self/exe) with
+ * the same config -- `nfsub usage --week W --json F`, `nfsub ports --week W
+ * --json F` -- and reads the RRD files the hourly plugin keeps with
+ * `rrdtool xport` and `rrdtool graph`.  So the host knows no plugin, the
+ * plugins link no plugin, and every number on the page is one an operator
+ * can get from the command that owns it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "report.h"
+
+const char *const report_service_names[N_SERVICES] = { "broadband", "mobile" };
+const char *const report_service_titles[N_SERVICES] = { "Broadband", "Mobile" };
+const char *const report_dir_names[N_DIRS] = { "in", "out" };
+const char *const report_dir_titles[N_DIRS] = { "IN", "OUT" };
+
+static const char *const config_keys[] = {
+  "gnuplot", "rrdtool", "assets", "title", "base_month", NULL
+};
+
+void
+report_warn (Report *r, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  nfsub_warning (REPORT_PLUGIN, "%s", msg);
+  g_ptr_array_add (r->warnings, msg);
+}
+
+ReportWeek *
+report_main_week (Report *r)
+{
+  return r->weeks->pdata[0];
+}
+
+/* Runs a tool; its stdout in *out (may be NULL).  A failure names the
+ * command and carries the tool's own error text. */
+gboolean
+report_run_tool (Report *r, const char *const *argv, char **out,
+                 GError **error)
+{
+  g_autofree char *std_out = NULL, *std_err = NULL;
+  int status = 0;
+  g_autoptr (GError) local = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+                     NULL, &std_out, &std_err, &status, &local))
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED,
+                   "cannot run %s: %s", argv[0], local->message);
+      return FALSE;
+    }
+  if (!g_spawn_check_wait_status (status, &local))
+    {
+      g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
+      g_strstrip (std_err);
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED, "%s: %s%s%s", cmd,
+                   local->message, *std_err ? ": " : "", std_err);
+      return FALSE;
+    }
+  if (out)
+    *out = g_steal_pointer (&std_out);
+  return TRUE;
+}
+
+/* ---- weeks ---- */
+
+void
+report_week_free (ReportWeek *w)
+{
+  if (!w)
+    return;
+  g_free (w->date);
+  g_free (w->label);
+  g_free (w->missing_reason);
+  if (w->start)
+    g_date_time_unref (w->start);
+  for (int s = 0; s < N_SERVICES; s++)
+    {
+      UsageService *u = &w->usage[s];
+      for (int d = 0; d < N_DIRS; d++)
+        {
+          g_clear_pointer (&u->dir[d].density, g_array_unref);
+          g_clear_pointer (&u->dir[d].density_smoothed, g_array_unref);
+        }
+      g_clear_pointer (&u->scatter_in, g_array_unref);
+      g_clear_pointer (&u->scatter_out, g_array_unref);
+      g_clear_pointer (&w->ports[s].rows, g_ptr_array_unref);
+    }
+  rjson_free (w->usage_json);
+  rjson_free (w->ports_json);
+  g_free (w);
+}
+
+static ReportWeek *
+week_new (Report *r, const char *date, gboolean is_main, GError **error)
+{
+  int y, m, d;
+  char tail;
+  if (sscanf (date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3
+      || strlen (date) != 10 || !g_date_valid_dmy (d, m, y))
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                   "%s '%s': expected a date YYYY-MM-DD",
+                   is_main ? "--week" : "--compare", date);
+      return NULL;
+    }
+  ReportWeek *w = g_new0 (ReportWeek, 1);
+  w->date = g_strdup (date);
+  w->year = y;
+  w->is_main = is_main;
+  w->start = g_date_time_new (r->tz, y, m, d, 0, 0, 0);
+  g_autoptr (GDateTime) end = g_date_time_add_days (w->start, 7);
+  w->start_epoch = g_date_time_to_unix (w->start);
+  w->end_epoch = g_date_time_to_unix (end);
+  return w;
+}
+
+/* Years label the columns, as in the published tables; two weeks of one
+ * year are told apart by their dates. */
+static void
+label_weeks (Report *r)
+{
+  gboolean years_unique = TRUE;
+  for (guint i = 0; i < r->weeks->len; i++)
+    for (guint j = i + 1; j < r->weeks->len; j++)
+      if (((ReportWeek *) r->weeks->pdata[i])->year
+          == ((ReportWeek *) r->weeks->pdata[j])->year)
+        years_unique = FALSE;
+  for (guint i = 0; i < r->weeks->len; i++)
+    {
+      ReportWeek *w = r->weeks->pdata[i];
+      g_free (w->label);
+      w->label = years_unique ? g_strdup_printf ("%d", w->year)
+                              : g_strdup (w->date);
+    }
+}
+
+/* ---- running the other plugins ---- */
+
+static GPtrArray *
+nfsub_argv (Report *r, const char *command)
+{
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (r->nfsub_exe));
+  if (r->plugin_dir)
+    {
+      g_ptr_array_add (argv, g_strdup ("--plugin-dir"));
+      g_ptr_array_add (argv, g_strdup (r->plugin_dir));
+    }
+  const char *conf = nfsub_host_config_path (r->host);
+  if (conf)
+    {
+      g_ptr_array_add (argv, g_strdup ("-c"));
+      g_ptr_array_add (argv, g_strdup (conf));
+    }
+  g_ptr_array_add (argv, g_strdup (command));
+  return argv;
+}
+
+/* `nfsub COMMAND --week DATE --json FILE`; returns FILE. */
+static char *
+run_week_command (Report *r, ReportWeek *w, const char *command,
+                  GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("%s-%s.json", command, w->date);
+  char *path = g_build_filename (r->work_dir, name, NULL);
+  g_autoptr (GPtrArray) argv = nfsub_argv (r, command);
+  g_ptr_array_add (argv, g_strdup ("--week"));
+  g_ptr_array_add (argv, g_strdup (w->date));
+  g_ptr_array_add (argv, g_strdup ("--json"));
+  g_ptr_array_add (argv, g_strdup (path));
+  g_ptr_array_add (argv, NULL);
+  g_unlink (path);
+  if (!report_run_tool (r, (const char *const *) argv->pdata, NULL, error))
+    {
+      g_free (path);
+      return NULL;
+    }
+  return path;
+}
+
+/* --usage-json DATE=FILE: a JSON file saved earlier instead of a run. */
+static const char *
+given_json (char **pairs, const char *date)
+{
+  for (char **p = pairs; p && *p; p++)
+    {
+      const char *eq = strchr (*p, '=');
+      if (eq && (gsize) (eq - *p) == strlen (date)
+          && strncmp (*p, date, (gsize) (eq - *p)) == 0)
+        return eq + 1;
+    }
+  return NULL;
+}
+
+static gboolean
+check_given_json (char **pairs, const char *option, GPtrArray *weeks,
+                  GError **error)
+{
+  for (char **p = pairs; p && *p; p++)
+    {
+      const char *eq = strchr (*p, '=');
+      gboolean known = FALSE;
+      for (guint i = 0; eq && i < weeks->len; i++)
+        {
+          ReportWeek *w = weeks->pdata[i];
+          if ((gsize) (eq - *p) == strlen (w->date)
+              && strncmp (*p, w->date, (gsize) (eq - *p)) == 0)
+            known = TRUE;
+        }
+      if (!known)
+        {
+          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                       "%s '%s': expected DATE=FILE with DATE one of the "
+                       "report's weeks", option, *p);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+week_has_data (ReportWeek *w)
+{
+  for (int s = 0; s < N_SERVICES; s++)
+    if (w->usage[s].present || w->ports[s].present)
+      return TRUE;
+  return FALSE;
+}
+
+/* Reads both inputs of a week.  The main week must have data; a compare
+ * week without data is left out with a warning (the report of the main
+ * week is still worth having). */
+static gboolean
+collect_week (Report *r, ReportWeek *w, char **usage_pairs,
+              char **ports_pairs, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *usage_path = NULL, *ports_path = NULL;
+  const char *given;
+
+  if ((given = given_json (usage_pairs, w->date)))
+    usage_path = g_strdup (given);
+  else
+    usage_path = run_week_command (r, w, "usage", &local);
+  if (usage_path && !report_read_usage (r, w, usage_path, &local))
+    g_clear_pointer (&usage_path, g_free);
+
+  if (!local)
+    {
+      if ((given = given_json (ports_pairs, w->date)))
+        ports_path = g_strdup (given);
+      else
+        ports_path = run_week_command (r, w, "ports", &local);
+      if (ports_path && !report_read_ports (r, w, ports_path, &local))
+        g_clear_pointer (&ports_path, g_free);
+    }
+
+  if (!local && !week_has_data (w))
+    g_set_error (&local, NFSUB_ERROR, NFSUB_ERROR_INPUT,
+                 "no data: no users in `nfsub usage` and no bytes in "
+                 "`nfsub ports` for the 7 days from %s", w->date);
+  if (!local)
+    return TRUE;
+
+  if (w->is_main)
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_INPUT, "week %s: %s",
+                   w->date, local->message);
+      return FALSE;
+    }
+  w->missing = TRUE;
+  w->missing_reason = g_strdup (local->message);
+  report_warn (r, "compare week %s left out: %s", w->date, local->message);
+  return TRUE;
+}
+
+/* ---- tools and assets ---- */
+
+/* --plugin-dir is taken off the command line by the host before the
+ * report runs; the children need it too, so read it back from the
+ * original arguments (/proc/self/cmdline keeps them). */
+static char *
+original_plugin_dir (void)
+{
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents ("/proc/self/cmdline", &cmdline, &len, NULL))
+    return NULL;
+  char *found = NULL;
+  const char *prev = NULL;
+  for (const char *p = cmdline; p < cmdline + len; p += strlen (p) + 1)
+    {
+      if (prev && strcmp (prev, "--plugin-dir") == 0)
+        {
+          g_free (found);
+          found = g_strdup (p);
+        }
+      else if (g_str_has_prefix (p, "--plugin-dir="))
+        {
+          g_free (found);
+          found = g_strdup (p + strlen ("--plugin-dir="));
+        }
+      prev = p;
+    }
+  if (found && !g_path_is_absolute (found))
+    {
+      g_autofree char *cwd = g_get_current_dir ();
+      char *abs = g_build_filename (cwd, found, NULL);
+      g_free (found);
+      found = abs;
+    }
+  return found;
+}
+
+/* Config key, then environment variable, then default. */
+static char *
+setting (Report *r, const char *key, const char *env, const char *fallback)
+{
+  GKeyFile *kf = nfsub_host_config (r->host);
+  g_autofree char *v = g_key_file_get_string (kf, REPORT_PLUGIN, key, NULL);
+  if (v && *g_strstrip (v))
+    return g_steal_pointer (&v);
+  const char *e = env ? g_getenv (env) : NULL;
+  if (e && *e)
+    return g_strdup (e);
+  return fallback ? g_strdup (fallback) : NULL;
+}
+
+static gboolean
+find_program (const char *what, char **path, GError **error)
+{
+  if (strchr (*path, '/'))
+    {
+      if (g_file_test (*path, G_FILE_TEST_IS_EXECUTABLE))
+        return TRUE;
+    }
+  else
+    {
+      char *found = g_find_program_in_path (*path);
+      if (found)
+        {
+          g_free (*path);
+          *path = found;
+          return TRUE;
+        }
+    }
+  g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+               "%s not found at '%s' (set [report] %s in the config; Debian "
+               "package %s)", what, *path, what,
+               strcmp (what, "gnuplot") == 0 ? "gnuplot-nox" : "rrdtool");
+  return FALSE;
+}
+
+static gboolean
+setup_tools (Report *r, GError **error)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  r->nfsub_exe = exe ? g_steal_pointer (&exe) : g_strdup ("nfsub");
+  r->plugin_dir = original_plugin_dir ();
+  r->gnuplot = setting (r, "gnuplot", "GNUPLOT", "gnuplot");
+  r->rrdtool = setting (r, "rrdtool", "RRDTOOL", "rrdtool");
+  if (!find_program ("gnuplot", &r->gnuplot, error)
+      || !find_program ("rrdtool", &r->rrdtool, error))
+    return FALSE;
+  r->assets_dir = setting (r, "assets", "NFSUB_REPORT_ASSETS",
+                           NFSUB_DATA_DIR "/report");
+  g_autofree char *css = g_build_filename (r->assets_dir, "report.css", NULL);
+  if (!g_file_test (css, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                   "report assets not found: %s does not exist (set [report] "
+                   "assets or $NFSUB_REPORT_ASSETS to the directory holding "
+                   "report.css and the gnuplot templates)", css);
+      return FALSE;
+    }
+  r->rrd_dir = g_strdup (nfsub_host_rrd_dir (r->host));
+  const char *cached = nfsub_host_rrdcached_address (r->host);
+  r->rrdcached = cached ? g_strdup (cached) : NULL;
+  r->title = setting (r, "title", NULL, "Broadband Traffic Report");
+  return TRUE;
+}
+
+static gboolean
+setup_output (Report *r, const char *out_dir, GError **error)
+{
+  if (g_path_is_absolute (out_dir))
+    r->out_dir = g_strdup (out_dir);
+  else
+    {
+      g_autofree char *cwd = g_get_current_dir ();
+      r->out_dir = g_build_filename (cwd, out_dir, NULL);
+    }
+  r->fig_dir = g_build_filename (r->out_dir, "fig", NULL);
+  r->work_dir = g_build_filename (r->out_dir, "data", NULL);
+  const char *dirs[] = { r->out_dir, r->fig_dir, r->work_dir };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    if (g_mkdir_with_parents (dirs[i], 0755) != 0)
+      {
+        g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED,
+                     "cannot create %s: %s", dirs[i], g_strerror (errno));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+parse_base_month (Report *r, GError **error)
+{
+  g_autofree char *v = setting (r, "base_month", NULL, NULL);
+  if (!r->base_month && v)
+    r->base_month = g_steal_pointer (&v);
+  if (!r->base_month)
+    return TRUE;
+  int y, m;
+  char tail;
+  if (sscanf (r->base_month, "%4d-%2d%c", &y, &m, &tail) != 2 || m < 1
+      || m > 12 || strlen (r->base_month) != 7)
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                   "base month '%s': expected YYYY-MM (--base-month or "
+                   "[report] base_month)", r->base_month);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+report_free (Report *r)
+{
+  g_free (r->out_dir);
+  g_free (r->fig_dir);
+  g_free (r->work_dir);
+  g_free (r->nfsub_exe);
+  g_free (r->plugin_dir);
+  g_free (r->gnuplot);
+  g_free (r->rrdtool);
+  g_free (r->assets_dir);
+  g_free (r->rrd_dir);
+  g_free (r->rrdcached);
+  g_free (r->title);
+  g_free (r->base_month);
+  if (r->tz)
+    g_time_zone_unref (r->tz);
+  g_ptr_array_unref (r->weeks);
+  g_ptr_array_unref (r->warnings);
+  g_ptr_array_unref (r->tables);
+  g_ptr_array_unref (r->figures);
+  g_ptr_array_unref (r->traffic_series);
+  rjson_free (r->traffic_json);
+  g_free (r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Report, report_free)
+
+static void
+traffic_series_free (TrafficSeries *s)
+{
+  g_free (s->key);
+  g_free (s->label);
+  if (s->monthly)
+    g_array_unref (s->monthly);
+  g_free (s);
+}
+
+static Report *
+report_new (NfsubHost *host)
+{
+  Report *r = g_new0 (Report, 1);
+  r->host = host;
+  r->tz = g_time_zone_ref (nfsub_host_timezone (host));
+  r->weeks = g_ptr_array_new_with_free_func ((GDestroyNotify) report_week_free);
+  r->warnings = g_ptr_array_new_with_free_func (g_free);
+  r->tables = g_ptr_array_new_with_free_func ((GDestroyNotify) report_table_free);
+  r->figures = g_ptr_array_new_with_free_func ((GDestroyNotify) report_figure_free);
+  r->traffic_series = g_ptr_array_new_with_free_func ((GDestroyNotify) traffic_series_free);
+  r->base_month_index = -1;
+  return r;
+}
+
+static int
+fail (GError *error)
+{
+  g_printerr ("nfsub report: %s\n", error->message);
+  g_error_free (error);
+  return 1;
+}
+
+static int
+report_command (NfsubHost *host, int argc, char **argv)
+{
+  g_autofree char *week = NULL, *out_dir = NULL, *base_month = NULL;
+  g_auto (GStrv) compare = NULL, usage_json = NULL, ports_json = NULL;
+  gboolean quiet = FALSE;
+  GOptionEntry entries[] = {
+    { "week", 'w', 0, G_OPTION_ARG_STRING, &week,
+      "first day of the analysed week", "YYYY-MM-DD" },
+    { "compare", 0, 0, G_OPTION_ARG_STRING_ARRAY, &compare,
+      "a week to compare with (repeatable; e.g. a year before)", "YYYY-MM-DD" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
+      "directory for index.html, report.json, fig/ and data/", "DIR" },
+    { "base-month", 0, 0, G_OPTION_ARG_STRING, &base_month,
+      "month whose OUT traffic is 1 in Figure 1 (default: first month "
+      "with data)", "YYYY-MM" },
+    { "usage-json", 0, 0, G_OPTION_ARG_STRING_ARRAY, &usage_json,
+      "use this saved `nfsub usage --json` output for week DATE instead of "
+      "running it (repeatable)", "DATE=FILE" },
+    { "ports-json", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ports_json,
+      "same for `nfsub ports --json`", "DATE=FILE" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
+      "print only the path of index.html", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_option_context_set_summary (
+    ctx, "The weekly traffic report: tables, figures (PNG, SVG), report.json\n"
+         "and one self-contained index.html, for broadband and mobile.");
+  g_option_context_set_description (
+    ctx, "Runs `nfsub usage` and `nfsub ports` for each week with the same\n"
+         "config, and reads the hourly RRD files with rrdtool.  A compare\n"
+         "week without data is left out with a warning; a main week without\n"
+         "data or a missing RRD directory is an error (exit 1).\n");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return fail (error);
+  if (argc > 1)
+    {
+      g_printerr ("nfsub report: unexpected argument '%s' (try --help)\n", argv[1]);
+      return 2;
+    }
+  if (!week || !out_dir)
+    {
+      g_printerr ("nfsub report: --week and -o are required (try --help)\n");
+      return 2;
+    }
+  if (!nfsub_config_check_keys (host, nfsub_host_config (host), REPORT_PLUGIN,
+                                config_keys, &error))
+    return fail (error);
+
+  g_autoptr (Report) r = report_new (host);
+  r->base_month = g_steal_pointer (&base_month);
+  if (!parse_base_month (r, &error) || !setup_tools (r, &error))
+    return fail (error);
+
+  ReportWeek *w = week_new (r, week, TRUE, &error);
+  if (!w)
+    return fail (error);
+  g_ptr_array_add (r->weeks, w);
+  for (char **c = compare; c && *c; c++)
+    {
+      gboolean dup = FALSE;
+      for (guint i = 0; i < r->weeks->len; i++)
+        if (strcmp (((ReportWeek *) r->weeks->pdata[i])->date, *c) == 0)
+          dup = TRUE;
+      if (dup)
+        {
+          g_printerr ("nfsub report: week %s given twice\n", *c);
+          return 2;
+        }
+      if (!(w = week_new (r, *c, FALSE, &error)))
+        return fail (error);
+      g_ptr_array_add (r->weeks, w);
+    }
+  if (!check_given_json (usage_json, "--usage-json", r->weeks, &error)
+      || !check_given_json (ports_json, "--ports-json", r->weeks, &error))
+    return fail (error);
+
+  /* Say what is wrong with the setup before minutes of work. */
+  if (!g_file_test (r->rrd_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_printerr ("nfsub report: RRD directory %s does not exist ([nfsub] "
+                  "rrd_dir in %s): the hourly plugin writes it; run `nfsub "
+                  "process` with the hourly plugin first\n", r->rrd_dir,
+                  nfsub_host_config_path (host) ? nfsub_host_config_path (host)
+                                                : "the built-in defaults");
+      return 1;
+    }
+  if (!setup_output (r, out_dir, &error))
+    return fail (error);
+
+  for (guint i = 0; i < r->weeks->len; i++)
+    if (!collect_week (r, r->weeks->pdata[i], usage_json, ports_json, &error))
+      return fail (error);
+  /* Weeks without data are dropped from tables and figures, but stay in
+   * report.json with the reason. */
+  label_weeks (r);
+
+  if (!report_traffic (r, &error))
+    return fail (error);
+  report_usage_figures (r);
+  report_usage_tables (r);
+  report_ports_tables (r);
+
+  if (!report_write_json (r, &error) || !report_write_html (r, &error))
+    return fail (error);
+
+  guint failed = 0;
+  for (guint i = 0; i < r->figures->len; i++)
+    if (!((ReportFigure *) r->figures->pdata[i])->made)
+      failed++;
+  g_autofree char *index = g_build_filename (r->out_dir, "index.html", NULL);
+  if (!quiet)
+    {
+      g_print ("nfsub report: %u tables, %u figures", r->tables->len,
+               r->figures->len - failed);
+      if (failed)
+        g_print (" (%u figures could not be drawn, see the page)", failed);
+      if (r->warnings->len)
+        g_print (", %u warnings", r->warnings->len);
+      g_print ("\n");
+    }
+  g_print ("%s\n", index);
+  return failed ? 1 : 0;
+}
+
+static const NfsubCommand report_commands[] = {
+  { "report", "the weekly report: tables, figures, index.html, report.json",
+    report_command },
+  { NULL, NULL, NULL }
+};
+
+NFSUB_PLUGIN_DEFINE (.name = REPORT_PLUGIN,
+                     .description = "weekly report (HTML, PNG/SVG, JSON) from "
+                                    "the usage, ports and hourly plugins",
+                     .stage = NFSUB_STAGE_ACCOUNT,
+                     .commands = report_commands);
