@@ -1,0 +1,250 @@
+/* Crash safety (issue #5): nfsub killed with SIGKILL at random moments
+ * while it works through a series of nfcapd files, one process per file as
+ * under nfcapd -x, then simply run again, must end with exactly the state
+ * of an uninterrupted run: nothing lost, nothing counted twice.
+ *
+ * The reference is an uninterrupted run over the same files into another
+ * state directory; the comparison is byte for byte over every state file
+ * (the ledger's processing times aside) and `rrdtool dump` of every RRD. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "testutil.h"
+
+#define MIN_KILLS 50
+
+typedef struct {
+  char *tmp;
+  char *flows;        /* fixture flow directory */
+  char **files;       /* its nfcapd files, time order */
+} CrashFixture;
+
+static char *
+nfsub_path (void)
+{
+  return g_build_filename (nfsub_test_builddir (), "src", "nfsub", NULL);
+}
+
+static char *
+write_config (const char *dir, const char *name)
+{
+  g_autofree char *state = g_build_filename (dir, name, NULL);
+  g_autofree char *path = g_strconcat (state, ".conf", NULL);
+  g_autofree char *text = g_strdup_printf (
+      "[nfsub]\nplugins = %s\nstate_dir = %s\nrrd_dir = %s/rrd\n"
+      "timezone = UTC\n",
+      g_getenv ("NFSUB_CRASH_PLUGINS") ? g_getenv ("NFSUB_CRASH_PLUGINS")
+                                       : "proto",
+      state, state);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return g_steal_pointer (&path);
+}
+
+static GPid
+spawn_process (const char *conf, const char *file, gboolean crash_after_journal)
+{
+  g_autofree char *bin = nfsub_path ();
+  const char *argv[] = { bin, "process", "-q", "-c", conf, file, NULL };
+  g_auto (GStrv) env = g_get_environ ();
+  if (crash_after_journal)
+    env = g_environ_setenv (env, "NFSUB_TEST_CRASH_AFTER_JOURNAL", "1", TRUE);
+  GPid pid;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, env,
+                                G_SPAWN_DO_NOT_REAP_CHILD
+                                    | G_SPAWN_STDOUT_TO_DEV_NULL
+                                    | G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &pid, &error));
+  g_assert_no_error (error);
+  return pid;
+}
+
+static int
+wait_status (GPid pid)
+{
+  int status;
+  while (waitpid (pid, &status, 0) < 0)
+    ;
+  return status;
+}
+
+static void
+run_ok (const char *conf, const char *file)
+{
+  int status = wait_status (spawn_process (conf, file, FALSE));
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
+/* Every state file as text: path relative to the state dir, then content
+ * (RRDs through `rrdtool dump`); the ledger without processing times. */
+static void
+snapshot_dir (const char *root, const char *dir, GString *out)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (!d)
+    return;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *e;
+  while ((e = g_dir_read_name (d)))
+    g_ptr_array_add (names, g_strdup (e));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      g_autofree char *full = g_build_filename (dir, name, NULL);
+      if (strcmp (name, ".lock") == 0)
+        continue;
+      if (g_file_test (full, G_FILE_TEST_IS_DIR))
+        {
+          snapshot_dir (root, full, out);
+          continue;
+        }
+      g_string_append_printf (out, "== %s\n", full + strlen (root));
+      if (g_str_has_suffix (name, ".rrd"))
+        {
+          const char *argv[] = { g_getenv ("RRDTOOL") ? g_getenv ("RRDTOOL")
+                                                      : "rrdtool",
+                                 "dump", full, NULL };
+          g_autoptr (GError) error = NULL;
+          g_autofree char *dump = nfsub_test_run (argv, NULL, &error);
+          g_assert_no_error (error);
+          g_string_append (out, dump);
+          continue;
+        }
+      g_autofree char *text = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (full, &text, &len, NULL));
+      if (strcmp (name, "ledger.tsv") == 0)
+        {
+          /* digest, size, path: what identifies the file; not the times */
+          g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+          for (char **l = lines; *l; l++)
+            {
+              g_auto (GStrv) f = g_strsplit (*l, "\t", 5);
+              if (g_strv_length (f) == 5)
+                g_string_append_printf (out, "%s %s %s\n", f[0], f[1], f[4]);
+            }
+          continue;
+        }
+      g_string_append_len (out, text, (gssize) len);
+    }
+}
+
+static char *
+snapshot (const char *state)
+{
+  GString *s = g_string_new (NULL);
+  snapshot_dir (state, state, s);
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_kill_anywhere (void)
+{
+  g_autoptr (GError) error = NULL;
+  /* about ten files of a few thousand flows each */
+  g_autofree char *flows = nfsub_test_fixture_dir (
+      "crash-week", "-y", 2, "-n 300000 -S 10 -s 5 -r 10000", &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) files = nfsub_test_list_nfcapd_files (flows);
+  guint nfiles = g_strv_length (files);
+  g_assert_cmpuint (nfiles, >=, 5);
+
+  g_autofree char *tmp = nfsub_test_tmpdir ("crash");
+  g_autofree char *ref_conf = write_config (tmp, "reference");
+  g_autofree char *crash_conf = write_config (tmp, "crashed");
+
+  /* Reference: one uninterrupted process per file, timing each. */
+  gint64 shortest = G_MAXINT64;
+  for (guint i = 0; i < nfiles; i++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      run_ok (ref_conf, files[i]);
+      shortest = MIN (shortest, g_get_monotonic_time () - t0);
+    }
+  /* A kill must come before the run ends to land; a run that ends first
+   * commits the file and later attempts on it are no-ops. */
+  gint32 window = (gint32) MAX (shortest * 8 / 10, 500);
+
+  /* Crashed: every file is attacked several times; each kill comes at a
+   * random moment within a normal run's duration, so it hits start-up,
+   * reading, plugin saves and the commit alike. */
+  GRand *rand = g_rand_new_with_seed (20240603);
+  guint kills = 0, journal_crashes = 0;
+  guint per_file = (MIN_KILLS + nfiles - 1) / nfiles + 2;
+  for (guint i = 0; i < nfiles; i++)
+    {
+      for (guint k = 0; k < per_file; k++)
+        {
+          GPid pid = spawn_process (crash_conf, files[i], FALSE);
+          g_usleep ((gulong) g_rand_int_range (rand, 0, window));
+          kill (pid, SIGKILL);
+          int status = wait_status (pid);
+          if (WIFSIGNALED (status))
+            kills++;
+        }
+      /* and once right after the commit point, before the renames */
+      int status = wait_status (spawn_process (crash_conf, files[i], TRUE));
+      if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
+        journal_crashes++;
+      run_ok (crash_conf, files[i]);
+      /* a retried file (nfcapd -x twice) changes nothing */
+      run_ok (crash_conf, files[i]);
+    }
+  g_rand_free (rand);
+  g_test_message ("%u files, %u kills landed, %u crashes after the journal",
+                  nfiles, kills, journal_crashes);
+  g_assert_cmpuint (kills + journal_crashes, >=, MIN_KILLS);
+  g_assert_cmpuint (journal_crashes, >=, 1);
+
+  g_autofree char *ref_state = g_build_filename (tmp, "reference", NULL);
+  g_autofree char *crash_state = g_build_filename (tmp, "crashed", NULL);
+  g_autofree char *a = snapshot (ref_state);
+  g_autofree char *b = snapshot (crash_state);
+  g_assert_cmpuint (strlen (a), >, 100);
+  g_assert_cmpstr (a, ==, b);
+
+  /* and the totals reconcile with nfdump -I over every file */
+  guint64 flows_total = 0, bytes_total = 0;
+  for (guint i = 0; i < nfiles; i++)
+    {
+      NfsubTestStat st;
+      g_assert_true (nfsub_test_nfdump_stat (files[i], &st, &error));
+      flows_total += st.flows;
+      bytes_total += st.bytes;
+    }
+  g_autofree char *totals_path = g_build_filename (crash_state, "proto",
+                                                   "totals.tsv", NULL);
+  g_autofree char *totals = NULL;
+  g_assert_true (g_file_get_contents (totals_path, &totals, NULL, NULL));
+  guint64 f_sum = 0, b_sum = 0;
+  g_auto (GStrv) lines = g_strsplit (totals, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      guint p;
+      guint64 f, pk, by;
+      if (sscanf (*l, "%u\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT
+                  "\t%" G_GUINT64_FORMAT, &p, &f, &pk, &by) == 4)
+        f_sum += f, b_sum += by;
+    }
+  g_assert_cmpuint (f_sum, ==, flows_total);
+  g_assert_cmpuint (b_sum, ==, bytes_total);
+  nfsub_test_rm_rf (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/crash/kill-anywhere", test_kill_anywhere);
+  return g_test_run ();
+}
