@@ -5,8 +5,13 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <signal.h>
+#include <stdio.h>
+
 #include <glib.h>
 #include <glib/gstdio.h>
+
+#include "testutil.h"
 
 typedef struct {
   char *dir;
@@ -211,6 +216,176 @@ test_bad_input_names_file (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (err, missing));
 }
 
+/* per-protocol totals from the proto plugin's state file */
+typedef struct {
+  guint64 flows[256], packets[256], bytes[256];
+} ProtoTotals;
+
+static void
+read_proto_totals (const char *state_dir, ProtoTotals *t)
+{
+  g_autofree char *path = g_build_filename (state_dir, "proto", "totals.tsv", NULL);
+  g_autofree char *text = NULL;
+  memset (t, 0, sizeof *t);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      guint p;
+      guint64 f, pk, b;
+      if (sscanf (*l, "%u\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%"
+                  G_GUINT64_FORMAT, &p, &f, &pk, &b) == 4 && p < 256)
+        t->flows[p] = f, t->packets[p] = pk, t->bytes[p] = b;
+    }
+}
+
+/* The example plugin proves the ABI end to end: the per-protocol totals
+ * it stores equal the stat record nfdump -I prints for the same file. */
+static void
+test_proto_matches_nfdump (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = nfsub_test_fixture ("host-proto", "-y",
+                                              "-n 50000 -S 4 -s 11", &error);
+  g_assert_no_error (error);
+  NfsubTestStat st;
+  g_assert_true (nfsub_test_nfdump_stat (file, &st, &error));
+  g_assert_cmpuint (st.flows, >, 1000);
+
+  g_autofree char *conf = write_config (fx, "plugins = proto\n");
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_nfsub (&out, &err, "process", "-c", conf, file, NULL),
+                   ==, 0);
+  ProtoTotals t;
+  g_autofree char *state = g_build_filename (fx->dir, "state", NULL);
+  read_proto_totals (state, &t);
+  guint64 flows = 0, bytes = 0, packets = 0, other_flows = 0, other_bytes = 0;
+  for (int p = 0; p < 256; p++)
+    {
+      flows += t.flows[p], bytes += t.bytes[p], packets += t.packets[p];
+      if (p != 6 && p != 17 && p != 1 && p != 58)
+        other_flows += t.flows[p], other_bytes += t.bytes[p];
+    }
+  g_assert_cmpuint (flows, ==, st.flows);
+  g_assert_cmpuint (bytes, ==, st.bytes);
+  g_assert_cmpuint (packets, ==, st.packets);
+  g_assert_cmpuint (t.flows[6], ==, st.flows_tcp);
+  g_assert_cmpuint (t.flows[17], ==, st.flows_udp);
+  g_assert_cmpuint (t.flows[1] + t.flows[58], ==, st.flows_icmp);
+  g_assert_cmpuint (other_flows, ==, st.flows_other);
+  /* nfsim exports no out-counters, so in-bytes are all bytes */
+  g_assert_cmpuint (t.bytes[6], ==, st.bytes_tcp);
+  g_assert_cmpuint (t.bytes[17], ==, st.bytes_udp);
+  g_assert_cmpuint (other_bytes, ==, st.bytes_other);
+
+  /* the same file again (an nfcapd retry) changes nothing */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_nfsub (&out, &err, "process", "-c", conf, file, NULL),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "already processed"));
+  ProtoTotals again;
+  read_proto_totals (state, &again);
+  g_assert_cmpmem (&t, sizeof t, &again, sizeof again);
+
+  /* --force is refused with its reason, and stores nothing */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_nfsub (&out, &err, "process", "--force", "-c", conf,
+                              file, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "already processed"));
+  read_proto_totals (state, &again);
+  g_assert_cmpmem (&t, sizeof t, &again, sizeof again);
+}
+
+static gboolean
+wait_for_flows (const char *state, guint64 want, guint seconds)
+{
+  for (guint i = 0; i < seconds * 10; i++)
+    {
+      g_autofree char *path = g_build_filename (state, "proto", "totals.tsv", NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          ProtoTotals t;
+          read_proto_totals (state, &t);
+          guint64 flows = 0;
+          for (int p = 0; p < 256; p++)
+            flows += t.flows[p];
+          if (flows == want)
+            return TRUE;
+        }
+      g_usleep (100000);
+    }
+  return FALSE;
+}
+
+/* watch: catches up on files that were there before it started, picks up
+ * files nfcapd renames into place later, and stops cleanly on SIGTERM. */
+static void
+test_watch (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *flows = nfsub_test_fixture_dir (
+      "host-watch", "-z", 2, "-n 60000 -s 3 -r 10000", &error);
+  g_assert_no_error (error);
+  g_auto (GStrv) files = nfsub_test_list_nfcapd_files (flows);
+  guint n = g_strv_length (files);
+  g_assert_cmpuint (n, >=, 2);
+  guint64 total = 0, first_half = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      NfsubTestStat st;
+      g_assert_true (nfsub_test_nfdump_stat (files[i], &st, &error));
+      total += st.flows;
+      if (i < n / 2)
+        first_half += st.flows;
+    }
+
+  g_autofree char *dir = g_build_filename (fx->dir, "flows", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  for (guint i = 0; i < n / 2; i++)
+    {
+      g_autofree char *base = g_path_get_basename (files[i]);
+      g_autofree char *dst = g_build_filename (dir, base, NULL);
+      g_autofree char *text = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (files[i], &text, &len, NULL));
+      g_assert_true (g_file_set_contents (dst, text, (gssize) len, NULL));
+    }
+  g_autofree char *conf = write_config (fx, "plugins = proto\n");
+  g_autofree char *bin = builddir_path ("src/nfsub");
+  const char *argv[] = { bin, "watch", "-c", conf, "--interval", "1", dir, NULL };
+  GPid pid;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD
+                                    | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                NULL, NULL, &pid, &error));
+  g_autofree char *state = g_build_filename (fx->dir, "state", NULL);
+  g_assert_true (wait_for_flows (state, first_half, 30));
+
+  /* later files arrive the way nfcapd delivers them: written under a
+   * temporary name, renamed into place */
+  for (guint i = n / 2; i < n; i++)
+    {
+      g_autofree char *base = g_path_get_basename (files[i]);
+      g_autofree char *dst = g_build_filename (dir, base, NULL);
+      g_autofree char *tmp = g_build_filename (dir, "nfcapd.current.4711", NULL);
+      g_autofree char *text = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (files[i], &text, &len, NULL));
+      g_assert_true (g_file_set_contents (tmp, text, (gssize) len, NULL));
+      g_assert_cmpint (g_rename (tmp, dst), ==, 0);
+    }
+  g_assert_true (wait_for_flows (state, total, 30));
+
+  kill (pid, SIGTERM);
+  int status;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_spawn_close_pid (pid);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -227,5 +402,7 @@ main (int argc, char **argv)
   ADD ("/host/loader/not-a-plugin", test_not_a_plugin);
   ADD ("/host/process/directory-order", test_directory_order);
   ADD ("/host/input/bad-file", test_bad_input_names_file);
+  ADD ("/host/process/proto-matches-nfdump", test_proto_matches_nfdump);
+  ADD ("/host/watch", test_watch);
   return g_test_run ();
 }
