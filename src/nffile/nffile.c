@@ -1070,7 +1070,9 @@ nffile_start (NfsubNffile *f, GError **error)
 {
   if (!parse_header (f, error))
     goto out;
-  f->payload = g_malloc (BLOCK_BUFFER_SIZE);
+  /* uncompressed blocks in memory are walked where they are */
+  if (f->fd >= 0 || f->info.compression != NFSUB_COMPRESSION_NONE)
+    f->payload = g_malloc (BLOCK_BUFFER_SIZE);
   if (f->info.compression != NFSUB_COMPRESSION_NONE)
     {
       if (f->fd >= 0)
