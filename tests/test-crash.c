@@ -84,6 +84,12 @@ run_ok (const char *conf, const char *file)
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
 }
 
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
 /* Every state file as text: path relative to the state dir, then content
  * (RRDs through `rrdtool dump`); the ledger without processing times. */
 static void
@@ -96,7 +102,7 @@ snapshot_dir (const char *root, const char *dir, GString *out)
   const char *e;
   while ((e = g_dir_read_name (d)))
     g_ptr_array_add (names, g_strdup (e));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = names->pdata[i];
