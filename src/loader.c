@@ -3,6 +3,7 @@
  * refused unless their descriptor carries this host's ABI version. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/host-private.h"
@@ -211,6 +212,12 @@ collect_module_names (const char *dir, GHashTable *names)
     }
 }
 
+static int
+compare_names (const void *a, const void *b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
 GPtrArray *
 nfsub_plugins_open_all (NfsubHost *host)
 {
@@ -222,7 +229,7 @@ nfsub_plugins_open_all (NfsubHost *host)
   g_autofree const char **list
       = (const char **) g_hash_table_get_keys_as_array (names, NULL);
   guint n = g_hash_table_size (names);
-  qsort (list, n, sizeof *list, (int (*) (const void *, const void *)) g_strcmp0);
+  qsort (list, n, sizeof *list, compare_names);
   GPtrArray *plugins
       = g_ptr_array_new_with_free_func ((GDestroyNotify) nfsub_plugin_free);
   for (guint i = 0; i < n; i++)
