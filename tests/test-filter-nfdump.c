@@ -747,6 +747,18 @@ compare_one (const Fixture *fx, const char *expression, guint *nontrivial,
       return FALSE;
     }
   n_got = nfsub_filter_select (filter, (const NfsubFlow *) fx->flows->data, n, NULL, 0, got);
+  /* the single-flow evaluator agrees with the batch one */
+  for (guint i = 0, k = 0; i < n; i++)
+    {
+      gboolean in_batch = k < n_got && got[k] == i;
+      k += in_batch;
+      if (nfsub_filter_match (filter, &g_array_index (fx->flows, NfsubFlow, i)) != in_batch)
+        {
+          g_test_message ("%s: '%s': match() and select() disagree on flow %u", fx->name,
+                          expression, i);
+          return FALSE;
+        }
+    }
   if (want->len > 0 && want->len < n)
     (*nontrivial)++;
   for (guint i = 0, j = 0; i < MAX (n_got, want->len) || j < want->len; i++, j++)

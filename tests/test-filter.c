@@ -286,6 +286,65 @@ test_select (void)
     }
 }
 
+/* Over a large batch (several of select()'s chunks) select() agrees with
+ * match() flow by flow: all flows, an ascending subset in place, and an
+ * unsorted subset (whose order is kept). */
+static void
+test_select_large (void)
+{
+  const guint n = 5000;
+  g_autofree NfsubFlow *many = g_new (NfsubFlow, n);
+  g_autofree guint32 *out = g_new (guint32, n);
+  g_autofree guint32 *idx = g_new (guint32, n);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (42);
+
+  for (guint i = 0; i < n; i++)
+    {
+      many[i] = flows[g_rand_int_range (rand, 0, N_FLOWS)];
+      many[i].src_port = g_rand_boolean (rand) ? many[i].src_port : g_rand_int_range (rand, 0, 2000);
+      many[i].in_bytes = g_rand_int_range (rand, 0, 3000);
+      many[i].tcp_flags = g_rand_int_range (rand, 0, 64);
+    }
+  for (guint c = 0; c < G_N_ELEMENTS (match_cases); c++)
+    {
+      g_autoptr (NfsubFilter) filter = nfsub_filter_compile (match_cases[c].expression, NULL);
+      guint m = nfsub_filter_select (filter, many, n, NULL, 0, out), k = 0, n_idx = 0;
+
+      for (guint i = 0; i < n; i++)
+        if (nfsub_filter_match (filter, &many[i]))
+          {
+            g_assert_cmpuint (k, <, m);
+            g_assert_cmpuint (out[k++], ==, i);
+          }
+      g_assert_cmpuint (k, ==, m);
+
+      for (guint i = 0; i < n; i += 1 + g_rand_int_range (rand, 0, 3))
+        idx[n_idx++] = i;
+      g_autofree guint32 *subset = g_memdup2 (idx, n_idx * sizeof *idx);
+      m = nfsub_filter_select (filter, many, n, idx, n_idx, idx);
+      k = 0;
+      for (guint j = 0; j < n_idx; j++)
+        if (nfsub_filter_match (filter, &many[subset[j]]))
+          {
+            g_assert_cmpuint (k, <, m);
+            g_assert_cmpuint (idx[k++], ==, subset[j]);
+          }
+      g_assert_cmpuint (k, ==, m);
+
+      /* descending order, plus an index past the end that is dropped */
+      n_idx = 0;
+      for (guint i = n; i-- > 0;)
+        idx[n_idx++] = i;
+      idx[0] = n + 7;
+      m = nfsub_filter_select (filter, many, n, idx, n_idx, out);
+      k = 0;
+      for (guint i = n - 1; i-- > 0;)
+        if (nfsub_filter_match (filter, &many[i]))
+          g_assert_cmpuint (out[k++], ==, i);
+      g_assert_cmpuint (k, ==, m);
+    }
+}
+
 /* Several compiled filters are independent of each other. */
 static void
 test_coexist (void)
@@ -422,6 +481,7 @@ main (int argc, char **argv)
   make_flows ();
   g_test_add_func ("/filter/match", test_match);
   g_test_add_func ("/filter/select", test_select);
+  g_test_add_func ("/filter/select-large", test_select_large);
   g_test_add_func ("/filter/coexist", test_coexist);
   g_test_add_func ("/filter/errors", test_errors);
   g_test_add_func ("/filter/long-chain", test_long_chain);

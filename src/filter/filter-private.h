@@ -28,23 +28,28 @@ typedef enum {
   FILTER_DQ_OUT,
 } FilterDqual;
 
-/* Leaf tests.  Each reads one field of the flow; "not" never appears in
- * the program because it is folded into the jump targets. */
+/* Which end(s) of the flow a test looks at: nfdump's "src", "dst", no
+ * qualifier / "src or dst" (either), "src and dst" (both).  For
+ * interfaces the source end is the input, the destination the output. */
+typedef enum {
+  FILTER_ENDS_SRC = 1,
+  FILTER_ENDS_DST,
+  FILTER_ENDS_EITHER,
+  FILTER_ENDS_BOTH,
+} FilterEnds;
+
+/* Leaf tests.  Each reads one or two fields of the flow; "not" never
+ * appears in a program because it is folded into jumps or leaves. */
 typedef enum {
   FILTER_OP_TRUE = 0,
   FILTER_OP_FAMILY6,         /* flow->family == 6 */
   FILTER_OP_PROTO,           /* proto == a */
-  FILTER_OP_SRC_PORT,        /* src_port <cmp> a */
-  FILTER_OP_DST_PORT,
-  FILTER_OP_SRC_PORT_SET,    /* bit src_port of bitmap data */
-  FILTER_OP_DST_PORT_SET,
-  FILTER_OP_SRC_ADDR,        /* (view(src) & mask{c,d}) == {a,b} */
-  FILTER_OP_DST_ADDR,
-  FILTER_OP_SRC_ADDR_SET,    /* view(src) in sorted list data[0..a) */
-  FILTER_OP_DST_ADDR_SET,
+  FILTER_OP_PORT,            /* port <cmp> a */
+  FILTER_OP_PORT_SET,        /* bit `port` of the 65536-bit map data */
+  FILTER_OP_ADDR,            /* (view(addr) & mask{c,d}) == {a,b} */
+  FILTER_OP_ADDR_SET,        /* view(addr) in the sorted pairs data[0..a) */
   FILTER_OP_ROUTER,          /* view(exporter) == {a,b} */
-  FILTER_OP_IN_IF,           /* input_if == a */
-  FILTER_OP_OUT_IF,
+  FILTER_OP_IF,              /* input_if / output_if == a */
   FILTER_OP_IN_BYTES,        /* in_bytes <cmp> a */
   FILTER_OP_OUT_BYTES,
   FILTER_OP_IN_PACKETS,
@@ -52,14 +57,10 @@ typedef enum {
   FILTER_OP_FLAGS_ALL,       /* proto must be checked separately */
   FILTER_OP_FLAGS_ANY,       /* nfdump's inverted CMP_FLAGS */
   FILTER_OP_FLAGS_CMP,       /* tcp_flags <cmp> a */
-  FILTER_OP_SRC_USER,        /* strcmp (src_tag.user, data) == 0 */
-  FILTER_OP_DST_USER,
-  FILTER_OP_SRC_ACCESS,      /* src_tag.access == a */
-  FILTER_OP_DST_ACCESS,
-  FILTER_OP_SRC_SERVICE,
-  FILTER_OP_DST_SERVICE,
-  FILTER_OP_SRC_CLASS,
-  FILTER_OP_DST_CLASS,
+  FILTER_OP_USER,            /* strcmp (tag.user, data) == 0 */
+  FILTER_OP_ACCESS,          /* tag.access == a */
+  FILTER_OP_SERVICE,
+  FILTER_OP_CLASS,
   FILTER_OP_DIRECTION,       /* (direction & a) != 0 */
   FILTER_OP_UNATTRIBUTED,    /* direction == 0 */
 } FilterOp;
@@ -67,6 +68,7 @@ typedef enum {
 typedef struct {
   guint8 op;    /* FilterOp */
   guint8 cmp;   /* FilterCmp */
+  guint8 ends;  /* FilterEnds, for the ops that have two ends */
   guint64 a, b, c, d;
   gconstpointer data; /* owned by the filter's data array */
 } FilterTest;

@@ -35,19 +35,38 @@ G_DEFINE_QUARK (nfsub-filter-error-quark, nfsub_filter_error)
 #define FILTER_TRUE (-2)
 
 typedef struct {
-  guint8 op;
-  guint8 cmp;
+  FilterTest test;
   gint32 on_true;
   gint32 on_false;
-  guint64 a, b, c, d;
-  gconstpointer data;
 } FilterInsn;
+
+/* The batch form (nfsub_filter_select): the tree in negation normal form
+ * with runs of the same operator merged, evaluated one test at a time over
+ * a list of flow indexes (a "selection vector"): each test is one tight,
+ * branch-free loop, and an "and" only tests what passed the terms before
+ * it.  Children of node i are kids[first .. first + n_kids). */
+typedef enum {
+  VEC_LEAF,
+  VEC_AND,
+  VEC_OR,
+} VecKind;
+
+typedef struct {
+  guint8 kind;   /* VecKind */
+  guint8 neg;    /* leaf: the result is negated */
+  guint32 first;
+  guint32 n_kids;
+  FilterTest test;
+} VecNode;
 
 struct NfsubFilter {
   char *expression;
   FilterInsn *program;
   guint n_insns;
   gint32 start;         /* FILTER_TRUE: matches everything */
+  VecNode *vec;         /* vec[0] is the root */
+  guint32 *kids;
+  guint vec_depth;      /* nesting of and/or nodes, for scratch space */
   GPtrArray *data;
 };
 
@@ -217,40 +236,29 @@ dqual_error (NfsubFilterParser *p, const NfsubFilterValue *dq,
                     "'%s' cannot qualify '%s'", dqual_word (dq->dqual), kw->text);
 }
 
-/* src/dst qualified terms: both leaves are built, the qualifier picks. */
+/* src/dst qualified terms: one leaf that looks at the end(s) named. */
 static FilterNode *
 by_endpoint (NfsubFilterParser *p, const NfsubFilterValue *dq,
-             const NfsubFilterValue *kw, const FilterTest *src_test,
-             const FilterTest *dst_test)
+             const NfsubFilterValue *kw, const FilterTest *test)
 {
-  FilterNode *src = NULL, *dst = NULL;
+  FilterNode *n;
+  guint8 ends;
 
   switch (dq->dqual)
     {
     case FILTER_DQ_UNSPEC:
-    case FILTER_DQ_SRC_OR_DST:
-    case FILTER_DQ_SRC_AND_DST:
-    case FILTER_DQ_SRC:
-    case FILTER_DQ_DST:
-      break;
+    case FILTER_DQ_SRC_OR_DST: ends = FILTER_ENDS_EITHER; break;
+    case FILTER_DQ_SRC_AND_DST: ends = FILTER_ENDS_BOTH; break;
+    case FILTER_DQ_SRC: ends = FILTER_ENDS_SRC; break;
+    case FILTER_DQ_DST: ends = FILTER_ENDS_DST; break;
     default:
       dqual_error (p, dq, kw);
       return NULL;
     }
-  if (dq->dqual != FILTER_DQ_DST)
-    {
-      src = leaf (p, src_test->op);
-      src->test = *src_test;
-    }
-  if (dq->dqual != FILTER_DQ_SRC)
-    {
-      dst = leaf (p, dst_test->op);
-      dst->test = *dst_test;
-    }
-  if (src && dst)
-    return dq->dqual == FILTER_DQ_SRC_AND_DST ? filter_node_and (p, src, dst)
-                                              : filter_node_or (p, src, dst);
-  return src ? src : dst;
+  n = leaf (p, test->op);
+  n->test = *test;
+  n->test.ends = ends;
+  return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -588,11 +596,9 @@ address_term (NfsubFilterParser *p, const NfsubFilterValue *dq,
               const NfsubFilterValue *kw, guint64 hi, guint64 lo,
               guint64 mask_hi, guint64 mask_lo)
 {
-  FilterTest src = { .op = FILTER_OP_SRC_ADDR, .a = hi & mask_hi,
-                     .b = lo & mask_lo, .c = mask_hi, .d = mask_lo };
-  FilterTest dst = src;
-  dst.op = FILTER_OP_DST_ADDR;
-  return by_endpoint (p, dq, kw, &src, &dst);
+  FilterTest t = { .op = FILTER_OP_ADDR, .a = hi & mask_hi, .b = lo & mask_lo,
+                   .c = mask_hi, .d = mask_lo };
+  return by_endpoint (p, dq, kw, &t);
 }
 
 FilterNode *
@@ -638,10 +644,8 @@ filter_term_ip_list (NfsubFilterParser *p, const NfsubFilterValue *dq,
         pairs[2 * n + 1] = pairs[2 * i + 1];
         n++;
       }
-  FilterTest src = { .op = FILTER_OP_SRC_ADDR_SET, .a = n, .data = pairs };
-  FilterTest dst = src;
-  dst.op = FILTER_OP_DST_ADDR_SET;
-  return by_endpoint (p, dq, kw, &src, &dst);
+  FilterTest t = { .op = FILTER_OP_ADDR_SET, .a = n, .data = pairs };
+  return by_endpoint (p, dq, kw, &t);
 }
 
 FilterNode *
@@ -760,10 +764,8 @@ filter_term_port (NfsubFilterParser *p, const NfsubFilterValue *dq,
                         "port %s outside of range 0..65535", num->text);
       return NULL;
     }
-  FilterTest src = { .op = FILTER_OP_SRC_PORT, .cmp = cmp, .a = num->num };
-  FilterTest dst = src;
-  dst.op = FILTER_OP_DST_PORT;
-  return by_endpoint (p, dq, kw, &src, &dst);
+  FilterTest t = { .op = FILTER_OP_PORT, .cmp = cmp, .a = num->num };
+  return by_endpoint (p, dq, kw, &t);
 }
 
 FilterNode *
@@ -784,17 +786,15 @@ filter_term_port_list (NfsubFilterParser *p, const NfsubFilterValue *dq,
         }
       bitmap[v->num >> 6] |= G_GUINT64_CONSTANT (1) << (v->num & 63);
     }
-  FilterTest src = { .op = FILTER_OP_SRC_PORT_SET, .data = bitmap };
-  FilterTest dst = src;
-  dst.op = FILTER_OP_DST_PORT_SET;
-  return by_endpoint (p, dq, kw, &src, &dst);
+  FilterTest t = { .op = FILTER_OP_PORT_SET, .data = bitmap };
+  return by_endpoint (p, dq, kw, &t);
 }
 
 FilterNode *
 filter_term_if (NfsubFilterParser *p, const NfsubFilterValue *dq,
                 const NfsubFilterValue *kw, const NfsubFilterValue *num)
 {
-  FilterNode *in = NULL, *out = NULL;
+  FilterNode *n;
 
   if (num->num > G_MAXUINT32)
     {
@@ -808,19 +808,12 @@ filter_term_if (NfsubFilterParser *p, const NfsubFilterValue *dq,
       dqual_error (p, dq, kw);
       return NULL;
     }
-  if (dq->dqual != FILTER_DQ_OUT)
-    {
-      in = leaf (p, FILTER_OP_IN_IF);
-      in->test.a = num->num;
-    }
-  if (dq->dqual != FILTER_DQ_IN)
-    {
-      out = leaf (p, FILTER_OP_OUT_IF);
-      out->test.a = num->num;
-    }
-  if (in && out)
-    return filter_node_or (p, in, out);
-  return in ? in : out;
+  n = leaf (p, FILTER_OP_IF);
+  n->test.a = num->num;
+  n->test.ends = dq->dqual == FILTER_DQ_IN    ? FILTER_ENDS_SRC
+                 : dq->dqual == FILTER_DQ_OUT ? FILTER_ENDS_DST
+                                              : FILTER_ENDS_EITHER;
+  return n;
 }
 
 FilterNode *
@@ -836,10 +829,8 @@ filter_term_user (NfsubFilterParser *p, const NfsubFilterValue *dq,
   else
     key = g_strdup (name->text);
   g_ptr_array_add (p->data, key);
-  FilterTest src = { .op = FILTER_OP_SRC_USER, .data = key };
-  FilterTest dst = src;
-  dst.op = FILTER_OP_DST_USER;
-  return by_endpoint (p, dq, &user_kw, &src, &dst);
+  FilterTest t = { .op = FILTER_OP_USER, .data = key };
+  return by_endpoint (p, dq, &user_kw, &t);
 }
 
 FilterNode *
@@ -848,16 +839,16 @@ filter_term_tag (NfsubFilterParser *p, const NfsubFilterValue *dq,
 {
   static const struct {
     const char *keyword, *value;
-    FilterOp src_op;
+    FilterOp op;
     guint8 code;
   } tags[] = {
-    { "access", "pppoe", FILTER_OP_SRC_ACCESS, NFSUB_ACCESS_PPPOE },
-    { "access", "ipoe", FILTER_OP_SRC_ACCESS, NFSUB_ACCESS_IPOE },
-    { "access", "mobile", FILTER_OP_SRC_ACCESS, NFSUB_ACCESS_MOBILE },
-    { "service", "broadband", FILTER_OP_SRC_SERVICE, NFSUB_SERVICE_BROADBAND },
-    { "service", "mobile", FILTER_OP_SRC_SERVICE, NFSUB_SERVICE_MOBILE },
-    { "class", "personal", FILTER_OP_SRC_CLASS, NFSUB_CLASS_PERSONAL },
-    { "class", "enterprise", FILTER_OP_SRC_CLASS, NFSUB_CLASS_ENTERPRISE },
+    { "access", "pppoe", FILTER_OP_ACCESS, NFSUB_ACCESS_PPPOE },
+    { "access", "ipoe", FILTER_OP_ACCESS, NFSUB_ACCESS_IPOE },
+    { "access", "mobile", FILTER_OP_ACCESS, NFSUB_ACCESS_MOBILE },
+    { "service", "broadband", FILTER_OP_SERVICE, NFSUB_SERVICE_BROADBAND },
+    { "service", "mobile", FILTER_OP_SERVICE, NFSUB_SERVICE_MOBILE },
+    { "class", "personal", FILTER_OP_CLASS, NFSUB_CLASS_PERSONAL },
+    { "class", "enterprise", FILTER_OP_CLASS, NFSUB_CLASS_ENTERPRISE },
   };
   GString *allowed = g_string_new (NULL);
 
@@ -867,12 +858,9 @@ filter_term_tag (NfsubFilterParser *p, const NfsubFilterValue *dq,
         continue;
       if (g_ascii_strcasecmp (value->text, tags[i].value) == 0)
         {
-          /* each SRC op is directly followed by its DST op */
-          FilterTest src = { .op = tags[i].src_op, .a = tags[i].code };
-          FilterTest dst = src;
-          dst.op = tags[i].src_op + 1;
+          FilterTest t = { .op = tags[i].op, .a = tags[i].code };
           g_string_free (allowed, TRUE);
-          return by_endpoint (p, dq, kw, &src, &dst);
+          return by_endpoint (p, dq, kw, &t);
         }
       g_string_append_printf (allowed, "%s%s", allowed->len ? "|" : "", tags[i].value);
     }
@@ -920,15 +908,9 @@ emit (Emitter *e, const FilterNode *node, gint32 on_true, gint32 on_false,
         case FILTER_NODE_LEAF:
           {
             FilterInsn *insn = &e->program[e->n];
-            insn->op = node->test.op;
-            if (insn->op == FILTER_OP_FLAGS_ALL && negated)
-              insn->op = FILTER_OP_FLAGS_ANY;
-            insn->cmp = node->test.cmp;
-            insn->a = node->test.a;
-            insn->b = node->test.b;
-            insn->c = node->test.c;
-            insn->d = node->test.d;
-            insn->data = node->test.data;
+            insn->test = node->test;
+            if (insn->test.op == FILTER_OP_FLAGS_ALL && negated)
+              insn->test.op = FILTER_OP_FLAGS_ANY;
             insn->on_true = on_true;
             insn->on_false = on_false;
             return (gint32) e->n++;
@@ -952,6 +934,100 @@ emit (Emitter *e, const FilterNode *node, gint32 on_true, gint32 on_false,
           break;
         }
     }
+}
+
+/* Building the batch form.  Runs of one operator ("a or b or c", also
+ * across parentheses and after "not" is pushed down) become one node; the
+ * runs are collected with an explicit stack so a long generated chain does
+ * not recurse.  "not" reaches the leaves (De Morgan), where nfdump's flags
+ * rule applies as in emit(). */
+typedef struct {
+  GArray *nodes; /* VecNode */
+  GArray *kids;  /* guint32 */
+  guint depth;
+} VecBuilder;
+
+typedef struct {
+  const FilterNode *node;
+  gboolean negated;
+} VecPending;
+
+static VecKind
+effective_kind (const FilterNode **node, gboolean *negated)
+{
+  while ((*node)->kind == FILTER_NODE_NOT)
+    {
+      *negated = !*negated;
+      *node = (*node)->left;
+    }
+  if ((*node)->kind == FILTER_NODE_LEAF)
+    return VEC_LEAF;
+  if ((*node)->kind == FILTER_NODE_AND)
+    return *negated ? VEC_OR : VEC_AND;
+  return *negated ? VEC_AND : VEC_OR;
+}
+
+static guint32
+vec_build (VecBuilder *b, const FilterNode *node, gboolean negated, guint level)
+{
+  VecKind kind = effective_kind (&node, &negated);
+  guint32 self = b->nodes->len;
+  VecNode vn = { .kind = kind };
+
+  g_array_append_val (b->nodes, vn);
+  if (kind == VEC_LEAF)
+    {
+      VecNode *leaf = &g_array_index (b->nodes, VecNode, self);
+      leaf->test = node->test;
+      leaf->neg = negated;
+      if (leaf->test.op == FILTER_OP_FLAGS_ALL && negated)
+        leaf->test.op = FILTER_OP_FLAGS_ANY;
+      return self;
+    }
+
+  b->depth = MAX (b->depth, level + 1);
+  /* the operands of this run, in source order */
+  g_autoptr (GArray) operands = g_array_new (FALSE, FALSE, sizeof (VecPending));
+  g_autoptr (GArray) stack = g_array_new (FALSE, FALSE, sizeof (VecPending));
+  VecPending top = { node, negated };
+  g_array_append_val (stack, top);
+  while (stack->len > 0)
+    {
+      VecPending cur = g_array_index (stack, VecPending, stack->len - 1);
+      g_array_set_size (stack, stack->len - 1);
+      if (effective_kind (&cur.node, &cur.negated) == kind)
+        {
+          VecPending right = { cur.node->right, cur.negated };
+          VecPending left = { cur.node->left, cur.negated };
+          g_array_append_val (stack, right);
+          g_array_append_val (stack, left);
+        }
+      else
+        g_array_append_val (operands, cur);
+    }
+  guint32 *child = g_new (guint32, operands->len);
+  for (guint i = 0; i < operands->len; i++)
+    {
+      VecPending *op = &g_array_index (operands, VecPending, i);
+      child[i] = vec_build (b, op->node, op->negated, level + 1);
+    }
+  VecNode *me = &g_array_index (b->nodes, VecNode, self);
+  me->first = b->kids->len;
+  me->n_kids = operands->len;
+  g_array_append_vals (b->kids, child, operands->len);
+  g_free (child);
+  return self;
+}
+
+static void
+vec_build_program (NfsubFilter *filter, const FilterNode *root)
+{
+  VecBuilder b = { g_array_new (FALSE, FALSE, sizeof (VecNode)),
+                   g_array_new (FALSE, FALSE, sizeof (guint32)), 0 };
+  vec_build (&b, root, FALSE, 0);
+  filter->vec_depth = b.depth;
+  filter->vec = (VecNode *) g_array_free (b.nodes, FALSE);
+  filter->kids = (guint32 *) g_array_free (b.kids, FALSE);
 }
 
 NfsubFilter *
@@ -987,6 +1063,7 @@ nfsub_filter_compile (const char *expression, GError **error)
       g_assert (e.n <= p.n_leaves);
       filter->program = e.program;
       filter->n_insns = e.n;
+      vec_build_program (filter, p.root);
     }
   g_ptr_array_unref (p.arena);
   g_ptr_array_unref (p.lists);
@@ -1017,14 +1094,14 @@ view_lo (const NfsubFlow *f, const NfsubAddr *a)
 }
 
 static inline gboolean
-address_match (const FilterInsn *in, const NfsubFlow *f, const NfsubAddr *a)
+address_match (const FilterTest *in, const NfsubFlow *f, const NfsubAddr *a)
 {
   guint64 hi = f->family == 6 ? a->hi : 0;
   return (hi & in->c) == in->a && (view_lo (f, a) & in->d) == in->b;
 }
 
 static inline gboolean
-address_in_set (const FilterInsn *in, const NfsubFlow *f, const NfsubAddr *a)
+address_in_set (const FilterTest *in, const NfsubFlow *f, const NfsubAddr *a)
 {
   const guint64 *pairs = in->data;
   guint64 hi = f->family == 6 ? a->hi : 0, lo = view_lo (f, a);
@@ -1044,10 +1121,21 @@ address_in_set (const FilterInsn *in, const NfsubFlow *f, const NfsubAddr *a)
 }
 
 static inline gboolean
-port_in_set (const FilterInsn *in, guint16 port)
+port_in_set (const FilterTest *in, guint16 port)
 {
   const guint64 *bitmap = in->data;
   return (bitmap[port >> 6] >> (port & 63)) & 1;
+}
+
+static inline gboolean
+router_match (const FilterTest *in, const NfsubFlow *f)
+{
+  /* the exporter's family is not in the flow: a v4-mapped value is an
+   * IPv4 exporter */
+  const NfsubAddr *x = &f->exporter;
+  if (nfsub_addr_is_v4 (x))
+    return in->a == 0 && in->b == nfsub_addr_v4 (x);
+  return in->a == x->hi && in->b == x->lo;
 }
 
 static inline gboolean
@@ -1056,12 +1144,19 @@ user_is (const char *user, const char *key)
   return user != NULL && user[0] == key[0] && strcmp (user, key) == 0;
 }
 
+/* A two-ended test S (source) / D (destination) as in->ends asks. */
+#define ENDS(S, D)                                                      \
+  (in->ends == FILTER_ENDS_SRC ? (S)                                    \
+   : in->ends == FILTER_ENDS_DST ? (D)                                  \
+   : in->ends == FILTER_ENDS_EITHER ? ((S) || (D))                      \
+   : ((S) && (D)))
+
 static inline gboolean
 run (const FilterInsn *program, gint32 pc, const NfsubFlow *f)
 {
   while (pc >= 0)
     {
-      const FilterInsn *in = &program[pc];
+      const FilterTest *in = &program[pc].test;
       gboolean r;
 
       switch ((FilterOp) in->op)
@@ -1069,27 +1164,21 @@ run (const FilterInsn *program, gint32 pc, const NfsubFlow *f)
         case FILTER_OP_TRUE: r = TRUE; break;
         case FILTER_OP_FAMILY6: r = f->family == 6; break;
         case FILTER_OP_PROTO: r = f->proto == in->a; break;
-        case FILTER_OP_SRC_PORT: r = compare (in->cmp, f->src_port, in->a); break;
-        case FILTER_OP_DST_PORT: r = compare (in->cmp, f->dst_port, in->a); break;
-        case FILTER_OP_SRC_PORT_SET: r = port_in_set (in, f->src_port); break;
-        case FILTER_OP_DST_PORT_SET: r = port_in_set (in, f->dst_port); break;
-        case FILTER_OP_SRC_ADDR: r = address_match (in, f, &f->src); break;
-        case FILTER_OP_DST_ADDR: r = address_match (in, f, &f->dst); break;
-        case FILTER_OP_SRC_ADDR_SET: r = address_in_set (in, f, &f->src); break;
-        case FILTER_OP_DST_ADDR_SET: r = address_in_set (in, f, &f->dst); break;
-        case FILTER_OP_ROUTER:
-          {
-            /* the exporter's family is not in the flow: a v4-mapped value
-             * is an IPv4 exporter */
-            const NfsubAddr *x = &f->exporter;
-            if (nfsub_addr_is_v4 (x))
-              r = in->a == 0 && in->b == nfsub_addr_v4 (x);
-            else
-              r = in->a == x->hi && in->b == x->lo;
-            break;
-          }
-        case FILTER_OP_IN_IF: r = f->input_if == in->a; break;
-        case FILTER_OP_OUT_IF: r = f->output_if == in->a; break;
+        case FILTER_OP_PORT:
+          r = ENDS (compare (in->cmp, f->src_port, in->a),
+                    compare (in->cmp, f->dst_port, in->a));
+          break;
+        case FILTER_OP_PORT_SET:
+          r = ENDS (port_in_set (in, f->src_port), port_in_set (in, f->dst_port));
+          break;
+        case FILTER_OP_ADDR:
+          r = ENDS (address_match (in, f, &f->src), address_match (in, f, &f->dst));
+          break;
+        case FILTER_OP_ADDR_SET:
+          r = ENDS (address_in_set (in, f, &f->src), address_in_set (in, f, &f->dst));
+          break;
+        case FILTER_OP_ROUTER: r = router_match (in, f); break;
+        case FILTER_OP_IF: r = ENDS (f->input_if == in->a, f->output_if == in->a); break;
         case FILTER_OP_IN_BYTES: r = compare (in->cmp, f->in_bytes, in->a); break;
         case FILTER_OP_OUT_BYTES: r = compare (in->cmp, f->out_bytes, in->a); break;
         case FILTER_OP_IN_PACKETS: r = compare (in->cmp, f->in_packets, in->a); break;
@@ -1097,19 +1186,23 @@ run (const FilterInsn *program, gint32 pc, const NfsubFlow *f)
         case FILTER_OP_FLAGS_ALL: r = (f->tcp_flags & in->a) == in->a; break;
         case FILTER_OP_FLAGS_ANY: r = (f->tcp_flags & in->a) != 0; break;
         case FILTER_OP_FLAGS_CMP: r = compare (in->cmp, f->tcp_flags, in->a); break;
-        case FILTER_OP_SRC_USER: r = user_is (f->src_tag.user, in->data); break;
-        case FILTER_OP_DST_USER: r = user_is (f->dst_tag.user, in->data); break;
-        case FILTER_OP_SRC_ACCESS: r = f->src_tag.access == in->a; break;
-        case FILTER_OP_DST_ACCESS: r = f->dst_tag.access == in->a; break;
-        case FILTER_OP_SRC_SERVICE: r = f->src_tag.service == in->a; break;
-        case FILTER_OP_DST_SERVICE: r = f->dst_tag.service == in->a; break;
-        case FILTER_OP_SRC_CLASS: r = f->src_tag.user_class == in->a; break;
-        case FILTER_OP_DST_CLASS: r = f->dst_tag.user_class == in->a; break;
+        case FILTER_OP_USER:
+          r = ENDS (user_is (f->src_tag.user, in->data), user_is (f->dst_tag.user, in->data));
+          break;
+        case FILTER_OP_ACCESS:
+          r = ENDS (f->src_tag.access == in->a, f->dst_tag.access == in->a);
+          break;
+        case FILTER_OP_SERVICE:
+          r = ENDS (f->src_tag.service == in->a, f->dst_tag.service == in->a);
+          break;
+        case FILTER_OP_CLASS:
+          r = ENDS (f->src_tag.user_class == in->a, f->dst_tag.user_class == in->a);
+          break;
         case FILTER_OP_DIRECTION: r = (f->direction & in->a) != 0; break;
         case FILTER_OP_UNATTRIBUTED: r = f->direction == 0; break;
         default: r = FALSE; break;
         }
-      pc = r ? in->on_true : in->on_false;
+      pc = r ? program[pc].on_true : program[pc].on_false;
     }
   return pc == FILTER_TRUE;
 }
@@ -1121,40 +1214,237 @@ nfsub_filter_match (const NfsubFilter *filter, const NfsubFlow *flow)
   return run (filter->program, filter->start, flow);
 }
 
+/* One test over a selection: writes to out the indexes in in[0..n) whose
+ * test result differs from `flip`, i.e. passes when flip is 0, fails when
+ * it is 1.  out may be in.  Every loop is branch-free in the flow data. */
+#define VEC_LOOP(cond)                                          \
+  do                                                            \
+    {                                                           \
+      for (guint j = 0; j < n; j++)                             \
+        {                                                       \
+          guint32 i = in[j];                                    \
+          const NfsubFlow *f = &flows[i];                       \
+          (void) f;                                             \
+          out[k] = i;                                           \
+          k += (guint) ((cond) != 0) ^ flip;                    \
+        }                                                       \
+    }                                                           \
+  while (0)
+
+/* both ends are evaluated (| and &, not || and &&): no branches */
+#define VEC_ENDS(S, D)                                                  \
+  do                                                                    \
+    {                                                                   \
+      switch (t->ends)                                                  \
+        {                                                               \
+        case FILTER_ENDS_SRC: VEC_LOOP (S); break;                      \
+        case FILTER_ENDS_DST: VEC_LOOP (D); break;                      \
+        case FILTER_ENDS_EITHER: VEC_LOOP ((S) | (D)); break;           \
+        default: VEC_LOOP ((S) & (D)); break;                           \
+        }                                                               \
+    }                                                                   \
+  while (0)
+
+#define VEC_COMPARE(field)                                              \
+  do                                                                    \
+    {                                                                   \
+      switch (t->cmp)                                                   \
+        {                                                               \
+        case FILTER_CMP_GT: VEC_LOOP (f->field > t->a); break;          \
+        case FILTER_CMP_LT: VEC_LOOP (f->field < t->a); break;          \
+        case FILTER_CMP_GE: VEC_LOOP (f->field >= t->a); break;         \
+        case FILTER_CMP_LE: VEC_LOOP (f->field <= t->a); break;         \
+        default: VEC_LOOP (f->field == t->a); break;                    \
+        }                                                               \
+    }                                                                   \
+  while (0)
+
+#define VEC_COMPARE_ENDS(src, dst)                                              \
+  do                                                                            \
+    {                                                                           \
+      switch (t->cmp)                                                           \
+        {                                                                       \
+        case FILTER_CMP_GT: VEC_ENDS (f->src > t->a, f->dst > t->a); break;     \
+        case FILTER_CMP_LT: VEC_ENDS (f->src < t->a, f->dst < t->a); break;     \
+        case FILTER_CMP_GE: VEC_ENDS (f->src >= t->a, f->dst >= t->a); break;   \
+        case FILTER_CMP_LE: VEC_ENDS (f->src <= t->a, f->dst <= t->a); break;   \
+        default: VEC_ENDS (f->src == t->a, f->dst == t->a); break;              \
+        }                                                                       \
+    }                                                                           \
+  while (0)
+
+/* One test over a selection: writes to out the indexes in in[0..n) whose
+ * test result differs from `flip`, i.e. the passing ones when flip is 0,
+ * the failing ones when it is 1.  out may be in.  The loops are free of
+ * branches on the flow data. */
+static guint
+vec_test (const FilterTest *t, guint flip, const NfsubFlow *flows,
+          const guint32 *in, guint n, guint32 *out)
+{
+  guint k = 0;
+
+  switch ((FilterOp) t->op)
+    {
+    case FILTER_OP_TRUE: VEC_LOOP (1); break;
+    case FILTER_OP_FAMILY6: VEC_LOOP (f->family == 6); break;
+    case FILTER_OP_PROTO: VEC_LOOP (f->proto == t->a); break;
+    case FILTER_OP_PORT: VEC_COMPARE_ENDS (src_port, dst_port); break;
+    case FILTER_OP_PORT_SET:
+      VEC_ENDS (port_in_set (t, f->src_port), port_in_set (t, f->dst_port));
+      break;
+    case FILTER_OP_ADDR:
+      VEC_ENDS (address_match (t, f, &f->src), address_match (t, f, &f->dst));
+      break;
+    case FILTER_OP_ADDR_SET:
+      VEC_ENDS (address_in_set (t, f, &f->src), address_in_set (t, f, &f->dst));
+      break;
+    case FILTER_OP_ROUTER: VEC_LOOP (router_match (t, f)); break;
+    case FILTER_OP_IF: VEC_ENDS (f->input_if == t->a, f->output_if == t->a); break;
+    case FILTER_OP_IN_BYTES: VEC_COMPARE (in_bytes); break;
+    case FILTER_OP_OUT_BYTES: VEC_COMPARE (out_bytes); break;
+    case FILTER_OP_IN_PACKETS: VEC_COMPARE (in_packets); break;
+    case FILTER_OP_OUT_PACKETS: VEC_COMPARE (out_packets); break;
+    case FILTER_OP_FLAGS_ALL: VEC_LOOP ((f->tcp_flags & t->a) == t->a); break;
+    case FILTER_OP_FLAGS_ANY: VEC_LOOP ((f->tcp_flags & t->a) != 0); break;
+    case FILTER_OP_FLAGS_CMP: VEC_COMPARE (tcp_flags); break;
+    case FILTER_OP_USER:
+      VEC_ENDS (user_is (f->src_tag.user, t->data), user_is (f->dst_tag.user, t->data));
+      break;
+    case FILTER_OP_ACCESS:
+      VEC_ENDS (f->src_tag.access == t->a, f->dst_tag.access == t->a);
+      break;
+    case FILTER_OP_SERVICE:
+      VEC_ENDS (f->src_tag.service == t->a, f->dst_tag.service == t->a);
+      break;
+    case FILTER_OP_CLASS:
+      VEC_ENDS (f->src_tag.user_class == t->a, f->dst_tag.user_class == t->a);
+      break;
+    case FILTER_OP_DIRECTION: VEC_LOOP ((f->direction & t->a) != 0); break;
+    case FILTER_OP_UNATTRIBUTED: VEC_LOOP (f->direction == 0); break;
+    default: VEC_LOOP (0); break;
+    }
+  return k;
+}
+
+/* out = in minus sub, both sorted, sub a subset of in.  out may be in. */
+static guint
+vec_minus (const guint32 *in, guint n, const guint32 *sub, guint n_sub, guint32 *out)
+{
+  guint k = 0, s = 0;
+  for (guint j = 0; j < n; j++)
+    {
+      guint32 i = in[j];
+      gboolean drop = s < n_sub && sub[s] == i;
+      out[k] = i;
+      k += !drop;
+      s += drop;
+    }
+  return k;
+}
+
+/* Writes to out the indexes in in[0..n) where node `v` is `want`.  An
+ * "and" narrows its selection term by term looking for true, an "or"
+ * narrows looking for false; the other answer is what is left over.
+ * scratch holds 3 * stride indexes per level below this one. */
+static guint
+vec_eval (const NfsubFilter *filter, guint32 v, gboolean want,
+          const NfsubFlow *flows, const guint32 *in, guint n, guint32 *out,
+          guint32 *scratch, guint stride)
+{
+  const VecNode *node = &filter->vec[v];
+  gboolean natural = node->kind == VEC_AND;
+  guint32 *a = scratch, *b = scratch + stride, *rest = scratch + 2 * stride;
+  guint32 *dst = want == natural ? out : rest;
+  const guint32 *cur = in;
+  guint m = n;
+
+  if (node->kind == VEC_LEAF)
+    return vec_test (&node->test, node->neg ^ !want, flows, in, n, out);
+
+  for (guint c = 0; c < node->n_kids && m > 0; c++)
+    {
+      guint32 *target = c + 1 == node->n_kids ? dst : (cur == a ? b : a);
+      m = vec_eval (filter, filter->kids[node->first + c], natural, flows, cur, m,
+                    target, scratch + 3 * stride, stride);
+      cur = target;
+    }
+  if (m == 0)
+    {
+      /* narrowed to nothing before the last term */
+      if (want == natural)
+        return 0;
+      if (out != in)
+        memmove (out, in, n * sizeof *out);
+      return n;
+    }
+  if (want == natural)
+    return m;
+  return vec_minus (in, n, rest, m, out);
+}
+
+#define SELECT_CHUNK 512
+
 guint
 nfsub_filter_select (const NfsubFilter *filter, const NfsubFlow *flows,
                      guint n, const guint32 *in, guint n_in, guint32 *out)
 {
-  const FilterInsn *program;
-  gint32 start;
+  g_autofree guint32 *scratch = NULL;
   guint k = 0;
 
   g_return_val_if_fail (filter != NULL && out != NULL, 0);
-  program = filter->program;
-  start = filter->start;
 
   if (in == NULL)
     {
-      if (start == FILTER_TRUE)
+      if (filter->start == FILTER_TRUE)
         {
           for (guint i = 0; i < n; i++)
             out[i] = i;
           return n;
         }
       for (guint i = 0; i < n; i++)
-        {
-          out[k] = i;
-          k += run (program, start, &flows[i]);
-        }
-      return k;
+        out[i] = i;
+      in = out;
+      n_in = n;
     }
-  for (guint j = 0; j < n_in; j++)
+  else
     {
-      guint32 i = in[j];
-      if (G_UNLIKELY (i >= n))
-        continue;
-      if (run (program, start, &flows[i]))
-        out[k++] = i;
+      /* indexes outside the batch are dropped, and the selection must be
+       * ascending for vec_minus: copy what qualifies */
+      gboolean sorted = TRUE;
+      for (guint j = 0; j < n_in; j++)
+        {
+          if (in[j] >= n)
+            continue;
+          if (k > 0 && in[j] <= out[k - 1])
+            sorted = FALSE;
+          out[k++] = in[j];
+        }
+      if (!sorted)
+        {
+          /* arbitrary order: evaluate flow by flow, keeping that order */
+          guint m = 0;
+          for (guint j = 0; j < k; j++)
+            if (run (filter->program, filter->start, &flows[out[j]]))
+              out[m++] = out[j];
+          return m;
+        }
+      in = out;
+      n_in = k;
+      if (filter->start == FILTER_TRUE)
+        return n_in;
+    }
+  if (n_in == 0)
+    return 0;
+  /* a chunk at a time, so that the flows one test touched are still in
+   * the cache for the next test */
+  guint stride = MIN (n_in, SELECT_CHUNK);
+  scratch = g_new (guint32, (gsize) 3 * stride * filter->vec_depth + 1);
+  k = 0;
+  for (guint c = 0; c < n_in; c += stride)
+    {
+      guint m = MIN (stride, n_in - c);
+      /* out + k <= in + c: vec_eval may write over what it has read */
+      k += vec_eval (filter, 0, TRUE, flows, in + c, m, out + k, scratch, stride);
     }
   return k;
 }
@@ -1173,6 +1463,8 @@ nfsub_filter_free (NfsubFilter *filter)
     return;
   g_free (filter->expression);
   g_free (filter->program);
+  g_free (filter->vec);
+  g_free (filter->kids);
   g_ptr_array_unref (filter->data);
   g_free (filter);
 }
