@@ -17,7 +17,7 @@ set encoding utf8
 set border 3 lw 1 lc rgb "#404040"
 set tics nomirror out scale 0.6 textcolor rgb "#303030"
 set grid xtics ytics lw 1 lc rgb "#e4e4e4" dt 1
-set key opaque box lc rgb "#c8c8c8" samplen 2.5 spacing 1.15
+set key opaque box lc rgb "#c8c8c8" samplen 4 spacing 1.15
 set title font ",14" textcolor rgb "#202020"
 set datafile missing "NaN"
 

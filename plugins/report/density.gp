@@ -6,7 +6,8 @@
 load assets . "/common.gp"
 set title plot_title
 set logscale x 10
-set xrange [1e4:1e11]
+# a hair wider than 10KB..100GB so both end labels are drawn
+set xrange [0.999e4:1.001e11]
 eval "set xtics " . byte_tics
 set mxtics 10
 set xlabel "Daily usage per user (bytes/day, log scale)"
@@ -17,8 +18,8 @@ set key top left
 do for [i=1:nthresholds] {
     set arrow i from thresh_x[i], graph 0 to thresh_x[i], graph 1 nohead \
         lw 1.5 dt (6,4) lc rgb thresh_color[i] front
-    set label i thresh_label[i] at thresh_x[i], graph 0.97 \
-        offset 0.6,0 left font ",9" textcolor rgb thresh_color[i] front
+    set label i thresh_label[i] at thresh_x[i], graph 0.5 rotate by 90 \
+        offset -0.7,0 center font ",9" textcolor rgb thresh_color[i] front
 }
 plot for [i=1:nseries] datafile using (10**$1):(column(i+1)) with lines \
      lw 2.2 dt dashes[i] lc rgb colors[i] title titles[i]

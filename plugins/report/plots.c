@@ -436,8 +436,9 @@ scatter_figure (Report *r, ReportService s, const char *id, const char *number)
       return;
     }
   g_autoptr (GString) vars = g_string_new (NULL);
-  g_autofree char *sample = g_strdup_printf ("%s users (sample of %u)",
-                                             report_service_titles[s], n);
+  g_autofree char *n_text = report_format_thousands (n, 0);
+  g_autofree char *sample = g_strdup_printf ("%s users (random sample of %s)",
+                                             report_service_titles[s], n_text);
   gp_set_string (vars, "datafile", dat_path);
   gp_set_string (vars, "plot_title", fig->title);
   gp_set_string (vars, "point_color",
@@ -464,66 +465,121 @@ report_usage_figures (Report *r)
 
 /* ---- Figure 1: monthly traffic ---- */
 
-static const char *const monthly_colors[] = {
-  "#1f5fa8", "#c0392b", "#5b8fd0", "#e0725f", "#2e8b57", "#d68910",
-  "#7d3c98", "#555555",
+/* colour per series, solid OUT and dashed IN */
+static const struct { const char *prefix, *color; int point; } monthly_style[] = {
+  { "broadband_pppoe", "#5B8FD0", 9 },
+  { "broadband_ipoe", "#2E8B57", 5 },
+  { "broadband", "#1F3F7A", 7 },
+  { "mobile", "#C0392B", 7 },
 };
+
+static double
+series_month (Report *r, const char *key, int index)
+{
+  for (guint k = 0; k < r->traffic_series->len; k++)
+    {
+      TrafficSeries *ts = r->traffic_series->pdata[k];
+      if (strcmp (ts->key, key) == 0 && index >= 0 && (guint) index < ts->monthly->len)
+        return g_array_index (ts->monthly, double, index);
+    }
+  return NAN;
+}
+
+/* What a service's monthly series are divided by: its OUT in the base
+ * month, or (mobile data may start later) its first month with OUT. */
+double
+report_service_base (Report *r, const char *service, int *month_index)
+{
+  g_autofree char *key = g_strdup_printf ("%s_out", service);
+  double v = series_month (r, key, r->base_month_index);
+  if (isfinite (v) && v > 0)
+    {
+      *month_index = r->base_month_index;
+      return v;
+    }
+  for (guint i = 0; i < r->n_months; i++)
+    {
+      v = series_month (r, key, (int) i);
+      if (isfinite (v) && v > 0)
+        {
+          *month_index = (int) i;
+          return v;
+        }
+    }
+  *month_index = -1;
+  return NAN;
+}
+
+static char *
+month_name (Report *r, int index)
+{
+  int k = r->first_month_mon - 1 + index;
+  return g_strdup_printf ("%04d-%02d", r->first_month_year + k / 12, k % 12 + 1);
+}
 
 gboolean
 report_monthly_figure (Report *r, GError **error_out)
 {
   ReportFigure *fig = report_figure_new (
     r, "fig1", "Figure 1", "Monthly average traffic, normalised");
-  fig->tool = g_strdup ("gnuplot");
   GError *error = NULL;
-  if (r->base_month_index < 0 || r->n_months == 0)
+  int bb_month = -1, mob_month = -1;
+  double bb_base = report_service_base (r, "broadband", &bb_month);
+  double mob_base = report_service_base (r, "mobile", &mob_month);
+  if (bb_month < 0 && mob_month < 0)
     {
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
-                   "no month with broadband OUT traffic in the RRD files");
+                   "no month with OUT traffic in the hourly RRD files");
       figure_failed (fig, error);
       return TRUE;
     }
-  int y0 = r->first_month_year, m0 = r->first_month_mon;
-  int by = y0 + (m0 - 1 + r->base_month_index) / 12;
-  int bm = (m0 - 1 + r->base_month_index) % 12 + 1;
-  g_autofree char *base_label = g_strdup_printf ("%04d-%02d", by, bm);
+  g_autofree char *bb_label = bb_month >= 0 ? month_name (r, bb_month) : g_strdup ("-");
+  g_autofree char *mob_label = mob_month >= 0 ? month_name (r, mob_month) : g_strdup ("-");
   g_free (fig->caption);
   fig->caption = g_strdup_printf (
     "Average traffic (bit/s) of each calendar month, from the daily means "
-    "of the hourly plugin's RRD files, divided by broadband OUT of %s.  "
-    "Broadband = PPPoE + IPoE.", base_label);
+    "of the hourly plugin's RRD files; broadband divided by its OUT of %s, "
+    "mobile by its OUT of %s.  Broadband = PPPoE + IPoE.  Solid: OUT "
+    "(download), dashed: IN (upload).", bb_label, mob_label);
 
   g_autoptr (GString) dat = g_string_new ("# month");
   g_autoptr (GPtrArray) titles = g_ptr_array_new ();
   g_autoptr (GPtrArray) colors = g_ptr_array_new ();
   g_autoptr (GArray) dashes = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) points = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GString) list1 = g_string_new (NULL), list2 = g_string_new (NULL);
   for (guint k = 0; k < r->traffic_series->len; k++)
     {
       TrafficSeries *ts = r->traffic_series->pdata[k];
+      gboolean in = g_str_has_suffix (ts->key, "_in");
       g_string_append_printf (dat, "\t%s", ts->key);
       g_ptr_array_add (titles, ts->label);
-      g_ptr_array_add (colors, (gpointer) monthly_colors[k % G_N_ELEMENTS (monthly_colors)]);
-      double dash = g_str_has_suffix (ts->key, "_in") ? 2 : 1;
-      double pt = 7 + (k / 2) % 4;
+      const char *color = "#555555";
+      double pt = 7;
+      for (guint st = 0; st < G_N_ELEMENTS (monthly_style); st++)
+        if (g_str_has_prefix (ts->key, monthly_style[st].prefix))
+          {
+            color = monthly_style[st].color;
+            pt = monthly_style[st].point;
+            break;
+          }
+      g_ptr_array_add (colors, (gpointer) color);
+      double dash = in ? 2 : 1;
+      pt = in ? pt - 1 : pt; /* open symbol for IN */
       g_array_append_val (dashes, dash);
       g_array_append_val (points, pt);
+      GString *list = g_str_has_prefix (ts->key, "mobile") ? list2 : list1;
+      g_string_append_printf (list, "%s%u", list->len ? " " : "", k + 1);
     }
   g_string_append_c (dat, '\n');
-  double base = NAN;
-  for (guint k = 0; k < r->traffic_series->len; k++)
-    {
-      TrafficSeries *ts = r->traffic_series->pdata[k];
-      if (strcmp (ts->key, "broadband_out") == 0)
-        base = g_array_index (ts->monthly, double, r->base_month_index);
-    }
   for (guint m = 0; m < r->n_months; m++)
     {
-      int y = y0 + (m0 - 1 + (int) m) / 12, mon = (m0 - 1 + (int) m) % 12 + 1;
-      g_string_append_printf (dat, "%04d-%02d", y, mon);
+      g_autofree char *name = month_name (r, (int) m);
+      g_string_append (dat, name);
       for (guint k = 0; k < r->traffic_series->len; k++)
         {
           TrafficSeries *ts = r->traffic_series->pdata[k];
+          double base = g_str_has_prefix (ts->key, "mobile") ? mob_base : bb_base;
           double v = g_array_index (ts->monthly, double, m) / base;
           char buf[G_ASCII_DTOSTR_BUF_SIZE];
           g_string_append_c (dat, '\t');
@@ -532,6 +588,25 @@ report_monthly_figure (Report *r, GError **error_out)
         }
       g_string_append_c (dat, '\n');
     }
+  /* tics: every January over two years and more, else every quarter */
+  g_autoptr (GString) tics = g_string_new ("(");
+  for (guint m = 0; m < r->n_months; m++)
+    {
+      int mon = (r->first_month_mon - 1 + (int) m) % 12 + 1;
+      gboolean tic = r->n_months > 24 ? mon == 1 : (mon - 1) % 3 == 0;
+      if (!tic)
+        continue;
+      g_autofree char *name = month_name (r, (int) m);
+      g_string_append_printf (tics, "%s\"%.*s\" \"%s\"", tics->len > 1 ? ", " : "",
+                              r->n_months > 24 ? 4 : 7, name, name);
+    }
+  if (tics->len == 1)
+    {
+      g_autofree char *name = month_name (r, 0);
+      g_string_append_printf (tics, "\"%s\" \"%s\"", name, name);
+    }
+  g_string_append_c (tics, ')');
+
   g_autofree char *dat_path = NULL;
   if (!write_data_file (r, fig, dat, &dat_path, &error))
     {
@@ -540,11 +615,18 @@ report_monthly_figure (Report *r, GError **error_out)
     }
   g_autoptr (GString) vars = g_string_new (NULL);
   gp_set_string (vars, "datafile", dat_path);
-  g_autofree char *title = g_strdup_printf (
-    "Monthly average traffic (%s broadband OUT = 1)", base_label);
-  gp_set_string (vars, "plot_title", title);
-  gp_set_string (vars, "base_label", base_label);
-  gp_set_number (vars, "nseries", r->traffic_series->len);
+  gp_set_string (vars, "plot_title", "Monthly average traffic (normalised)");
+  g_autofree char *p1 = g_strdup_printf ("Broadband (PPPoE + IPoE), %s OUT = 1", bb_label);
+  g_autofree char *p2 = g_strdup_printf ("Mobile, %s OUT = 1", mob_label);
+  g_autofree char *y1 = g_strdup_printf ("Traffic / broadband OUT of %s", bb_label);
+  g_autofree char *y2 = g_strdup_printf ("Traffic / mobile OUT of %s", mob_label);
+  gp_set_string (vars, "panel1_title", p1);
+  gp_set_string (vars, "panel2_title", p2);
+  gp_set_string (vars, "ylabel1", y1);
+  gp_set_string (vars, "ylabel2", y2);
+  gp_set_string (vars, "list1", list1->str);
+  gp_set_string (vars, "list2", list2->str);
+  g_string_append_printf (vars, "xtic_list = '%s'\n", tics->str);
   gp_set_string_array (vars, "titles", titles);
   gp_set_string_array (vars, "colors", colors);
   gp_set_number_array (vars, "dashes", dashes);

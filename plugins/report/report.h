@@ -169,6 +169,8 @@ gboolean report_plot_gnuplot (Report *r, ReportFigure *fig,
                               GError **error);
 void report_usage_figures (Report *r);
 gboolean report_monthly_figure (Report *r, GError **error);
+/* a service's monthly OUT that Figure 1 divides by, and its month */
+double report_service_base (Report *r, const char *service, int *month_index);
 
 /* tables.c */
 ReportTable *report_table_new (const char *id, const char *number,

@@ -6,8 +6,9 @@ height = 680
 load assets . "/common.gp"
 set title plot_title
 set logscale xy 10
-set xrange [1e4:1e11]
-set yrange [1e4:1e11]
+# a hair wider than 10KB..100GB so both end labels are drawn
+set xrange [0.999e4:1.001e11]
+set yrange [0.999e4:1.001e11]
 eval "set xtics " . byte_tics
 eval "set ytics " . byte_tics
 set size ratio -1

@@ -197,7 +197,7 @@ usage_table (Report *r, ReportService s, const char *id, const char *number)
   table_set_unit (t, "MB/day");
   table_set_caption (
     t, "Daily usage = a user's total over the analysed week / 7 (1 MB = "
-       "10^6 bytes).  Mode: peak of the density smoothed over neighbouring "
+       "10\u2076 bytes).  Mode: peak of the density smoothed over neighbouring "
        "0.05-decade bins, on the 0.05-decade grid (see Figures).  Personal "
        "users only.");
   for (guint i = 0; i < weeks->len; i++)

@@ -165,7 +165,7 @@ static const char *const graph_style[] = {
   "--color=CANVAS#FFFFFF", "--color=SHADEA#FFFFFF", "--color=SHADEB#FFFFFF",
   "--color=GRID#E4E4E4", "--color=MGRID#C8C8C8", "--color=FONT#202020",
   "--color=AXIS#404040", "--color=ARROW#404040", "--color=FRAME#FFFFFF",
-  "--lower-limit=0", "--slope-mode", "--tabwidth=30", NULL
+  "--lower-limit=0", "--disable-rrdtool-tag", NULL
 };
 
 /* Writes fig/ID.png and fig/ID.svg with the same arguments, and the
@@ -448,7 +448,7 @@ growth_table (Report *r, int m_index)
   g_free (t->caption);
   t->caption = g_strdup_printf (
     "Monthly average traffic of %s (the month of the analysed week; data "
-    "so far), normalised to broadband OUT of %s = 1, and its growth: year "
+    "so far), normalised to the service's OUT of %s = 1, and its growth: year "
     "over year = that month against the same month a year before, five-year factor "
     "against five years before, annual rate = factor^(1/5).  Blank: no "
     "data for that month in the RRD files.", month, base);
@@ -458,10 +458,13 @@ growth_table (Report *r, int m_index)
                          "Five-year factor", "Annual rate" };
   for (guint i = 0; i < G_N_ELEMENTS (cols); i++)
     g_ptr_array_add (t->columns, g_strdup (cols[i]));
-  double base_out = monthly_value (r, "broadband_out", r->base_month_index);
+  int bb_month, mob_month;
+  double bb_base = report_service_base (r, "broadband", &bb_month);
+  double mob_base = report_service_base (r, "mobile", &mob_month);
   for (guint i = 0; i < r->traffic_series->len; i++)
     {
       TrafficSeries *ts = r->traffic_series->pdata[i];
+      double base_out = g_str_has_prefix (ts->key, "mobile") ? mob_base : bb_base;
       ReportRow *row = report_table_add_row (t, ts->label);
       double now = monthly_value (r, ts->key, m_index);
       double y1 = monthly_value (r, ts->key, m_index - 12);
@@ -611,6 +614,13 @@ weekdays_of (Report *r, ReportWeek *w, gint64 starts[7])
   return n;
 }
 
+/* "21:00-22:00" for the hour starting `hour` hours after midnight */
+static char *
+hour_range (gint64 hour)
+{
+  return g_strdup_printf ("%02d\\:00-%02d\\:00", (int) hour, (int) (hour + 1) % 24);
+}
+
 static void
 profile_figure (Report *r, const char *id, const char *number,
                 const char *title, GArray *lines)
@@ -623,9 +633,7 @@ profile_figure (Report *r, const char *id, const char *number,
   gint64 ref = ref_days[0];
 
   g_autoptr (GPtrArray) defs = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) elements = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) exports = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) drawn = g_ptr_array_new ();
   for (guint k = 0; k < lines->len; k++)
     {
       ProfileLine *pl = &g_array_index (lines, ProfileLine, k);
@@ -633,7 +641,7 @@ profile_figure (Report *r, const char *id, const char *number,
       if (!g_file_test (path, G_FILE_TEST_EXISTS))
         {
           g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
-                       "%s does not exist", path);
+                       "%s does not exist (the hourly plugin writes it)", path);
           figure_failed (fig, error);
           return;
         }
@@ -653,39 +661,20 @@ profile_figure (Report *r, const char *id, const char *number,
       /* AVG skips unknown days; x8: bytes/s to bit/s */
       g_string_append_printf (avg, "%u,AVG,8,*", n);
       g_ptr_array_add (defs, g_string_free (avg, FALSE));
-      g_ptr_array_add (defs, g_strdup_printf ("VDEF:pk%u=p%u,MAXIMUM", k, k));
-      g_autofree char *legend = g_strdup (pl->legend);
-      g_ptr_array_add (elements, g_strdup_printf (
-                                   "LINE2:p%u%s:%s%s%s", k, pl->color, legend,
-                                   pl->dashes ? ":dashes=" : "",
-                                   pl->dashes ? pl->dashes : ""));
-      g_ptr_array_add (elements, g_strdup_printf ("GPRINT:pk%u:peak %%5.1lf %%sbit/s", k));
-      g_ptr_array_add (elements, g_strdup_printf ("GPRINT:pk%u:at %%H\\:%%M\\l:strftime", k));
       g_ptr_array_add (exports, g_strdup_printf ("p%u:%s", k, pl->legend));
-      g_ptr_array_add (drawn, pl);
     }
-  g_autoptr (GPtrArray) options = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (options, g_strdup_printf ("--start=%" G_GINT64_FORMAT, ref));
-  g_ptr_array_add (options, g_strdup_printf ("--end=%" G_GINT64_FORMAT, ref + 86400));
-  g_ptr_array_add (options, g_strdup ("--step=3600"));
-  g_ptr_array_add (options, g_strdup ("--vertical-label=bit/s"));
-  g_ptr_array_add (options, g_strdup ("--x-grid=HOUR:1:HOUR:3:HOUR:3:0:%H\\:00"));
-  g_ptr_array_add (options, g_strdup ("--units=si"));
-  g_ptr_array_add (elements, g_strdup (
-                               "COMMENT:Average of Monday to Friday, hourly "
-                               "means; hour of day in the report's time zone\\c"));
 
-  if (!rrd_graph (r, fig, options, defs, elements, &error))
-    {
-      figure_failed (fig, error);
-      return;
-    }
+  /* the numbers first: report.json, the peaks and the axis scale */
   g_autoptr (XportData) x = xport (r, ref, ref + 86400, 3600, defs, exports, &error);
   if (!x)
     {
       figure_failed (fig, error);
       return;
     }
+  double peak[64];
+  gint64 peak_hour[64];
+  double max_dir[N_DIRS] = { 0, 0 };
+  gboolean any = FALSE;
   RJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
   rjson_writer_init (&jw, j);
@@ -699,10 +688,9 @@ profile_figure (Report *r, const char *id, const char *number,
   rjson_end_array (&jw);
   rjson_key (&jw, "series");
   rjson_begin_array (&jw);
-  gboolean any = FALSE;
-  for (guint k = 0; k < drawn->len; k++)
+  for (guint k = 0; k < lines->len && k < G_N_ELEMENTS (peak); k++)
     {
-      ProfileLine *pl = drawn->pdata[k];
+      ProfileLine *pl = &g_array_index (lines, ProfileLine, k);
       rjson_begin_object (&jw);
       rjson_key (&jw, "label");
       rjson_string_value (&jw, pl->legend);
@@ -714,35 +702,97 @@ profile_figure (Report *r, const char *id, const char *number,
       rjson_string_value (&jw, report_dir_names[pl->dir]);
       rjson_key (&jw, "values");
       rjson_begin_array (&jw);
-      double peak = NAN;
-      gint64 peak_hour = -1;
+      peak[k] = NAN;
+      peak_hour[k] = -1;
       for (guint i = 0; i < x->n_rows; i++)
         {
           double v = xport_value (x, i, k);
           rjson_number_value (&jw, v);
-          if (isfinite (v))
-            any = TRUE;
-          if (isfinite (v) && (!isfinite (peak) || v > peak))
-            peak = v, peak_hour = (x->start + (gint64) i * x->step - x->step - ref) / 3600;
+          if (!isfinite (v))
+            continue;
+          any = TRUE;
+          if (!isfinite (peak[k]) || v > peak[k])
+            peak[k] = v, peak_hour[k] = (x->start + (gint64) i * x->step - x->step - ref) / 3600;
         }
       rjson_end_array (&jw);
       rjson_key (&jw, "peak");
-      rjson_number_value (&jw, peak);
+      rjson_number_value (&jw, peak[k]);
       rjson_key (&jw, "peak_hour");
-      if (peak_hour >= 0)
-        rjson_int_value (&jw, peak_hour);
+      if (peak_hour[k] >= 0)
+        rjson_int_value (&jw, peak_hour[k]);
       else
         rjson_null_value (&jw);
       rjson_end_object (&jw);
+      if (isfinite (peak[k]))
+        max_dir[pl->dir] = MAX (max_dir[pl->dir], peak[k]);
     }
   rjson_end_array (&jw);
+
+  /* IN is a tenth of OUT or less: on its own (right) axis, scaled by a
+   * power of ten, so its shape is visible */
+  double in_scale = 1;
+  if (max_dir[DIR_IN] > 0 && max_dir[DIR_OUT] / max_dir[DIR_IN] >= 3)
+    in_scale = pow (10, round (log10 (max_dir[DIR_OUT] / max_dir[DIR_IN])));
+  rjson_key (&jw, "in_axis_scale");
+  rjson_number_value (&jw, in_scale);
   rjson_end_object (&jw);
   fig->data = rjson_parse (j->str, j->len, "figure data", NULL);
+
+  g_autoptr (GPtrArray) elements = g_ptr_array_new_with_free_func (g_free);
+  for (guint k = 0; k < lines->len && k < G_N_ELEMENTS (peak); k++)
+    {
+      ProfileLine *pl = &g_array_index (lines, ProfileLine, k);
+      gboolean right = pl->dir == DIR_IN && in_scale != 1;
+      if (right)
+        g_ptr_array_add (defs, g_strdup_printf ("CDEF:s%u=p%u,%g,*", k, k, in_scale));
+      else
+        g_ptr_array_add (defs, g_strdup_printf ("CDEF:s%u=p%u", k, k));
+      g_autofree char *legend = g_strdup_printf ("  %-14s", pl->legend);
+      g_ptr_array_add (elements, g_strdup_printf (
+                                   "LINE2:s%u%s:%s%s%s", k, pl->color, legend,
+                                   pl->dashes ? ":dashes=" : "",
+                                   pl->dashes ? pl->dashes : ""));
+      if (peak_hour[k] >= 0)
+        {
+          g_autofree char *hr = hour_range (peak_hour[k]);
+          g_ptr_array_add (elements, g_strdup_printf (
+                                       "GPRINT:pk%u:peak %%5.1lf %%sbit/s", k));
+          g_ptr_array_add (defs, g_strdup_printf ("VDEF:pk%u=p%u,MAXIMUM", k, k));
+          g_ptr_array_add (elements, g_strdup_printf (
+                                       "COMMENT: at %s%s\\l", hr,
+                                       right ? " (right axis)" : ""));
+        }
+      else
+        g_ptr_array_add (elements, g_strdup ("COMMENT:no data\\l"));
+    }
+  g_ptr_array_add (elements, g_strdup (
+                               "COMMENT:Mean of Monday to Friday per hour of day "
+                               "(hour starting at the tick, report time zone)\\c"));
+  g_autoptr (GPtrArray) options = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (options, g_strdup_printf ("--start=%" G_GINT64_FORMAT, ref));
+  g_ptr_array_add (options, g_strdup_printf ("--end=%" G_GINT64_FORMAT, ref + 86400));
+  g_ptr_array_add (options, g_strdup ("--step=3600"));
+  g_ptr_array_add (options, g_strdup ("--x-grid=HOUR:1:HOUR:3:HOUR:3:0:%H:00"));
+  g_ptr_array_add (options, g_strdup ("--units=si"));
+  if (in_scale != 1)
+    {
+      g_ptr_array_add (options, g_strdup ("--vertical-label=OUT (download), bit/s"));
+      g_ptr_array_add (options, g_strdup_printf ("--right-axis=%g:0", 1 / in_scale));
+      g_ptr_array_add (options, g_strdup ("--right-axis-label=IN (upload), bit/s"));
+    }
+  else
+    g_ptr_array_add (options, g_strdup ("--vertical-label=bit/s"));
+  if (!rrd_graph (r, fig, options, defs, elements, &error))
+    {
+      figure_failed (fig, error);
+      return;
+    }
   g_free (fig->caption);
   fig->caption = g_strdup_printf (
     "Average traffic per hour of day over Monday to Friday of each week "
     "(hourly means from the hourly plugin's RRD files); OUT = download, "
-    "IN = upload.%s", any ? "" : "  No data in these weeks.");
+    "IN = upload.%s%s", in_scale != 1 ? "  IN is drawn against the right axis." : "",
+    any ? "" : "  No data in these weeks.");
 }
 
 static void
@@ -867,34 +917,25 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
     {
       const PortCategory *pc = &port_categories[c];
       g_ptr_array_add (defs, g_strdup_printf ("CDEF:n_%s=%s,peak,/", pc->ds, pc->ds));
-      g_ptr_array_add (elements, g_strdup_printf ("LINE%s:n_%s%s:%s",
-                                                  c == 0 ? "2" : "1.5", pc->ds,
-                                                  pc->color, pc->label));
       g_ptr_array_add (exports, g_strdup_printf ("n_%s:%s", pc->ds, pc->label));
     }
-  g_ptr_array_add (elements, g_strdup ("COMMENT:\\n"));
-  g_ptr_array_add (elements, g_strdup ("GPRINT:peak:Peak of the total (= 1)\\: %.2lf %sB/s"));
-  g_ptr_array_add (elements, g_strdup ("GPRINT:peak:on %a %d %b, %H\\:%M\\l:strftime"));
+  g_ptr_array_add (exports, g_strdup ("total:total bytes/s"));
 
-  g_autoptr (GPtrArray) options = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (options, g_strdup_printf ("--start=%" G_GINT64_FORMAT, main->start_epoch));
-  g_ptr_array_add (options, g_strdup_printf ("--end=%" G_GINT64_FORMAT, main->end_epoch));
-  g_ptr_array_add (options, g_strdup ("--step=3600"));
-  g_ptr_array_add (options, g_strdup ("--vertical-label=traffic / week's peak"));
-  g_ptr_array_add (options, g_strdup ("--upper-limit=1.05"));
-  g_ptr_array_add (options, g_strdup ("--rigid"));
-  g_ptr_array_add (options, g_strdup ("--x-grid=HOUR:6:DAY:1:DAY:1:86400:%a %d %b"));
-  if (!rrd_graph (r, fig, options, defs, elements, &error))
-    {
-      figure_failed (fig, error);
-      return;
-    }
   g_autoptr (XportData) x = xport (r, main->start_epoch, main->end_epoch, 3600,
                                    defs, exports, &error);
   if (!x)
     {
       figure_failed (fig, error);
       return;
+    }
+  guint n_cat = G_N_ELEMENTS (port_categories);
+  double peak = NAN;
+  gint64 peak_start = -1;
+  for (guint i = 0; i < x->n_rows; i++)
+    {
+      double v = xport_value (x, i, n_cat);
+      if (isfinite (v) && (!isfinite (peak) || v > peak))
+        peak = v, peak_start = x->start + (gint64) i * x->step - x->step;
     }
   RJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
@@ -904,9 +945,16 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
   rjson_int_value (&jw, x->start - x->step);
   rjson_key (&jw, "step");
   rjson_int_value (&jw, x->step);
+  rjson_key (&jw, "peak_bytes_per_s");
+  rjson_number_value (&jw, peak);
+  rjson_key (&jw, "peak_start");
+  if (peak_start >= 0)
+    rjson_int_value (&jw, peak_start);
+  else
+    rjson_null_value (&jw);
   rjson_key (&jw, "series");
   rjson_begin_array (&jw);
-  for (guint c = 0; c < G_N_ELEMENTS (port_categories); c++)
+  for (guint c = 0; c < n_cat; c++)
     {
       rjson_begin_object (&jw);
       rjson_key (&jw, "category");
@@ -923,6 +971,44 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
   rjson_end_array (&jw);
   rjson_end_object (&jw);
   fig->data = rjson_parse (j->str, j->len, "figure data", NULL);
+  if (!isfinite (peak) || peak <= 0)
+    {
+      g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
+                   "no %s port traffic in %s for the week %s",
+                   report_service_names[s], path, main->date);
+      figure_failed (fig, error);
+      return;
+    }
+
+  for (guint c = 0; c < n_cat; c++)
+    {
+      const PortCategory *pc = &port_categories[c];
+      g_ptr_array_add (elements, g_strdup_printf ("LINE%s:n_%s%s:  %s",
+                                                  c == 0 ? "2" : "1.5", pc->ds,
+                                                  pc->color, pc->label));
+    }
+  g_ptr_array_add (elements, g_strdup ("COMMENT:\\n"));
+  g_autoptr (GDateTime) pk_utc = g_date_time_new_from_unix_utc (peak_start);
+  g_autoptr (GDateTime) pk = g_date_time_to_timezone (pk_utc, r->tz);
+  g_autofree char *when = g_date_time_format (pk, "%a %d %b %H\\:%M");
+  g_autofree char *bits = format_bits (peak);
+  g_ptr_array_add (elements, g_strdup_printf (
+                               "COMMENT:Peak of the total (= 1)\\: %s, hour "
+                               "from %s\\l", bits, when));
+
+  g_autoptr (GPtrArray) options = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (options, g_strdup_printf ("--start=%" G_GINT64_FORMAT, main->start_epoch));
+  g_ptr_array_add (options, g_strdup_printf ("--end=%" G_GINT64_FORMAT, main->end_epoch));
+  g_ptr_array_add (options, g_strdup ("--step=3600"));
+  g_ptr_array_add (options, g_strdup ("--vertical-label=traffic / week's peak"));
+  g_ptr_array_add (options, g_strdup ("--upper-limit=1.05"));
+  g_ptr_array_add (options, g_strdup ("--rigid"));
+  g_ptr_array_add (options, g_strdup ("--x-grid=HOUR:6:DAY:1:DAY:1:86400:%a %d %b"));
+  if (!rrd_graph (r, fig, options, defs, elements, &error))
+    {
+      figure_failed (fig, error);
+      return;
+    }
   g_free (fig->caption);
   fig->caption = g_strdup_printf (
     "Hourly traffic (IN + OUT) of %s users by port category over the 7 days "
@@ -976,10 +1062,13 @@ write_traffic_json (Report *r, int m_index)
   rjson_end_array (&jw);
   rjson_key (&jw, "series");
   rjson_begin_object (&jw);
-  double base = monthly_value (r, "broadband_out", r->base_month_index);
+  int bb_month, mob_month;
+  double bb_base = report_service_base (r, "broadband", &bb_month);
+  double mob_base = report_service_base (r, "mobile", &mob_month);
   for (guint k = 0; k < r->traffic_series->len; k++)
     {
       TrafficSeries *ts = r->traffic_series->pdata[k];
+      double base = g_str_has_prefix (ts->key, "mobile") ? mob_base : bb_base;
       rjson_key (&jw, ts->key);
       rjson_begin_object (&jw);
       rjson_key (&jw, "label");

@@ -1,0 +1,1113 @@
+/* report: `nfsub report` end to end.
+ *
+ * Hand-made inputs whose every number is known in advance:
+ *   - RRD files in the hourly plugin's layout (RRD_DIR/hourly/SERIES.rrd,
+ *     DS in/out, bytes/s), written with the real rrdtool: each series grows
+ *     by a fixed factor a year, month by month, with a known hourly shape
+ *     on weekdays and a flat one at weekends, from May 2019 to June 2024;
+ *   - `nfsub usage --json` / `nfsub ports --json` outputs per week with the
+ *     published numbers of docs/analyses.md (schemas of their READMEs);
+ * and the real pipeline (nfsim -> nfcapd -> nfsub process with the
+ * subscriber, usage, ports and hourly plugins -> nfsub report) on a small
+ * simulated week.
+ *
+ * The page is opened in a real browser (headless Chromium): every figure
+ * must be a decoded image and every table cell must read what report.json
+ * says; the expected numbers come from the inputs above, never from the
+ * report's own code.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "tests/testutil.h"
+
+/* ---- the hand-made world ---- */
+
+#define T_MAY_2019 1556668800   /* 2019-05-01 00:00 UTC: data starts */
+#define T_WEEK_2024 1717372800  /* Mon 2024-06-03 */
+#define T_WEEK_2023 1685318400  /* Mon 2023-05-29 */
+#define T_WEEK_2019 1559520000  /* Mon 2019-06-03 */
+#define T_DATA_END (T_WEEK_2024 + 7 * 86400)
+
+typedef struct {
+  const char *file;
+  double base[2];    /* bytes/s in May 2019, IN and OUT */
+  double growth[2];  /* factor per year */
+} SeriesModel;
+
+/* broadband-all is the sum of PPPoE and IPoE, as the hourly plugin keeps */
+static const SeriesModel models[] = {
+  { "broadband-pppoe", { 4.0e8, 3.0e9 }, { 1.10, 1.08 } },
+  { "broadband-ipoe", { 1.0e8, 1.0e9 }, { 1.25, 1.30 } },
+  { "mobile-all", { 2.0e7, 2.0e8 }, { 1.29, 1.20 } },
+};
+
+/* Weekday shapes (mean 1 over the day): OUT peaks at 21h, IN at 14h with a
+ * dip at 12h.  Weekends are flat, so a profile that let them in would not
+ * reach these peaks. */
+static const double shape_out[24] = {
+  0.80, 0.55, 0.40, 0.30, 0.25, 0.25, 0.35, 0.55, 0.75, 0.85, 0.90, 0.95,
+  1.00, 1.00, 1.00, 1.05, 1.10, 1.20, 1.35, 1.55, 1.75, 1.95, 1.80, 1.35,
+};
+static const double shape_in[24] = {
+  0.70, 0.55, 0.45, 0.40, 0.40, 0.45, 0.60, 0.80, 1.00, 1.15, 1.30, 1.40,
+  1.05, 1.30, 1.60, 1.50, 1.40, 1.30, 1.25, 1.25, 1.20, 1.10, 1.00, 0.85,
+};
+
+static double
+shape_mean (const double *s)
+{
+  double m = 0;
+  for (int h = 0; h < 24; h++)
+    m += s[h];
+  return m / 24;
+}
+
+/* months since May 2019 of a UTC time */
+static int
+month_index (gint64 t)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
+  return (g_date_time_get_year (dt) - 2019) * 12 + g_date_time_get_month (dt) - 5;
+}
+
+/* Rate (bytes/s) of the hour [t, t+3600) of a model series. */
+static double
+model_rate (const SeriesModel *m, int dir, gint64 t)
+{
+  double level = m->base[dir] * pow (m->growth[dir], month_index (t) / 12.0);
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
+  int dow = g_date_time_get_day_of_week (dt), hour = g_date_time_get_hour (dt);
+  if (dow >= 6)
+    return level;
+  const double *shape = dir == 0 ? shape_in : shape_out;
+  return level * shape[hour] / shape_mean (shape);
+}
+
+/* Monthly mean of a model: the shapes have mean 1 every day. */
+static double model_month_mean (const char *file, int dir, int month);
+
+/* Bytes/s summed over the 7 days of a week (a day's mean is its month's). */
+static double
+model_week_sum (const char *file, int dir, gint64 start)
+{
+  double s = 0;
+  for (int d = 0; d < 7; d++)
+    s += model_month_mean (file, dir, month_index (start + d * 86400));
+  return s;
+}
+
+static double
+model_month_mean (const char *file, int dir, int month)
+{
+  double sum = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    if (strcmp (file, models[i].file) == 0
+        || (strcmp (file, "broadband-all") == 0
+            && g_str_has_prefix (models[i].file, "broadband-")))
+      sum += models[i].base[dir] * pow (models[i].growth[dir], month / 12.0);
+  return sum;
+}
+
+static const char *
+rrdtool (void)
+{
+  const char *e = g_getenv ("RRDTOOL");
+  return e && *e ? e : "rrdtool";
+}
+
+static const char *
+gnuplot (void)
+{
+  const char *e = g_getenv ("GNUPLOT");
+  return e && *e ? e : "gnuplot";
+}
+
+static char *
+nfsub_exe (void)
+{
+  return g_build_filename (nfsub_test_builddir (), "src", "nfsub", NULL);
+}
+
+static void
+run_ok (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = nfsub_test_run (argv, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* An hourly-plugin RRD: step 3600 GAUGE in bytes/s, hourly and daily
+ * AVERAGE.  The report asks rrdtool for step 3600 and 86400 and never
+ * depends on the file's own step. */
+static void
+write_series_rrd (const char *dir, const char *name, gint64 from, gint64 to,
+                  double (*rate) (gconstpointer, int, gint64), gconstpointer data,
+                  const char *const *ds_names, guint n_ds)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *start = g_strdup_printf ("%" G_GINT64_FORMAT, from - 1);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (rrdtool ()));
+  g_ptr_array_add (argv, g_strdup ("create"));
+  g_ptr_array_add (argv, g_strdup (path));
+  g_ptr_array_add (argv, g_strdup ("--start"));
+  g_ptr_array_add (argv, g_strdup (start));
+  g_ptr_array_add (argv, g_strdup ("--step"));
+  g_ptr_array_add (argv, g_strdup ("3600"));
+  for (guint d = 0; d < n_ds; d++)
+    g_ptr_array_add (argv, g_strdup_printf ("DS:%s:GAUGE:7200:0:U", ds_names[d]));
+  g_ptr_array_add (argv, g_strdup ("RRA:AVERAGE:0.5:1:50000"));
+  g_ptr_array_add (argv, g_strdup ("RRA:AVERAGE:0.5:24:3000"));
+  g_ptr_array_add (argv, NULL);
+  run_ok ((const char *const *) argv->pdata);
+
+  /* updates in batches; a value at t covers the hour ending at t */
+  g_autoptr (GPtrArray) upd = g_ptr_array_new_with_free_func (g_free);
+  for (gint64 t = from; t < to; t += 3600)
+    {
+      GString *s = g_string_new (NULL);
+      g_string_append_printf (s, "%" G_GINT64_FORMAT, t + 3600);
+      for (guint d = 0; d < n_ds; d++)
+        {
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+          g_string_append_printf (s, ":%s", g_ascii_formatd (buf, sizeof buf, "%.6f",
+                                                             rate (data, (int) d, t)));
+        }
+      g_ptr_array_add (upd, g_string_free (s, FALSE));
+      if (upd->len == 4000 || t + 3600 >= to)
+        {
+          g_ptr_array_insert (upd, 0, g_strdup (path));
+          g_ptr_array_insert (upd, 0, g_strdup ("update"));
+          g_ptr_array_insert (upd, 0, g_strdup (rrdtool ()));
+          g_ptr_array_add (upd, NULL);
+          run_ok ((const char *const *) upd->pdata);
+          g_ptr_array_set_size (upd, 0);
+        }
+    }
+}
+
+static double
+hourly_rate (gconstpointer data, int ds, gint64 t)
+{
+  const char *file = data;
+  int dir = ds;
+  double sum = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    if (strcmp (file, models[i].file) == 0
+        || (strcmp (file, "broadband-all") == 0
+            && g_str_has_prefix (models[i].file, "broadband-")))
+      sum += model_rate (&models[i], dir, t);
+  return sum;
+}
+
+/* Port categories: fixed fractions of the service's total, IN and OUT. */
+static const char *const port_ds[] = {
+  "total_in", "total_out", "tcp80_in", "tcp80_out", "tcp443_in", "tcp443_out",
+  "tcpdyn_in", "tcpdyn_out", "udp443_in", "udp443_out", "other_in", "other_out",
+};
+static const double port_fraction[] = { 1.0, 0.030, 0.538, 0.064, 0.21, 0.158 };
+
+static double
+ports_rate (gconstpointer data, int ds, gint64 t)
+{
+  const char *file = data;
+  return hourly_rate (file, ds % 2, t) * port_fraction[ds / 2];
+}
+
+/* ---- usage / ports JSON of a week (published numbers) ---- */
+
+typedef struct {
+  const char *date;
+  guint users;
+  double in_mean, in_median, in_mode, out_mean, out_median, out_mode; /* MB */
+  double top10_in, top1_in, top10_out, top1_out;                     /* % */
+} UsageModel;
+
+static const UsageModel broadband_usage[] = {
+  { "2024-06-03", 20000, 834, 178, 224, 5743, 2372, 5620, 75, 46, 50, 15 },
+  { "2023-05-29", 19000, 804, 166, 224, 5456, 2369, 5012, 74, 45, 49, 14 },
+  { "2019-06-03", 15000, 479, 75, 89, 2986, 1187, 1995, 70, 40, 47, 13 },
+};
+static const UsageModel mobile_usage[] = {
+  { "2024-06-03", 8000, 16, 12, 14, 150, 95, 112, 45, 13, 48, 12 },
+  { "2023-05-29", 7600, 14, 10, 11, 129, 80, 100, 44, 12, 47, 11 },
+  { "2019-06-03", 6000, 9, 6, 7, 80, 50, 63, 42, 11, 45, 10 },
+};
+
+/* log-normal density per decade around the mode */
+static void
+append_density (GString *s, double mode_mb, double sigma)
+{
+  double mu = log10 (mode_mb * 1e6);
+  g_string_append (s, "[");
+  for (int i = 0; i <= 140; i++)
+    {
+      double x = 4.0 + 0.05 * i;
+      double v = exp (-0.5 * pow ((x - mu) / sigma, 2)) / (sigma * sqrt (2 * G_PI));
+      g_string_append_printf (s, "%s%.6f", i ? "," : "", v);
+    }
+  g_string_append (s, "]");
+}
+
+static void
+append_usage_service (GString *s, const UsageModel *m, guint32 seed)
+{
+  g_string_append_printf (s, "{\"users\": %u,", m->users);
+  for (int d = 0; d < 2; d++)
+    {
+      double mean = d ? m->out_mean : m->in_mean, median = d ? m->out_median : m->in_median,
+             mode = d ? m->out_mode : m->in_mode;
+      double t10 = d ? m->top10_out : m->top10_in, t1 = d ? m->top1_out : m->top1_in;
+      g_string_append_printf (s, "\"%s\": {\"mean\": %.0f, \"median\": %.0f, "
+                                 "\"mode\": %.0f, \"top10_share\": %.4f, "
+                                 "\"top1_share\": %.4f, \"unreliable_below\": %.0f, "
+                                 "\"density\": ",
+                              d ? "out" : "in", mean * 1e6, median * 1e6, mode * 1e6,
+                              t10 / 100, t1 / 100, d ? 2e6 : 1e6);
+      append_density (s, mode, 0.75);
+      g_string_append (s, "},");
+    }
+  /* 5,000 users, IN and OUT correlated around the medians */
+  GRand *rng = g_rand_new_with_seed (seed);
+  GString *in = g_string_new ("["), *out = g_string_new ("[");
+  for (int i = 0; i < 5000; i++)
+    {
+      double z1 = g_rand_double (rng) + g_rand_double (rng) + g_rand_double (rng) - 1.5;
+      double z2 = g_rand_double (rng) + g_rand_double (rng) + g_rand_double (rng) - 1.5;
+      double o = log10 (m->out_median * 1e6) + 1.6 * z1;
+      double n = o - 1.1 + 1.2 * z2;
+      g_string_append_printf (in, "%s%.0f", i ? "," : "", pow (10, n));
+      g_string_append_printf (out, "%s%.0f", i ? "," : "", pow (10, o));
+    }
+  g_rand_free (rng);
+  g_string_append_printf (s, "\"sample\": {\"in\": %s], \"out\": %s]}}", in->str, out->str);
+  g_string_free (in, TRUE);
+  g_string_free (out, TRUE);
+}
+
+static char *
+write_usage_json (const char *dir, guint week, gboolean empty)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  g_string_append_printf (s, "{\"week\": \"%s\", \"services\": {\"broadband\": ",
+                          broadband_usage[week].date);
+  if (empty)
+    g_string_append (s, "{\"users\": 0}, \"mobile\": {\"users\": 0}}}");
+  else
+    {
+      append_usage_service (s, &broadband_usage[week], 7 + week);
+      g_string_append (s, ", \"mobile\": ");
+      append_usage_service (s, &mobile_usage[week], 70 + week);
+      g_string_append (s, "}}");
+    }
+  g_autofree char *name = g_strdup_printf ("usage-%s%s.json", broadband_usage[week].date,
+                                           empty ? "-empty" : "");
+  char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, s->str, -1, NULL));
+  return path;
+}
+
+typedef struct {
+  const char *key, *label;
+  int level;
+  double share[3]; /* 2024, 2023, 2019 */
+} PortsModelRow;
+
+static const PortsModelRow broadband_ports[] = {
+  { "tcp", "TCP", 0, { 67.5, 70.1, 80.2 } },
+  { "tcp_lt1024", "(< 1024)", 1, { 61.1, 63.0, 66.0 } },
+  { "tcp/443", "443", 2, { 53.8, 54.0, 45.1 } },
+  { "tcp/80", "80", 2, { 6.5, 7.9, 19.3 } },
+  { "tcp_ge1024", "(>= 1024)", 1, { 6.4, 7.1, 14.2 } },
+  { "tcp/31000", "31000", 2, { 1.2, 1.4, 2.0 } },
+  { "udp", "UDP", 0, { 28.2, 25.7, 15.1 } },
+  { "udp/443", "443", 2, { 21.0, 18.2, 5.5 } },
+  { "udp/4500", "4500", 2, { 0.9, 1.0, 0.8 } },
+  { "esp", "ESP", 0, { 4.0, 3.9, 4.3 } },
+  { "gre", "GRE", 0, { 0.2, 0.2, 0.3 } },
+  { "ipencap", "IP-ENCAP", 0, { 0.1, 0.1, 0.1 } },
+  { "icmp", "ICMP", 0, { 0.0, 0.0, 0.0 } },
+};
+static const PortsModelRow mobile_ports[] = {
+  { "tcp", "TCP", 0, { 71.0, 72.5, 80.0 } },
+  { "tcp/443", "443", 2, { 42.2, 44.0, 40.0 } },
+  { "tcp/80", "80", 2, { 1.8, 2.1, 6.0 } },
+  { "udp", "UDP", 0, { 27.5, 25.9, 18.0 } },
+  { "udp/443", "443", 2, { 22.5, 20.0, 8.0 } },
+  { "udp/4500", "4500", 2, { 1.8, 1.9, 2.0 } },
+  { "udp/51820", "51820", 2, { 0.3, 0.2, 0.0 } },
+  { "udp/53", "53", 2, { 0.2, 0.2, 0.3 } },
+  { "esp", "ESP", 0, { 1.4, 1.5, 1.9 } },
+};
+
+static void
+append_ports_service (GString *s, const PortsModelRow *rows, guint n, guint week)
+{
+  g_string_append (s, "{\"total_bytes\": 1.5e15, \"rows\": [");
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%s{\"key\": \"%s\", \"label\": \"%s\", \"level\": %d, "
+                               "\"share\": %.1f}",
+                            i ? ", " : "", rows[i].key, rows[i].label, rows[i].level,
+                            rows[i].share[week]);
+  g_string_append (s, "]}");
+}
+
+static char *
+write_ports_json (const char *dir, guint week, gboolean empty)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  g_string_append_printf (s, "{\"week\": \"%s\", \"services\": {\"broadband\": ",
+                          broadband_usage[week].date);
+  if (empty)
+    g_string_append (s, "{\"total_bytes\": 0, \"rows\": []}, \"mobile\": "
+                        "{\"total_bytes\": 0, \"rows\": []}}}");
+  else
+    {
+      append_ports_service (s, broadband_ports, G_N_ELEMENTS (broadband_ports), week);
+      g_string_append (s, ", \"mobile\": ");
+      append_ports_service (s, mobile_ports, G_N_ELEMENTS (mobile_ports), week);
+      g_string_append (s, "}}");
+    }
+  g_autofree char *name = g_strdup_printf ("ports-%s%s.json", broadband_usage[week].date,
+                                           empty ? "-empty" : "");
+  char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, s->str, -1, NULL));
+  return path;
+}
+
+/* ---- the shared hand-made fixture ---- */
+
+typedef struct {
+  char *dir;
+  char *conf;
+  char *rrd_dir;
+  char *usage[3], *ports[3];
+  char *usage_empty, *ports_empty;
+} World;
+
+static World world;
+
+static void
+world_build (void)
+{
+  world.dir = nfsub_test_tmpdir ("report");
+  world.rrd_dir = g_build_filename (world.dir, "rrd", NULL);
+  g_autofree char *hourly = g_build_filename (world.rrd_dir, "hourly", NULL);
+  g_autofree char *ports = g_build_filename (world.rrd_dir, "ports", NULL);
+  g_mkdir_with_parents (hourly, 0755);
+  g_mkdir_with_parents (ports, 0755);
+  static const char *const io[] = { "in", "out" };
+  const char *files[] = { "broadband-pppoe", "broadband-ipoe", "broadband-all",
+                          "mobile-all" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s.rrd", files[i]);
+      write_series_rrd (hourly, name, T_MAY_2019, T_DATA_END, hourly_rate, files[i],
+                        io, 2);
+    }
+  /* port categories only around the analysed weeks */
+  const char *pfiles[] = { "broadband-all", "mobile-all" };
+  for (guint i = 0; i < G_N_ELEMENTS (pfiles); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s.rrd", pfiles[i]);
+      write_series_rrd (ports, name, T_WEEK_2024 - 86400, T_DATA_END, ports_rate,
+                        pfiles[i], port_ds, G_N_ELEMENTS (port_ds));
+    }
+  for (guint w = 0; w < 3; w++)
+    {
+      world.usage[w] = write_usage_json (world.dir, w, FALSE);
+      world.ports[w] = write_ports_json (world.dir, w, FALSE);
+    }
+  world.usage_empty = write_usage_json (world.dir, 0, TRUE);
+  world.ports_empty = write_ports_json (world.dir, 0, TRUE);
+  world.conf = g_build_filename (world.dir, "nfsub.conf", NULL);
+  g_autofree char *state = g_build_filename (world.dir, "state", NULL);
+  g_autofree char *conf = g_strdup_printf (
+    "[nfsub]\nstate_dir = %s\nrrd_dir = %s\ntimezone = UTC\n\n"
+    "[report]\ntitle = Broadband Traffic Report (test)\nbase_month = 2020-01\n",
+    state, world.rrd_dir);
+  g_assert_true (g_file_set_contents (world.conf, conf, -1, NULL));
+}
+
+/* ---- running nfsub report ---- */
+
+typedef struct {
+  int status;
+  char *out, *err;
+} RunResult;
+
+static void
+run_result_clear (RunResult *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+static RunResult
+run_argv (GPtrArray *argv)
+{
+  RunResult r = { 0 };
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  int wait = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH,
+                               NULL, NULL, &r.out, &r.err, &wait, &error));
+  g_assert_no_error (error);
+  r.status = WIFEXITED (wait) ? WEXITSTATUS (wait) : 128;
+  if (g_test_verbose ())
+    g_printerr ("%s%s", r.out, r.err);
+  return r;
+}
+
+/* nfsub -c CONF report ... -o OUT with the given weeks' saved JSON */
+static RunResult
+run_report (const char *conf, const char *out_dir, const char *const *weeks,
+            gboolean empty_main)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, nfsub_exe ());
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (conf));
+  g_ptr_array_add (argv, g_strdup ("report"));
+  g_ptr_array_add (argv, g_strdup ("--week"));
+  g_ptr_array_add (argv, g_strdup (weeks[0]));
+  for (guint i = 1; weeks[i]; i++)
+    {
+      g_ptr_array_add (argv, g_strdup ("--compare"));
+      g_ptr_array_add (argv, g_strdup (weeks[i]));
+    }
+  for (guint i = 0; weeks[i]; i++)
+    for (guint w = 0; w < 3; w++)
+      if (strcmp (weeks[i], broadband_usage[w].date) == 0)
+        {
+          gboolean empty = empty_main && i == 0;
+          g_ptr_array_add (argv, g_strdup_printf ("--usage-json=%s=%s", weeks[i],
+                                                  empty ? world.usage_empty : world.usage[w]));
+          g_ptr_array_add (argv, g_strdup_printf ("--ports-json=%s=%s", weeks[i],
+                                                  empty ? world.ports_empty : world.ports[w]));
+        }
+  g_ptr_array_add (argv, g_strdup ("-o"));
+  g_ptr_array_add (argv, g_strdup (out_dir));
+  return run_argv (argv);
+}
+
+/* ---- reading report.json ---- */
+
+static const NfsubTestJson *
+find_by_id (const NfsubTestJson *list, const char *id)
+{
+  for (guint i = 0; i < nfsub_test_json_length (list); i++)
+    {
+      const NfsubTestJson *t = nfsub_test_json_index (list, i, NULL);
+      if (strcmp (nfsub_test_json_string (t, "id"), id) == 0)
+        return t;
+    }
+  g_error ("report.json has no table or figure '%s'", id);
+}
+
+static const NfsubTestJson *
+table_row (const NfsubTestJson *table, const char *group, const char *label)
+{
+  const NfsubTestJson *rows = nfsub_test_json_path (table, "rows");
+  gboolean in_group = group == NULL;
+  for (guint i = 0; i < nfsub_test_json_length (rows); i++)
+    {
+      const NfsubTestJson *row = nfsub_test_json_index (rows, i, NULL);
+      const char *l = nfsub_test_json_string (row, "label");
+      if (nfsub_test_json_path (row, "group"))
+        {
+          in_group = group == NULL || strcmp (l, group) == 0;
+          continue;
+        }
+      if (in_group && strcmp (l, label) == 0)
+        return row;
+    }
+  g_error ("table %s has no row %s/%s", nfsub_test_json_string (table, "id"),
+           group ? group : "", label);
+}
+
+static int
+column_of (const NfsubTestJson *table, const char *column)
+{
+  const NfsubTestJson *cols = nfsub_test_json_path (table, "columns");
+  for (guint i = 0; i < nfsub_test_json_length (cols); i++)
+    if (strcmp (nfsub_test_json_get_string (nfsub_test_json_index (cols, i, NULL)),
+                column) == 0)
+      return (int) i;
+  g_error ("table %s has no column %s", nfsub_test_json_string (table, "id"), column);
+}
+
+static const char *
+cell_text (const NfsubTestJson *table, const char *group, const char *label,
+           const char *column)
+{
+  const NfsubTestJson *row = table_row (table, group, label);
+  g_autofree char *p = g_strdup_printf ("text.%d", column_of (table, column));
+  return nfsub_test_json_string (row, p);
+}
+
+static double
+cell_value (const NfsubTestJson *table, const char *group, const char *label,
+            const char *column)
+{
+  const NfsubTestJson *row = table_row (table, group, label);
+  g_autofree char *p = g_strdup_printf ("values.%d", column_of (table, column));
+  const NfsubTestJson *v = nfsub_test_json_path (row, p);
+  if (!v || nfsub_test_json_type (v) != NFSUB_TEST_JSON_NUMBER)
+    return NAN;
+  return nfsub_test_json_get_number (v);
+}
+
+static char *
+mb_text (double mb)
+{
+  /* the published tables: whole MB with thousands separators */
+  char buf[64];
+  g_snprintf (buf, sizeof buf, "%.0f", mb);
+  if (mb >= 1000)
+    return g_strdup_printf ("%.*s,%s", (int) strlen (buf) - 3, buf, buf + strlen (buf) - 3);
+  return g_strdup (buf);
+}
+
+/* ---- the browser ---- */
+
+static char *
+find_chromium (void)
+{
+  const char *env = g_getenv ("CHROMIUM");
+  if (env && *env)
+    return g_strdup (env);
+  const char *names[] = { "chromium", "chromium-browser", "google-chrome", NULL };
+  for (guint i = 0; names[i]; i++)
+    {
+      char *p = g_find_program_in_path (names[i]);
+      if (p)
+        return p;
+    }
+  return NULL;
+}
+
+/* The check page: index.html plus a script that, once everything has
+ * loaded, writes what the browser sees into the DOM -- each image's
+ * decoded size, each table cell's text -- for --dump-dom to print. */
+static const char check_script[] =
+  "<script>\n"
+  "window.addEventListener('load', function () {\n"
+  "  var out = { images: [], figures: [], tables: {} };\n"
+  "  document.querySelectorAll('img').forEach(function (img) {\n"
+  "    var fig = img.closest('figure');\n"
+  "    out.images.push({ id: fig ? fig.id : '', w: img.naturalWidth,\n"
+  "                      h: img.naturalHeight, complete: img.complete,\n"
+  "                      shown: img.getBoundingClientRect().width });\n"
+  "  });\n"
+  "  document.querySelectorAll('figure').forEach(function (f) {\n"
+  "    out.figures.push(f.id); });\n"
+  "  document.querySelectorAll('table.data').forEach(function (t) {\n"
+  "    var rows = [];\n"
+  "    t.querySelectorAll('tbody tr').forEach(function (tr) {\n"
+  "      if (tr.classList.contains('group')) return;\n"
+  "      var cells = [];\n"
+  "      tr.querySelectorAll('td').forEach(function (td) { cells.push(td.textContent); });\n"
+  "      rows.push({ label: tr.querySelector('th').textContent, cells: cells });\n"
+  "    });\n"
+  "    out.tables[t.id] = rows;\n"
+  "  });\n"
+  "  var pre = document.createElement('pre');\n"
+  "  pre.id = 'nfsub-check';\n"
+  "  pre.textContent = JSON.stringify(out);\n"
+  "  document.body.appendChild(pre);\n"
+  "});\n"
+  "</script>\n";
+
+static char *
+run_chromium (const char *chromium, const char *profile, const char *const *extra,
+              const char *url)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  const char *flags[] = { "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-quic", "--no-first-run",
+                          "--disable-background-networking",
+                          "--disable-component-update", "--disable-sync",
+                          "--disable-dev-shm-usage", "--hide-scrollbars",
+                          "--allow-file-access-from-files", NULL };
+  g_ptr_array_add (argv, g_strdup (chromium));
+  for (guint i = 0; flags[i]; i++)
+    g_ptr_array_add (argv, g_strdup (flags[i]));
+  g_ptr_array_add (argv, g_strdup_printf ("--user-data-dir=%s", profile));
+  for (guint i = 0; extra[i]; i++)
+    g_ptr_array_add (argv, g_strdup (extra[i]));
+  g_ptr_array_add (argv, g_strdup (url));
+  RunResult r = run_argv (argv);
+  g_assert_cmpint (r.status, ==, 0);
+  char *out = g_steal_pointer (&r.out);
+  run_result_clear (&r);
+  return out;
+}
+
+static char *
+unescape_html_text (const char *s)
+{
+  GString *o = g_string_new (NULL);
+  for (const char *p = s; *p; p++)
+    {
+      if (g_str_has_prefix (p, "&amp;"))
+        g_string_append_c (o, '&'), p += 4;
+      else if (g_str_has_prefix (p, "&lt;"))
+        g_string_append_c (o, '<'), p += 3;
+      else if (g_str_has_prefix (p, "&gt;"))
+        g_string_append_c (o, '>'), p += 3;
+      else if (g_str_has_prefix (p, "&nbsp;"))
+        g_string_append (o, "\xc2\xa0"), p += 5;
+      else
+        g_string_append_c (o, *p);
+    }
+  return g_string_free (o, FALSE);
+}
+
+static guint32
+png_be32 (const guchar *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+}
+
+/* Opens OUT/index.html in headless Chromium: a full-page screenshot, then
+ * the DOM as the browser built it.  Checks every figure decoded and every
+ * table cell equals report.json's text. */
+static void
+check_in_browser (const char *out_dir, const NfsubTestJson *report,
+                  guint expect_figures)
+{
+  g_autofree char *chromium = find_chromium ();
+  if (!chromium)
+    {
+      /* CI installs it (contrib/install-deps.sh); a developer machine
+       * without it still runs every other check */
+      g_test_message ("chromium not installed: browser checks skipped");
+      return;
+    }
+  g_autofree char *index = g_build_filename (out_dir, "index.html", NULL);
+  g_autofree char *html = NULL;
+  g_assert_true (g_file_get_contents (index, &html, NULL, NULL));
+  /* no external assets: nothing loaded from outside the report's folder */
+  g_assert_null (strstr (html, "http://"));
+  g_assert_null (strstr (html, "https://"));
+  g_assert_null (strstr (html, "<link"));
+  g_assert_null (strstr (html, "<script"));
+
+  char *body_end = strstr (html, "</body>");
+  g_assert_nonnull (body_end);
+  *body_end = '\0';
+  g_autofree char *check = g_strconcat (html, check_script, "</body></html>\n", NULL);
+  g_autofree char *check_path = g_build_filename (out_dir, "check.html", NULL);
+  g_assert_true (g_file_set_contents (check_path, check, -1, NULL));
+  g_autofree char *url = g_filename_to_uri (check_path, NULL, NULL);
+  g_autofree char *index_url = g_filename_to_uri (index, NULL, NULL);
+
+  g_autofree char *profile = nfsub_test_tmpdir ("chromium");
+  g_autofree char *shot = g_build_filename (out_dir, "screenshot.png", NULL);
+  g_autofree char *shot_arg = g_strdup_printf ("--screenshot=%s", shot);
+  const char *shot_flags[] = { shot_arg, "--window-size=1100,12000",
+                               "--virtual-time-budget=10000", NULL };
+  g_free (run_chromium (chromium, profile, shot_flags, index_url));
+  g_autofree char *png = NULL;
+  gsize png_len = 0;
+  g_assert_true (g_file_get_contents (shot, &png, &png_len, NULL));
+  g_assert_cmpuint (png_len, >, 24);
+  g_assert_cmpmem (png, 8, "\x89PNG\r\n\x1a\n", 8);
+  g_assert_cmpuint (png_be32 ((guchar *) png + 16), ==, 1100);
+  /* a blank or half-drawn page compresses to a few KB; eleven figures
+   * and seven tables do not */
+  g_assert_cmpuint (png_len, >, 300 * 1024);
+
+  const char *dom_flags[] = { "--dump-dom", "--virtual-time-budget=10000", NULL };
+  g_autofree char *dom = run_chromium (chromium, profile, dom_flags, url);
+  nfsub_test_rm_rf (profile);
+  const char *pre = strstr (dom, "<pre id=\"nfsub-check\">");
+  g_assert_nonnull (pre);
+  pre += strlen ("<pre id=\"nfsub-check\">");
+  const char *pre_end = strstr (pre, "</pre>");
+  g_assert_nonnull (pre_end);
+  g_autofree char *raw = g_strndup (pre, (gsize) (pre_end - pre));
+  g_autofree char *text = unescape_html_text (raw);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubTestJson) seen = nfsub_test_json_parse (text, &error);
+  g_assert_no_error (error);
+
+  /* every figure of report.json is on the page as a decoded image */
+  const NfsubTestJson *figures = nfsub_test_json_path (report, "figures");
+  const NfsubTestJson *images = nfsub_test_json_path (seen, "images");
+  g_assert_cmpuint (nfsub_test_json_length (figures), ==, expect_figures);
+  g_assert_cmpuint (nfsub_test_json_length (images), ==, expect_figures);
+  for (guint i = 0; i < nfsub_test_json_length (images); i++)
+    {
+      const NfsubTestJson *img = nfsub_test_json_index (images, i, NULL);
+      const char *id = nfsub_test_json_string (img, "id");
+      if (g_test_verbose ())
+        g_printerr ("image %s: %gx%g\n", id, nfsub_test_json_number (img, "w"),
+                    nfsub_test_json_number (img, "h"));
+      g_assert_cmpfloat (nfsub_test_json_number (img, "w"), >=, 400);
+      g_assert_cmpfloat (nfsub_test_json_number (img, "h"), >=, 200);
+      g_assert_cmpfloat (nfsub_test_json_number (img, "shown"), >, 300);
+      (void) find_by_id (figures, id);
+    }
+
+  /* every table of report.json is on the page, cell for cell */
+  const NfsubTestJson *tables = nfsub_test_json_path (report, "tables");
+  const NfsubTestJson *dom_tables = nfsub_test_json_path (seen, "tables");
+  g_assert_cmpuint (nfsub_test_json_length (dom_tables), ==,
+                    nfsub_test_json_length (tables));
+  for (guint i = 0; i < nfsub_test_json_length (tables); i++)
+    {
+      const NfsubTestJson *t = nfsub_test_json_index (tables, i, NULL);
+      const char *id = nfsub_test_json_string (t, "id");
+      const NfsubTestJson *dt = nfsub_test_json_member (dom_tables, id);
+      g_assert_nonnull (dt);
+      const NfsubTestJson *rows = nfsub_test_json_path (t, "rows");
+      guint r = 0, filled = 0;
+      for (guint k = 0; k < nfsub_test_json_length (rows); k++)
+        {
+          const NfsubTestJson *row = nfsub_test_json_index (rows, k, NULL);
+          if (nfsub_test_json_path (row, "group"))
+            continue;
+          const NfsubTestJson *drow = nfsub_test_json_index (dt, r++, NULL);
+          g_assert_nonnull (drow);
+          g_assert_cmpstr (nfsub_test_json_string (drow, "label"), ==,
+                           nfsub_test_json_string (row, "label"));
+          const NfsubTestJson *texts = nfsub_test_json_path (row, "text");
+          const NfsubTestJson *cells = nfsub_test_json_path (drow, "cells");
+          g_assert_cmpuint (nfsub_test_json_length (cells), ==,
+                            nfsub_test_json_length (texts));
+          for (guint c = 0; c < nfsub_test_json_length (texts); c++)
+            {
+              const char *want = nfsub_test_json_get_string (nfsub_test_json_index (texts, c, NULL));
+              const char *got = nfsub_test_json_get_string (nfsub_test_json_index (cells, c, NULL));
+              if (*want)
+                {
+                  g_assert_cmpstr (got, ==, want);
+                  filled++;
+                }
+              else
+                g_assert_cmpstr (got, ==, "\xe2\x80\x93"); /* en dash: no data */
+            }
+        }
+      g_assert_cmpuint (r, ==, nfsub_test_json_length (dt));
+      if (g_test_verbose ())
+        g_printerr ("table %s: %u cells filled\n", id, filled);
+      g_assert_cmpuint (filled, >, 0);
+    }
+}
+
+/* ---- tests ---- */
+
+static void
+test_handmade_report (void)
+{
+  g_autofree char *out = g_build_filename (world.dir, "out-full", NULL);
+  const char *weeks[] = { "2024-06-03", "2023-05-29", "2019-06-03", NULL };
+  RunResult rr = run_report (world.conf, out, weeks, FALSE);
+  g_assert_cmpint (rr.status, ==, 0);
+  g_autofree char *index = g_build_filename (out, "index.html", NULL);
+  g_assert_nonnull (strstr (rr.out, index));
+  run_result_clear (&rr);
+
+  g_autofree char *json_path = g_build_filename (out, "report.json", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubTestJson) rep = nfsub_test_json_load (json_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nfsub_test_json_length (nfsub_test_json_path (rep, "warnings")), ==, 0);
+
+  /* Tables 1 and 2: the published numbers, as the report prints them */
+  const NfsubTestJson *tables = nfsub_test_json_path (rep, "tables");
+  const NfsubTestJson *t1 = find_by_id (tables, "table1");
+  const NfsubTestJson *t2 = find_by_id (tables, "table2");
+  const char *years[] = { "2024", "2023", "2019" };
+  for (guint w = 0; w < 3; w++)
+    for (guint svc = 0; svc < 2; svc++)
+      {
+        const UsageModel *m = svc ? &mobile_usage[w] : &broadband_usage[w];
+        const NfsubTestJson *t = svc ? t2 : t1;
+        const double in[] = { m->in_mean, m->in_median, m->in_mode };
+        const double outv[] = { m->out_mean, m->out_median, m->out_mode };
+        const char *stat[] = { "Mean", "Median", "Mode" };
+        for (guint k = 0; k < 3; k++)
+          {
+            g_autofree char *a = mb_text (in[k]), *b = mb_text (outv[k]);
+            if (in[k] >= 10)
+              g_assert_cmpstr (cell_text (t, "IN (upload)", stat[k], years[w]), ==, a);
+            g_assert_cmpfloat_with_epsilon (cell_value (t, "IN (upload)", stat[k], years[w]),
+                                            in[k], 1e-9);
+            g_assert_cmpstr (cell_text (t, "OUT (download)", stat[k], years[w]), ==, b);
+          }
+      }
+  /* columns oldest first, like the published tables */
+  g_assert_cmpint (column_of (t1, "2019"), ==, 0);
+  g_assert_cmpint (column_of (t1, "2024"), ==, 2);
+  g_assert_cmpstr (cell_text (t1, NULL, "Users", "2024"), ==, "20,000");
+
+  /* Tables 3 and 4 */
+  const NfsubTestJson *t3 = find_by_id (tables, "table3");
+  g_assert_cmpstr (cell_text (t3, NULL, "TCP", "2024"), ==, "67.5");
+  g_assert_cmpstr (cell_text (t3, NULL, "(< 1024)", "2023"), ==, "63.0");
+  g_assert_cmpstr (cell_text (t3, NULL, "ESP", "2019"), ==, "4.3");
+  const NfsubTestJson *t4 = find_by_id (tables, "table4");
+  g_assert_cmpstr (cell_text (t4, NULL, "51820", "2024"), ==, "0.3");
+  g_assert_cmpstr (cell_text (t4, NULL, "ESP", "2023"), ==, "1.5");
+  g_assert_cmpuint (nfsub_test_json_length (nfsub_test_json_path (t3, "rows")), ==,
+                    G_N_ELEMENTS (broadband_ports));
+
+  /* concentration */
+  const NfsubTestJson *conc = find_by_id (tables, "concentration");
+  g_assert_cmpstr (cell_text (conc, "Broadband", "Top 10%, OUT", "2024"), ==, "50.0");
+  g_assert_cmpstr (cell_text (conc, "Broadband", "Top 1%, IN", "2024"), ==, "46.0");
+  g_assert_cmpstr (cell_text (conc, "Mobile", "Top 1%, OUT", "2023"), ==, "11.0");
+
+  /* growth of the per-user statistics between the weeks */
+  const NfsubTestJson *ug = find_by_id (tables, "usage_growth");
+  g_assert_cmpfloat_with_epsilon (cell_value (ug, "Broadband", "OUT mean", "Year over year"),
+                                  5743.0 / 5456.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (cell_value (ug, "Broadband", "IN median", "Annual rate"),
+                                  pow (178.0 / 75.0, 0.2), 1e-9);
+
+  /* traffic growth from the RRD series: month of the week = June 2024
+   * (month index 61 since May 2019); year over year and five years */
+  const NfsubTestJson *gr = find_by_id (tables, "growth");
+  struct { const char *label, *file; int dir; } gs[] = {
+    { "Broadband OUT", "broadband-all", 1 }, { "Broadband IN", "broadband-all", 0 },
+    { "Broadband PPPoE OUT", "broadband-pppoe", 1 },
+    { "Broadband IPoE IN", "broadband-ipoe", 0 }, { "Mobile OUT", "mobile-all", 1 },
+    { "Mobile IN", "mobile-all", 0 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (gs); i++)
+    {
+      /* each service against its own OUT of 2020-01 */
+      double base = model_month_mean (g_str_has_prefix (gs[i].file, "mobile")
+                                        ? "mobile-all" : "broadband-all", 1, 8);
+      double now = model_month_mean (gs[i].file, gs[i].dir, 61);
+      double y1 = model_month_mean (gs[i].file, gs[i].dir, 49);
+      double y5 = model_month_mean (gs[i].file, gs[i].dir, 1);
+      g_assert_cmpfloat (fabs (cell_value (gr, NULL, gs[i].label, "Average") / (8 * now) - 1),
+                         <, 1e-6);
+      g_assert_cmpfloat (fabs (cell_value (gr, NULL, gs[i].label, "Normalised") - now / base),
+                         <, 1e-6);
+      g_assert_cmpfloat (fabs (cell_value (gr, NULL, gs[i].label, "Year over year")
+                               - 100 * (now / y1 - 1)), <, 1e-4);
+      g_assert_cmpfloat (fabs (cell_value (gr, NULL, gs[i].label, "Five-year factor")
+                               - now / y5), <, 1e-6);
+      g_assert_cmpfloat (fabs (cell_value (gr, NULL, gs[i].label, "Annual rate")
+                               - pow (now / y5, 0.2)), <, 1e-6);
+    }
+  /* the pure models give their own growth: PPPoE OUT 1.08 a year */
+  g_assert_cmpstr (cell_text (gr, NULL, "Broadband PPPoE OUT", "Year over year"), ==, "+8%");
+  g_assert_cmpstr (cell_text (gr, NULL, "Mobile IN", "Annual rate"), ==, "1.29x");
+
+  /* IPoE share over each week = IPoE / (PPPoE + IPoE) */
+  const NfsubTestJson *ip = find_by_id (tables, "ipoe_share");
+  const gint64 week_start[] = { T_WEEK_2024, T_WEEK_2023, T_WEEK_2019 };
+  for (guint w = 0; w < 3; w++)
+    for (int d = 0; d < 2; d++)
+      {
+        double pp = model_week_sum ("broadband-pppoe", d, week_start[w]);
+        double ipo = model_week_sum ("broadband-ipoe", d, week_start[w]);
+        double v = cell_value (ip, NULL, d ? "OUT (download)" : "IN (upload)", years[w]);
+        g_assert_cmpfloat (fabs (v - 100 * ipo / (pp + ipo)), <, 1e-6);
+      }
+
+  /* figures: all drawn, PNG and SVG on disk */
+  const NfsubTestJson *figs = nfsub_test_json_path (rep, "figures");
+  g_assert_cmpuint (nfsub_test_json_length (figs), ==, 11);
+  for (guint i = 0; i < nfsub_test_json_length (figs); i++)
+    {
+      const NfsubTestJson *f = nfsub_test_json_index (figs, i, NULL);
+      const NfsubTestJson *made = nfsub_test_json_path (f, "made");
+      if (!made || !nfsub_test_json_get_number (made))
+        g_error ("%s not drawn: %s", nfsub_test_json_string (f, "id"),
+                 nfsub_test_json_path (f, "error")
+                   ? nfsub_test_json_string (f, "error") : "?");
+      const char *kinds[] = { "png", "svg" };
+      for (guint k = 0; k < 2; k++)
+        {
+          g_autofree char *p = g_build_filename (out, nfsub_test_json_string (f, kinds[k]),
+                                                 NULL);
+          g_autofree char *data = NULL;
+          gsize len = 0;
+          g_assert_true (g_file_get_contents (p, &data, &len, NULL));
+          if (k == 0)
+            g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
+          else
+            g_assert_nonnull (strstr (data, "<svg"));
+        }
+    }
+
+  /* Figure 2: weekday profile = the weekday shape x level x 8 bit; the
+   * flat weekends are left out, so the peaks are where the shapes put them */
+  const NfsubTestJson *f2 = find_by_id (figs, "fig2");
+  const NfsubTestJson *series = nfsub_test_json_path (f2, "data.series");
+  g_assert_cmpuint (nfsub_test_json_length (series), ==, 6);
+  for (guint i = 0; i < nfsub_test_json_length (series); i++)
+    {
+      const NfsubTestJson *s = nfsub_test_json_index (series, i, NULL);
+      int dir = strcmp (nfsub_test_json_string (s, "direction"), "out") == 0;
+      const char *week = nfsub_test_json_string (s, "week");
+      int month = strcmp (week, "2024-06-03") == 0 ? 61 : strcmp (week, "2023-05-29") == 0 ? 48 : 1;
+      g_assert_cmpfloat (nfsub_test_json_number (s, "peak_hour"), ==, dir ? 21 : 14);
+      const double *shape = dir ? shape_out : shape_in;
+      for (int h = 0; h < 24; h++)
+        {
+          g_autofree char *p = g_strdup_printf ("values.%d", h);
+          double want = 8 * model_month_mean ("broadband-all", dir, month) * shape[h]
+                        / shape_mean (shape);
+          /* 2023's week runs into June: Mon-Wed in May, Thu-Fri in June */
+          if (month == 48)
+            want = 8 * (3 * model_month_mean ("broadband-all", dir, 48)
+                        + 2 * model_month_mean ("broadband-all", dir, 49)) / 5
+                   * shape[h] / shape_mean (shape);
+          g_assert_cmpfloat (fabs (nfsub_test_json_number (s, p) / want - 1), <, 1e-6);
+        }
+    }
+  /* Figure 1 is normalised to January 2020 */
+  g_assert_cmpstr (nfsub_test_json_string (rep, "traffic.base_month"), ==, "2020-01");
+  g_assert_cmpstr (nfsub_test_json_string (rep, "traffic.first_month"), ==, "2019-05");
+  g_assert_cmpfloat (fabs (nfsub_test_json_number (rep, "traffic.series.broadband_out.normalised.8")
+                           - 1), <, 1e-9);
+  g_assert_cmpfloat (fabs (nfsub_test_json_number (rep, "traffic.series.mobile_out.normalised.8")
+                           - 1), <, 1e-9);
+
+  /* Figures 7/8: categories / the week's peak of the total (peak = 1) */
+  const NfsubTestJson *f7 = find_by_id (figs, "fig7");
+  const NfsubTestJson *cats = nfsub_test_json_path (f7, "data.series");
+  double peak = 0;
+  for (guint c = 0; c < nfsub_test_json_length (cats); c++)
+    {
+      const NfsubTestJson *cs = nfsub_test_json_index (cats, c, NULL);
+      const NfsubTestJson *vals = nfsub_test_json_path (cs, "values");
+      const char *cat = nfsub_test_json_string (cs, "category");
+      double cat_peak = 0;
+      for (guint i = 0; i < nfsub_test_json_length (vals); i++)
+        cat_peak = MAX (cat_peak, nfsub_test_json_get_number (nfsub_test_json_index (vals, i, NULL)));
+      if (strcmp (cat, "total") == 0)
+        peak = cat_peak;
+      else if (strcmp (cat, "tcp443") == 0)
+        g_assert_cmpfloat (fabs (cat_peak - 0.538), <, 1e-6);
+    }
+  g_assert_cmpfloat (fabs (peak - 1), <, 1e-9);
+
+  check_in_browser (out, rep, 11);
+}
+
+/* A compare week without data: a warning, the report still made. */
+static void
+test_missing_compare_week (void)
+{
+  g_autofree char *out = g_build_filename (world.dir, "out-missing", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, nfsub_exe ());
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (world.conf));
+  g_ptr_array_add (argv, g_strdup ("report"));
+  g_ptr_array_add (argv, g_strdup ("--week=2024-06-03"));
+  g_ptr_array_add (argv, g_strdup ("--compare=2022-05-30"));
+  g_ptr_array_add (argv, g_strdup_printf ("--usage-json=2024-06-03=%s", world.usage[0]));
+  g_ptr_array_add (argv, g_strdup_printf ("--ports-json=2024-06-03=%s", world.ports[0]));
+  g_ptr_array_add (argv, g_strdup_printf ("--usage-json=2022-05-30=%s", world.usage_empty));
+  g_ptr_array_add (argv, g_strdup_printf ("--ports-json=2022-05-30=%s", world.ports_empty));
+  g_ptr_array_add (argv, g_strdup ("-o"));
+  g_ptr_array_add (argv, g_strdup (out));
+  RunResult rr = run_argv (argv);
+  g_assert_cmpint (rr.status, ==, 0);
+  g_assert_nonnull (strstr (rr.err, "compare week 2022-05-30 left out"));
+  g_autofree char *json_path = g_build_filename (out, "report.json", NULL);
+  g_autoptr (NfsubTestJson) rep = nfsub_test_json_load (json_path, NULL);
+  g_assert_nonnull (rep);
+  g_assert_cmpuint (nfsub_test_json_length (nfsub_test_json_path (rep, "warnings")), ==, 1);
+  g_assert_true (nfsub_test_json_number (rep, "weeks.1.missing"));
+  /* its column is absent from the tables */
+  const NfsubTestJson *t1 = find_by_id (nfsub_test_json_path (rep, "tables"), "table1");
+  g_assert_cmpuint (nfsub_test_json_length (nfsub_test_json_path (t1, "columns")), ==, 1);
+  g_autofree char *index = g_build_filename (out, "index.html", NULL);
+  g_autofree char *html = NULL;
+  g_assert_true (g_file_get_contents (index, &html, NULL, NULL));
+  g_assert_nonnull (strstr (html, "compare week 2022-05-30 left out"));
+  run_result_clear (&rr);
+}
+
+/* The main week without data: one message, exit 1, no page. */
+static void
+test_main_week_without_data (void)
+{
+  g_autofree char *out = g_build_filename (world.dir, "out-empty", NULL);
+  const char *weeks[] = { "2024-06-03", NULL };
+  RunResult rr = run_report (world.conf, out, weeks, TRUE);
+  g_assert_cmpint (rr.status, ==, 1);
+  g_assert_nonnull (strstr (rr.err, "week 2024-06-03: no data"));
+  g_autofree char *index = g_build_filename (out, "index.html", NULL);
+  g_assert_false (g_file_test (index, G_FILE_TEST_EXISTS));
+  /* one line, not a cascade */
+  g_assert_true (g_str_has_suffix (rr.err, "\n"));
+  g_assert_true (strchr (rr.err, '\n') == rr.err + strlen (rr.err) - 1);
+  run_result_clear (&rr);
+}
+
+/* No RRD directory: one message naming it, exit 1. */
+static void
+test_missing_rrd_dir (void)
+{
+  g_autofree char *conf = g_build_filename (world.dir, "no-rrd.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[nfsub]\nstate_dir = %s/state\n"
+                                           "rrd_dir = %s/no-such-rrd\ntimezone = UTC\n",
+                                           world.dir, world.dir);
+  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
+  g_autofree char *out = g_build_filename (world.dir, "out-norrd", NULL);
+  const char *weeks[] = { "2024-06-03", NULL };
+  RunResult rr = run_report (conf, out, weeks, FALSE);
+  g_assert_cmpint (rr.status, ==, 1);
+  g_autofree char *want = g_strdup_printf ("RRD directory %s/no-such-rrd does not exist",
+                                           world.dir);
+  g_assert_nonnull (strstr (rr.err, want));
+  run_result_clear (&rr);
+}
+
+/* Bad arguments: exit 2 or 1 with the option named. */
+static void
+test_bad_arguments (void)
+{
+  g_autofree char *out = g_build_filename (world.dir, "out-bad", NULL);
+  const char *weeks[] = { "2024-13-03", NULL };
+  RunResult rr = run_report (world.conf, out, weeks, FALSE);
+  g_assert_cmpint (rr.status, ==, 1);
+  g_assert_nonnull (strstr (rr.err, "--week '2024-13-03': expected a date YYYY-MM-DD"));
+  run_result_clear (&rr);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_autofree char *assets = g_build_filename (nfsub_test_srcdir (), "plugins", "report",
+                                              NULL);
+  g_setenv ("NFSUB_REPORT_ASSETS", assets, FALSE);
+  if (!g_find_program_in_path (gnuplot ()) || !g_find_program_in_path (rrdtool ()))
+    {
+      g_test_skip ("gnuplot or rrdtool not installed");
+      return g_test_run ();
+    }
+  world_build ();
+  g_test_add_func ("/report/handmade", test_handmade_report);
+  g_test_add_func ("/report/missing-compare-week", test_missing_compare_week);
+  g_test_add_func ("/report/main-week-without-data", test_main_week_without_data);
+  g_test_add_func ("/report/missing-rrd-dir", test_missing_rrd_dir);
+  g_test_add_func ("/report/bad-arguments", test_bad_arguments);
+  int rc = g_test_run ();
+  if (!g_getenv ("NFSUB_KEEP"))
+    nfsub_test_rm_rf (world.dir);
+  else
+    g_printerr ("kept %s\n", world.dir);
+  return rc;
+}
