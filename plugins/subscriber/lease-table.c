@@ -1,0 +1,722 @@
+/* subscriber: time-aware LPM table (see lease-table.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include "lease-table.h"
+
+/* Static bindings live in their own array, told apart by the top bit of
+ * the id, so clearing them leaves the dynamic ids intact. */
+#define STATIC_ID_BIT 0x80000000u
+
+typedef struct {
+  guint64 key;
+  guint32 head; /* 0: empty slot */
+  guint32 spare;
+} Slot64;
+
+typedef struct {
+  guint64 hi, lo;
+  guint32 head;
+  guint32 spare;
+} Slot128;
+
+typedef struct {
+  guint8 family;
+  guint8 plen;
+  guint8 kind;
+  gboolean wide;   /* IPv6 longer than /64: 128-bit keys */
+  guint64 mask_hi; /* address mask (IPv6 halves; IPv4 in mask_lo) */
+  guint64 mask_lo;
+  guint bits;      /* log2 of the slot count */
+  gsize used;
+  Slot64 *s64;
+  Slot128 *s128;
+} PrefixTable;
+
+typedef struct {
+  LeaseBinding *v;
+  guint32 n;   /* v[0] is unused: id 0 means none */
+  guint32 cap;
+} BindingArray;
+
+typedef struct {
+  guint32 hash;
+  guint32 id;
+} UserSlot;
+
+struct LeaseTable {
+  /* per family, sorted by plen descending, dynamic before static */
+  GPtrArray *tables[2]; /* [0] IPv4, [1] IPv6 */
+  BindingArray dyn, stat;
+
+  LeaseUser *users; /* users[0] unused */
+  guint32 n_users, cap_users;
+  UserSlot *user_index;
+  guint user_bits;
+  GStringChunk *keys;
+  gsize key_bytes;
+
+  /* Coarse prefilters so that the many lookups of non-subscriber
+   * addresses (the Internet end of every flow) stop before touching a
+   * hash table: IPv4 by /16, IPv6 by a hash of the /32. */
+  guint64 v4_filter[65536 / 64];
+  guint64 *v6_filter;       /* V6_FILTER_BITS bits */
+  gboolean v6_filter_off;   /* a v6 prefix shorter than /32 exists */
+};
+
+#define V6_FILTER_BITS 20
+
+/* Keys outlive the table: tags hand out key pointers "for the process
+ * lifetime", and plugins later in the pipeline may still hold them. */
+static GPtrArray *retired_key_chunks;
+G_LOCK_DEFINE_STATIC (retired_key_chunks);
+
+static inline guint64
+hash64 (guint64 k)
+{
+  k ^= k >> 31;
+  return k * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+}
+
+static inline guint64
+hash128 (guint64 hi, guint64 lo)
+{
+  return hash64 (hi ^ (lo * G_GUINT64_CONSTANT (0xC2B2AE3D27D4EB4F)));
+}
+
+static guint32
+hash_string (const char *s)
+{
+  /* FNV-1a */
+  guint32 h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (guint8) *s) * 16777619u;
+  return h ? h : 1;
+}
+
+/* ---- prefixes ---- */
+
+static void
+mask_for (guint8 family, guint plen, guint64 *mhi, guint64 *mlo)
+{
+  if (family == 4)
+    {
+      *mhi = G_MAXUINT64;
+      *mlo = plen == 0 ? G_GUINT64_CONSTANT (0xffffffff00000000)
+                       : (G_MAXUINT64 << (32 - plen));
+      return;
+    }
+  if (plen <= 64)
+    {
+      *mhi = plen == 0 ? 0 : G_MAXUINT64 << (64 - plen);
+      *mlo = 0;
+    }
+  else
+    {
+      *mhi = G_MAXUINT64;
+      *mlo = plen == 128 ? G_MAXUINT64 : G_MAXUINT64 << (128 - plen);
+    }
+}
+
+gboolean
+lease_prefix_make (LeasePrefix *p, const NfsubAddr *addr, guint8 family,
+                   guint plen)
+{
+  if ((family != 4 && family != 6) || plen > (family == 4 ? 32u : 128u))
+    return FALSE;
+  if (family == 4 && !nfsub_addr_is_v4 (addr))
+    return FALSE;
+  guint64 mhi, mlo;
+  mask_for (family, plen, &mhi, &mlo);
+  p->addr.hi = addr->hi & mhi;
+  p->addr.lo = addr->lo & mlo;
+  p->family = family;
+  p->plen = (guint8) plen;
+  return TRUE;
+}
+
+/* ---- bindings ---- */
+
+static guint32
+binding_array_push (BindingArray *a, const LeaseBinding *b)
+{
+  if (a->n == 0)
+    a->n = 1;
+  if (a->n >= a->cap)
+    {
+      a->cap = a->cap ? a->cap * 2 : 1024;
+      a->v = g_renew (LeaseBinding, a->v, a->cap);
+    }
+  a->v[a->n] = *b;
+  return a->n++;
+}
+
+static inline LeaseBinding *
+binding_get (LeaseTable *t, guint32 id)
+{
+  return (id & STATIC_ID_BIT) ? &t->stat.v[id & ~STATIC_ID_BIT] : &t->dyn.v[id];
+}
+
+LeaseBinding *
+lease_table_binding (LeaseTable *t, guint32 id)
+{
+  g_return_val_if_fail (id != 0, NULL);
+  return binding_get (t, id);
+}
+
+guint32
+lease_table_n_bindings (LeaseTable *t)
+{
+  return t->dyn.n ? t->dyn.n - 1 : 0;
+}
+
+/* ---- prefix tables ---- */
+
+static PrefixTable *
+prefix_table_new (guint8 family, guint8 plen, guint8 kind)
+{
+  PrefixTable *pt = g_new0 (PrefixTable, 1);
+  pt->family = family;
+  pt->plen = plen;
+  pt->kind = kind;
+  pt->wide = family == 6 && plen > 64;
+  mask_for (family, plen, &pt->mask_hi, &pt->mask_lo);
+  pt->bits = 4;
+  if (pt->wide)
+    pt->s128 = g_new0 (Slot128, 1u << pt->bits);
+  else
+    pt->s64 = g_new0 (Slot64, 1u << pt->bits);
+  return pt;
+}
+
+static void
+prefix_table_free (gpointer data)
+{
+  PrefixTable *pt = data;
+  g_free (pt->s64);
+  g_free (pt->s128);
+  g_free (pt);
+}
+
+static inline guint64
+key64_of (const PrefixTable *pt, const NfsubAddr *a)
+{
+  return pt->family == 4 ? (a->lo & pt->mask_lo) & 0xffffffffu
+                         : a->hi & pt->mask_hi;
+}
+
+static inline gsize
+slot_of64 (const PrefixTable *pt, guint64 key)
+{
+  return (gsize) (hash64 (key) >> (64 - pt->bits));
+}
+
+static inline gsize
+slot_of128 (const PrefixTable *pt, guint64 hi, guint64 lo)
+{
+  return (gsize) (hash128 (hi, lo) >> (64 - pt->bits));
+}
+
+/* The head slot field for the prefix's key, inserting an empty one when
+ * `create`.  NULL when absent and not creating. */
+static guint32 *
+prefix_table_slot (PrefixTable *pt, const NfsubAddr *a, gboolean create);
+
+static void
+prefix_table_grow (PrefixTable *pt)
+{
+  guint old_bits = pt->bits;
+  gsize old_n = (gsize) 1 << old_bits;
+  pt->bits++;
+  gsize n = (gsize) 1 << pt->bits;
+  gsize mask = n - 1;
+  if (pt->wide)
+    {
+      Slot128 *old = pt->s128;
+      pt->s128 = g_new0 (Slot128, n);
+      for (gsize i = 0; i < old_n; i++)
+        if (old[i].head)
+          {
+            gsize j = slot_of128 (pt, old[i].hi, old[i].lo);
+            while (pt->s128[j].head)
+              j = (j + 1) & mask;
+            pt->s128[j] = old[i];
+          }
+      g_free (old);
+    }
+  else
+    {
+      Slot64 *old = pt->s64;
+      pt->s64 = g_new0 (Slot64, n);
+      for (gsize i = 0; i < old_n; i++)
+        if (old[i].head)
+          {
+            gsize j = slot_of64 (pt, old[i].key);
+            while (pt->s64[j].head)
+              j = (j + 1) & mask;
+            pt->s64[j] = old[i];
+          }
+      g_free (old);
+    }
+}
+
+static guint32 *
+prefix_table_slot (PrefixTable *pt, const NfsubAddr *a, gboolean create)
+{
+  gsize mask = ((gsize) 1 << pt->bits) - 1;
+  if (pt->wide)
+    {
+      guint64 hi = a->hi & pt->mask_hi, lo = a->lo & pt->mask_lo;
+      for (gsize j = slot_of128 (pt, hi, lo);; j = (j + 1) & mask)
+        {
+          Slot128 *s = &pt->s128[j];
+          if (s->head == 0)
+            {
+              if (!create)
+                return NULL;
+              if ((pt->used + 1) * 10 > (mask + 1) * 7)
+                {
+                  prefix_table_grow (pt);
+                  return prefix_table_slot (pt, a, create);
+                }
+              s->hi = hi;
+              s->lo = lo;
+              pt->used++;
+              return &s->head;
+            }
+          if (s->hi == hi && s->lo == lo)
+            return &s->head;
+        }
+    }
+  guint64 key = key64_of (pt, a);
+  for (gsize j = slot_of64 (pt, key);; j = (j + 1) & mask)
+    {
+      Slot64 *s = &pt->s64[j];
+      if (s->head == 0)
+        {
+          if (!create)
+            return NULL;
+          if ((pt->used + 1) * 10 > (mask + 1) * 7)
+            {
+              prefix_table_grow (pt);
+              return prefix_table_slot (pt, a, create);
+            }
+          s->key = key;
+          pt->used++;
+          return &s->head;
+        }
+      if (s->key == key)
+        return &s->head;
+    }
+}
+
+static gint
+table_order (gconstpointer a, gconstpointer b)
+{
+  const PrefixTable *x = *(PrefixTable *const *) a;
+  const PrefixTable *y = *(PrefixTable *const *) b;
+  if (x->plen != y->plen)
+    return x->plen > y->plen ? -1 : 1;
+  return (gint) x->kind - (gint) y->kind;
+}
+
+static PrefixTable *
+table_for (LeaseTable *t, guint8 family, guint8 plen, LeaseKind kind,
+           gboolean create)
+{
+  GPtrArray *list = t->tables[family == 4 ? 0 : 1];
+  for (guint i = 0; i < list->len; i++)
+    {
+      PrefixTable *pt = list->pdata[i];
+      if (pt->plen == plen && pt->kind == kind)
+        return pt;
+    }
+  if (!create)
+    return NULL;
+  PrefixTable *pt = prefix_table_new (family, plen, (guint8) kind);
+  g_ptr_array_add (list, pt);
+  g_ptr_array_sort (list, table_order);
+  return pt;
+}
+
+static void
+filter_mark (LeaseTable *t, const LeasePrefix *p)
+{
+  if (p->family == 4)
+    {
+      guint32 v4 = nfsub_addr_v4 (&p->addr);
+      guint32 first = v4 >> 16;
+      guint32 count = p->plen >= 16 ? 1 : 1u << (16 - p->plen);
+      for (guint32 i = 0; i < count; i++)
+        t->v4_filter[(first + i) >> 6] |= G_GUINT64_CONSTANT (1)
+                                          << ((first + i) & 63);
+      return;
+    }
+  if (p->plen < 32)
+    {
+      t->v6_filter_off = TRUE;
+      return;
+    }
+  guint64 h = hash64 (p->addr.hi >> 32) >> (64 - V6_FILTER_BITS);
+  t->v6_filter[h >> 6] |= G_GUINT64_CONSTANT (1) << (h & 63);
+}
+
+static inline gboolean
+filter_pass (const LeaseTable *t, const NfsubAddr *a)
+{
+  if (nfsub_addr_is_v4 (a))
+    {
+      guint32 k = nfsub_addr_v4 (a) >> 16;
+      return (t->v4_filter[k >> 6] >> (k & 63)) & 1;
+    }
+  if (t->v6_filter_off)
+    return TRUE;
+  guint64 h = hash64 (a->hi >> 32) >> (64 - V6_FILTER_BITS);
+  return (t->v6_filter[h >> 6] >> (h & 63)) & 1;
+}
+
+guint32
+lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
+                 guint32 start, guint32 end, guint32 user)
+{
+  g_return_val_if_fail (user != 0 && user <= t->n_users, 0);
+  PrefixTable *pt = table_for (t, p->family, p->plen, kind, TRUE);
+  guint32 *head = prefix_table_slot (pt, &p->addr, TRUE);
+  LeaseBinding b = { start, end, user, 0 };
+  BindingArray *arr = kind == LEASE_STATIC ? &t->stat : &t->dyn;
+  guint32 id = binding_array_push (arr, &b);
+  if (kind == LEASE_STATIC)
+    id |= STATIC_ID_BIT;
+
+  /* keep the chain sorted by start, newest first; ties: the later added
+   * goes first (it is the newer information) */
+  guint32 *link = head;
+  while (*link && binding_get (t, *link)->start > start)
+    link = &binding_get (t, *link)->next;
+  binding_get (t, id)->next = *link;
+  *link = id;
+  filter_mark (t, p);
+  return id;
+}
+
+guint32
+lease_table_latest (LeaseTable *t, LeaseKind kind, const LeasePrefix *p)
+{
+  PrefixTable *pt = table_for (t, p->family, p->plen, kind, FALSE);
+  if (!pt)
+    return 0;
+  guint32 *head = prefix_table_slot (pt, &p->addr, FALSE);
+  return head ? *head : 0;
+}
+
+void
+lease_table_clear_static (LeaseTable *t)
+{
+  for (int f = 0; f < 2; f++)
+    {
+      GPtrArray *list = t->tables[f];
+      for (guint i = list->len; i-- > 0;)
+        if (((PrefixTable *) list->pdata[i])->kind == LEASE_STATIC)
+          g_ptr_array_remove_index (list, i);
+      g_ptr_array_sort (list, table_order);
+    }
+  t->stat.n = 0;
+  /* The prefilters may now pass a few addresses they need not: they
+   * are only ever a shortcut. */
+}
+
+/* ---- lookup ---- */
+
+static inline guint32
+chain_find (LeaseTable *t, guint32 id, guint32 when)
+{
+  for (; id; id = binding_get (t, id)->next)
+    {
+      const LeaseBinding *b = binding_get (t, id);
+      if (b->start <= when)
+        return when < b->end ? id : 0;
+    }
+  return 0;
+}
+
+static guint32
+lookup_from (LeaseTable *t, const NfsubAddr *a, guint32 when, guint first)
+{
+  GPtrArray *list = t->tables[nfsub_addr_is_v4 (a) ? 0 : 1];
+  for (guint i = first; i < list->len; i++)
+    {
+      guint32 *head = prefix_table_slot (list->pdata[i], a, FALSE);
+      if (head)
+        {
+          guint32 id = chain_find (t, *head, when);
+          if (id)
+            return id;
+        }
+    }
+  return 0;
+}
+
+guint32
+lease_table_lookup_match (LeaseTable *t, const NfsubAddr *a, guint32 when,
+                          LeasePrefix *prefix, LeaseKind *kind)
+{
+  GPtrArray *list = t->tables[nfsub_addr_is_v4 (a) ? 0 : 1];
+  for (guint i = 0; i < list->len; i++)
+    {
+      PrefixTable *pt = list->pdata[i];
+      guint32 *head = prefix_table_slot (pt, a, FALSE);
+      guint32 id = head ? chain_find (t, *head, when) : 0;
+      if (id)
+        {
+          lease_prefix_make (prefix, a, pt->family, pt->plen);
+          *kind = (LeaseKind) pt->kind;
+          return id;
+        }
+    }
+  return 0;
+}
+
+guint32
+lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
+{
+  if (!filter_pass (t, a))
+    return 0;
+  return lookup_from (t, a, when, 0);
+}
+
+#define LOOKUP_STRIDE 256
+
+void
+lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
+                         const guint32 *whens, guint32 *out)
+{
+  /* Four passes over a stride of addresses: find the first table's slot
+   * and prefetch it; probe it and prefetch the head binding; walk the
+   * chain.  Each pass issues independent memory loads, so the cache
+   * misses of a big table overlap instead of queueing. */
+  gsize slot_idx[LOOKUP_STRIDE];
+  guint32 heads[LOOKUP_STRIDE];
+
+  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
+    {
+      guint m = MIN (LOOKUP_STRIDE, n - base);
+      const NfsubAddr *a = addrs + base;
+      for (guint i = 0; i < m; i++)
+        {
+          slot_idx[i] = G_MAXSIZE;
+          if (!filter_pass (t, &a[i]))
+            continue;
+          GPtrArray *list = t->tables[nfsub_addr_is_v4 (&a[i]) ? 0 : 1];
+          if (list->len == 0)
+            continue;
+          PrefixTable *pt = list->pdata[0];
+          if (pt->wide)
+            {
+              slot_idx[i] = slot_of128 (pt, a[i].hi & pt->mask_hi,
+                                        a[i].lo & pt->mask_lo);
+              __builtin_prefetch (&pt->s128[slot_idx[i]]);
+            }
+          else
+            {
+              slot_idx[i] = slot_of64 (pt, key64_of (pt, &a[i]));
+              __builtin_prefetch (&pt->s64[slot_idx[i]]);
+            }
+        }
+      for (guint i = 0; i < m; i++)
+        {
+          heads[i] = 0;
+          if (slot_idx[i] == G_MAXSIZE)
+            continue;
+          GPtrArray *list = t->tables[nfsub_addr_is_v4 (&a[i]) ? 0 : 1];
+          guint32 *head = prefix_table_slot (list->pdata[0], &a[i], FALSE);
+          if (head)
+            {
+              heads[i] = *head;
+              __builtin_prefetch (binding_get (t, *head));
+            }
+        }
+      for (guint i = 0; i < m; i++)
+        {
+          guint32 id = 0;
+          if (slot_idx[i] != G_MAXSIZE)
+            {
+              if (heads[i])
+                id = chain_find (t, heads[i], whens[base + i]);
+              if (!id)
+                id = lookup_from (t, &a[i], whens[base + i], 1);
+            }
+          out[base + i] = id;
+        }
+    }
+}
+
+/* ---- users ---- */
+
+static void
+user_index_insert (LeaseTable *t, guint32 hash, guint32 id)
+{
+  gsize mask = ((gsize) 1 << t->user_bits) - 1;
+  gsize j = (gsize) (hash64 (hash) >> (64 - t->user_bits));
+  while (t->user_index[j].id)
+    j = (j + 1) & mask;
+  t->user_index[j].hash = hash;
+  t->user_index[j].id = id;
+}
+
+guint32
+lease_table_find_user (LeaseTable *t, const char *key)
+{
+  guint32 h = hash_string (key);
+  gsize mask = ((gsize) 1 << t->user_bits) - 1;
+  for (gsize j = (gsize) (hash64 (h) >> (64 - t->user_bits));;
+       j = (j + 1) & mask)
+    {
+      UserSlot *s = &t->user_index[j];
+      if (s->id == 0)
+        return 0;
+      if (s->hash == h && strcmp (t->users[s->id].key, key) == 0)
+        return s->id;
+    }
+}
+
+guint32
+lease_table_intern_user (LeaseTable *t, const char *key, guint8 service,
+                         guint8 user_class, guint8 access)
+{
+  guint32 id = lease_table_find_user (t, key);
+  if (!id)
+    {
+      if ((gsize) (t->n_users + 1) * 10 > ((gsize) 1 << t->user_bits) * 7)
+        {
+          UserSlot *old = t->user_index;
+          gsize old_n = (gsize) 1 << t->user_bits;
+          t->user_bits++;
+          t->user_index = g_new0 (UserSlot, (gsize) 1 << t->user_bits);
+          for (gsize i = 0; i < old_n; i++)
+            if (old[i].id)
+              user_index_insert (t, old[i].hash, old[i].id);
+          g_free (old);
+        }
+      if (t->n_users + 1 >= t->cap_users)
+        {
+          t->cap_users = t->cap_users ? t->cap_users * 2 : 1024;
+          t->users = g_renew (LeaseUser, t->users, t->cap_users);
+        }
+      id = ++t->n_users;
+      LeaseUser *u = &t->users[id];
+      memset (u, 0, sizeof *u);
+      u->key = g_string_chunk_insert (t->keys, key);
+      t->key_bytes += strlen (key) + 1;
+      user_index_insert (t, hash_string (key), id);
+    }
+  LeaseUser *u = &t->users[id];
+  if (service)
+    u->service = service;
+  if (user_class)
+    u->user_class = user_class;
+  if (access)
+    u->access = access;
+  return id;
+}
+
+const LeaseUser *
+lease_table_user (LeaseTable *t, guint32 id)
+{
+  g_return_val_if_fail (id >= 1 && id <= t->n_users, NULL);
+  return &t->users[id];
+}
+
+guint32
+lease_table_n_users (LeaseTable *t)
+{
+  return t->n_users;
+}
+
+/* ---- life ---- */
+
+LeaseTable *
+lease_table_new (void)
+{
+  LeaseTable *t = g_new0 (LeaseTable, 1);
+  t->tables[0] = g_ptr_array_new_with_free_func (prefix_table_free);
+  t->tables[1] = g_ptr_array_new_with_free_func (prefix_table_free);
+  t->v6_filter = g_new0 (guint64, ((gsize) 1 << V6_FILTER_BITS) / 64);
+  t->user_bits = 10;
+  t->user_index = g_new0 (UserSlot, (gsize) 1 << t->user_bits);
+  t->keys = g_string_chunk_new (64 * 1024);
+  return t;
+}
+
+void
+lease_table_free (LeaseTable *t)
+{
+  if (!t)
+    return;
+  g_ptr_array_unref (t->tables[0]);
+  g_ptr_array_unref (t->tables[1]);
+  g_free (t->dyn.v);
+  g_free (t->stat.v);
+  g_free (t->users);
+  g_free (t->user_index);
+  g_free (t->v6_filter);
+  G_LOCK (retired_key_chunks);
+  if (!retired_key_chunks)
+    retired_key_chunks = g_ptr_array_new ();
+  g_ptr_array_add (retired_key_chunks, t->keys);
+  G_UNLOCK (retired_key_chunks);
+  g_free (t);
+}
+
+void
+lease_table_foreach (LeaseTable *t, LeaseTableForeachFunc fn, gpointer data)
+{
+  for (int f = 0; f < 2; f++)
+    {
+      GPtrArray *list = t->tables[f];
+      for (guint i = 0; i < list->len; i++)
+        {
+          PrefixTable *pt = list->pdata[i];
+          gsize n = (gsize) 1 << pt->bits;
+          LeasePrefix p = { { 0, 0 }, pt->family, pt->plen };
+          for (gsize j = 0; j < n; j++)
+            {
+              guint32 head;
+              if (pt->wide)
+                {
+                  head = pt->s128[j].head;
+                  p.addr.hi = pt->s128[j].hi;
+                  p.addr.lo = pt->s128[j].lo;
+                }
+              else
+                {
+                  head = pt->s64[j].head;
+                  if (pt->family == 4)
+                    p.addr = nfsub_addr_from_v4 ((guint32) pt->s64[j].key);
+                  else
+                    p.addr.hi = pt->s64[j].key, p.addr.lo = 0;
+                }
+              if (head)
+                fn (&p, (LeaseKind) pt->kind, head, data);
+            }
+        }
+    }
+}
+
+gsize
+lease_table_memory (LeaseTable *t)
+{
+  gsize total = sizeof *t + ((gsize) 1 << V6_FILTER_BITS) / 8;
+  for (int f = 0; f < 2; f++)
+    for (guint i = 0; i < t->tables[f]->len; i++)
+      {
+        PrefixTable *pt = t->tables[f]->pdata[i];
+        total += ((gsize) 1 << pt->bits)
+                 * (pt->wide ? sizeof (Slot128) : sizeof (Slot64));
+      }
+  total += (gsize) (t->dyn.cap + t->stat.cap) * sizeof (LeaseBinding);
+  total += (gsize) t->cap_users * sizeof (LeaseUser);
+  total += ((gsize) 1 << t->user_bits) * sizeof (UserSlot);
+  total += t->key_bytes;
+  return total;
+}

@@ -1,0 +1,111 @@
+/* subscriber: the time-aware longest-prefix-match table of address
+ * bindings (who held which address or prefix when).
+ *
+ * One open-addressing hash table per (family, prefix length, kind): IPv4
+ * /32 and IPv6 /56 or /48 keys are plain integers, so a lookup is a hash
+ * probe per length present, longest first.  Each key heads a chain of
+ * bindings sorted by start time, newest first; the binding that applies at
+ * time T is the newest one that started at or before T, if T is before its
+ * end.  A newer start therefore ends an older binding of the same key even
+ * when the older one never saw a Stop ("latest start wins").  At equal
+ * length, dynamic bindings (RADIUS, Kea) are tried before static ones, so
+ * a static entry is the fallback while no dynamic binding is active.
+ *
+ * Memory: 16 bytes per binding, 16 bytes per hash slot (load <= 0.7),
+ * 16 bytes + the key text per user.
+ */
+#ifndef SUBSCRIBER_LEASE_TABLE_H
+#define SUBSCRIBER_LEASE_TABLE_H
+
+#include <glib.h>
+#include <nfsub/flow.h>
+
+G_BEGIN_DECLS
+
+#define LEASE_END_OPEN G_MAXUINT32
+
+typedef struct {
+  guint32 start; /* epoch seconds, inclusive */
+  guint32 end;   /* epoch seconds, exclusive */
+  guint32 user;  /* user id, >= 1 */
+  guint32 next;  /* the next older binding of the same key, 0: none */
+} LeaseBinding;
+
+typedef struct {
+  const char *key;    /* "ACCESS:NAME", interned */
+  guint8 service;     /* NfsubService */
+  guint8 user_class;  /* NfsubClass */
+  guint8 access;      /* NfsubAccess */
+  guint8 reserved;
+} LeaseUser;
+
+typedef enum {
+  LEASE_DYNAMIC = 0,
+  LEASE_STATIC = 1,
+} LeaseKind;
+
+/* A prefix in its family's own bits: IPv4 plen 0..32, IPv6 0..128.  The
+ * address is IPv4-mapped for IPv4, host bits clear. */
+typedef struct {
+  NfsubAddr addr;
+  guint8 family; /* 4 or 6 */
+  guint8 plen;
+} LeasePrefix;
+
+typedef struct LeaseTable LeaseTable;
+
+LeaseTable *lease_table_new (void);
+void lease_table_free (LeaseTable *t);
+
+/* ---- users ---- */
+/* The id of `key`, creating the user if new; service/class/access are
+ * (re)set to the given values unless they are UNKNOWN (0). */
+guint32 lease_table_intern_user (LeaseTable *t, const char *key,
+                                 guint8 service, guint8 user_class,
+                                 guint8 access);
+/* 0 when unknown */
+guint32 lease_table_find_user (LeaseTable *t, const char *key);
+const LeaseUser *lease_table_user (LeaseTable *t, guint32 id);
+guint32 lease_table_n_users (LeaseTable *t); /* ids are 1..n */
+
+/* ---- bindings ---- */
+/* Clears host bits; FALSE if plen is out of range for the family. */
+gboolean lease_prefix_make (LeasePrefix *p, const NfsubAddr *addr,
+                            guint8 family, guint plen);
+/* Adds a binding and returns its id (stable for the table's life). */
+guint32 lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
+                         guint32 start, guint32 end, guint32 user);
+LeaseBinding *lease_table_binding (LeaseTable *t, guint32 id);
+guint32 lease_table_n_bindings (LeaseTable *t); /* ids are 1..n */
+/* The newest binding of exactly this prefix, 0: none. */
+guint32 lease_table_latest (LeaseTable *t, LeaseKind kind,
+                            const LeasePrefix *p);
+/* Drops every static binding (the static file is re-read as a whole). */
+void lease_table_clear_static (LeaseTable *t);
+
+/* The binding that applies to `addr` at `when`: longest prefix first,
+ * dynamic before static at equal length.  0: none. */
+guint32 lease_table_lookup (LeaseTable *t, const NfsubAddr *addr,
+                            guint32 when);
+/* The same, also giving the matching prefix and its kind. */
+guint32 lease_table_lookup_match (LeaseTable *t, const NfsubAddr *addr,
+                                  guint32 when, LeasePrefix *prefix,
+                                  LeaseKind *kind);
+/* The same for n addresses at once; overlaps the memory accesses of the
+ * lookups (prefetching), which is what makes tagging cheap for big
+ * tables.  out[i] gets the binding id or 0. */
+void lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
+                              const guint32 *whens, guint32 *out);
+
+/* Every key with its binding chain (newest first). */
+typedef void (*LeaseTableForeachFunc) (const LeasePrefix *p, LeaseKind kind,
+                                       guint32 head, gpointer data);
+void lease_table_foreach (LeaseTable *t, LeaseTableForeachFunc fn,
+                          gpointer data);
+
+/* Bytes the table holds (slots, bindings, users, key text). */
+gsize lease_table_memory (LeaseTable *t);
+
+G_END_DECLS
+
+#endif
