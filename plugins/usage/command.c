@@ -404,8 +404,8 @@ json_dir (JsonW *j, const char *name, const UsageDirStats *ds, gboolean has_k)
   for (int b = 0; b < USAGE_N_BINS; b++)
     counts[b] = (double) ds->counts[b];
   json_doubles (j, "counts", counts, USAGE_N_BINS, 15);
-  json_doubles (j, "density", ds->density, USAGE_N_BINS, 6);
-  json_doubles (j, "smoothed", ds->smoothed, USAGE_N_BINS, 6);
+  json_doubles (j, "density", ds->density, USAGE_N_BINS, 10);
+  json_doubles (j, "smoothed", ds->smoothed, USAGE_N_BINS, 10);
   if (has_k)
     {
       json_doubles (j, "rse_median", ds->rse_median, USAGE_N_BINS, 4);

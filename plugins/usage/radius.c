@@ -465,29 +465,12 @@ detail_file_cmp (gconstpointer a, gconstpointer b)
   return strcmp (x->path, y->path);
 }
 
-/* "mobile=PATH" / "pppoe=PATH" pick the access of a source; a bare PATH
- * takes radius_access. */
 static GPtrArray *
 detail_files (const UsageConfig *cfg)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func (detail_file_free);
-  for (char **p = cfg->radius_detail; p && *p; p++)
-    {
-      guint access = cfg->radius_access;
-      const char *path = *p;
-      const char *eq = strchr (path, '=');
-      if (eq)
-        {
-          g_autofree char *name = g_strndup (path, (gsize) (eq - path));
-          if (g_ascii_strcasecmp (name, "pppoe") == 0)
-            access = NFSUB_ACCESS_PPPOE, path = eq + 1;
-          else if (g_ascii_strcasecmp (name, "ipoe") == 0)
-            access = NFSUB_ACCESS_IPOE, path = eq + 1;
-          else if (g_ascii_strcasecmp (name, "mobile") == 0)
-            access = NFSUB_ACCESS_MOBILE, path = eq + 1;
-        }
-      collect_detail (path, access, out, 0);
-    }
+  for (guint i = 0; cfg->radius_detail && cfg->radius_detail[i]; i++)
+    collect_detail (cfg->radius_detail[i], cfg->radius_detail_access[i], out, 0);
   g_ptr_array_sort (out, detail_file_cmp);
   return out;
 }

@@ -22,8 +22,10 @@ typedef struct {
   UsageSource source_mobile;
   guint checkpoint_files;   /* input files per delta */
   gsize compact_min_bytes;
+  gsize cache_bytes;        /* written files kept for reading back */
   /* RADIUS accounting counters */
   char **radius_detail;     /* files or folders of detail files */
+  guint *radius_detail_access; /* NfsubAccess of each */
   char *radius_user_attribute;
   guint radius_service, radius_class, radius_access;
   guint radius_max_session_days;

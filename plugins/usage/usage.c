@@ -106,6 +106,7 @@ void
 usage_config_clear (UsageConfig *cfg)
 {
   g_clear_pointer (&cfg->radius_detail, g_strfreev);
+  g_clear_pointer (&cfg->radius_detail_access, g_free);
   g_clear_pointer (&cfg->radius_user_attribute, g_free);
 }
 
@@ -116,13 +117,14 @@ usage_config_load (NfsubHost *host, GKeyFile *kf, const char *group,
   static const char *const keys[] = {
     "source_broadband", "source_mobile", "checkpoint_files", "compact_min_mb",
     "radius_detail", "radius_user_attribute", "radius_service",
-    "radius_class", "radius_access", "radius_max_session_days", NULL
+    "radius_class", "radius_access", "radius_max_session_days", "cache_mb",
+    NULL
   };
   memset (cfg, 0, sizeof *cfg);
   cfg->source_broadband = USAGE_SOURCE_FLOWS;
   cfg->source_mobile = USAGE_SOURCE_RADIUS;
   cfg->checkpoint_files = 1;
-  guint compact_mb = 4;
+  guint compact_mb = 4, cache_mb = 512;
   cfg->radius_service = 2;  /* mobile */
   cfg->radius_class = 1;    /* personal */
   cfg->radius_access = 3;   /* mobile */
@@ -136,6 +138,8 @@ usage_config_load (NfsubHost *host, GKeyFile *kf, const char *group,
                        &cfg->checkpoint_files, error)
       || !config_uint (host, kf, group, "compact_min_mb", 0, 1 << 20,
                        &compact_mb, error)
+      || !config_uint (host, kf, group, "cache_mb", 0, 1 << 20, &cache_mb,
+                       error)
       || !config_enum (host, kf, group, "radius_service", service_names,
                        &cfg->radius_service, error)
       || !config_enum (host, kf, group, "radius_class", class_names,
@@ -149,17 +153,50 @@ usage_config_load (NfsubHost *host, GKeyFile *kf, const char *group,
       return FALSE;
     }
   cfg->compact_min_bytes = (gsize) compact_mb << 20;
+  cfg->cache_bytes = (gsize) cache_mb << 20;
+  /* radius_detail = [ACCESS=]PATH;...: files or folders of detail files;
+   * ACCESS (pppoe, ipoe, mobile) overrides radius_access for that one */
   if (g_key_file_has_key (kf, group, "radius_detail", NULL))
     {
       g_auto (GStrv) list = g_key_file_get_string_list (kf, group,
                                                         "radius_detail", NULL,
                                                         NULL);
-      GPtrArray *paths = g_ptr_array_new ();
+      GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+      GArray *access = g_array_new (TRUE, TRUE, sizeof (guint));
       for (char **p = list; p && *p; p++)
-        if (*g_strstrip (*p))
-          g_ptr_array_add (paths, resolve_config_path (host, *p));
+        {
+          char *item = g_strstrip (*p);
+          if (!*item)
+            continue;
+          guint a = cfg->radius_access;
+          char *eq = strchr (item, '=');
+          if (eq)
+            {
+              *eq = '\0';
+              guint i;
+              for (i = 1; access_names[i]; i++)
+                if (g_ascii_strcasecmp (item, access_names[i]) == 0)
+                  break;
+              if (!access_names[i])
+                {
+                  g_autofree char *what = g_strdup_printf (
+                      "'%s=': expected pppoe=, ipoe= or mobile= before a path",
+                      item);
+                  g_ptr_array_free (paths, TRUE);
+                  g_array_unref (access);
+                  config_error (host, error, group, "radius_detail", what);
+                  usage_config_clear (cfg);
+                  return FALSE;
+                }
+              a = i;
+              item = g_strstrip (eq + 1);
+            }
+          g_ptr_array_add (paths, resolve_config_path (host, item));
+          g_array_append_val (access, a);
+        }
       g_ptr_array_add (paths, NULL);
       cfg->radius_detail = (char **) g_ptr_array_free (paths, FALSE);
+      cfg->radius_detail_access = (guint *) g_array_free (access, FALSE);
     }
   g_autofree char *attr = g_key_file_get_string (kf, group,
                                                  "radius_user_attribute", NULL);
@@ -202,6 +239,7 @@ usage_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   self->flows = usage_store_open (flows_dir, TRUE, error);
   if (!self->flows)
     goto fail;
+  usage_store_set_cache_budget (self->flows, self->cfg.cache_bytes);
   self->acc = usage_accum_new ();
   self->delta = usage_delta_new ();
   self->run_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -220,6 +258,8 @@ usage_plugin_radius_store (UsagePlugin *self, GError **error)
     {
       g_autofree char *dir = g_build_filename (self->state_dir, "radius", NULL);
       self->radius = usage_store_open (dir, TRUE, error);
+      if (self->radius)
+        usage_store_set_cache_budget (self->radius, self->cfg.cache_bytes);
     }
   return self->radius;
 }
