@@ -2,116 +2,23 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "tests/test-nffile-collector.h"
-
-#ifndef NFSUB_TEST_BUILDDIR
-#define NFSUB_TEST_BUILDDIR "."
-#endif
-
-static const char *
-tool (const char *env, const char *name)
-{
-  const char *v = g_getenv (env);
-  if (v && *v)
-    return v;
-  static GHashTable *found;
-  if (!found)
-    found = g_hash_table_new (g_str_hash, g_str_equal);
-  char *p = g_hash_table_lookup (found, name);
-  if (!p)
-    {
-      p = g_find_program_in_path (name);
-      if (!p)
-        {
-          g_autofree char *sbin = g_build_filename ("/usr/sbin", name, NULL);
-          if (g_file_test (sbin, G_FILE_TEST_IS_EXECUTABLE))
-            p = g_strdup (sbin);
-        }
-      if (!p)
-        return NULL;
-      g_hash_table_insert (found, (char *) name, p);
-    }
-  return p;
-}
-
-const char *
-collector_nfdump (void)
-{
-  return tool ("NFDUMP", "nfdump");
-}
-
-static const char *
-collector_nfcapd (void)
-{
-  return tool ("NFCAPD", "nfcapd");
-}
-
-const char *
-collector_nfsim (void)
-{
-  static char *path;
-  if (!path)
-    {
-      const char *b = g_getenv ("NFSUB_BUILDDIR");
-      path = g_build_filename (b && *b ? b : NFSUB_TEST_BUILDDIR, "contrib",
-                               "nfsim", "nfsim", NULL);
-    }
-  return path;
-}
+#include "tests/testutil.h"
 
 gboolean
 collector_tools_available (void)
 {
-  return collector_nfdump () && collector_nfcapd ()
-         && g_file_test (collector_nfsim (), G_FILE_TEST_IS_EXECUTABLE);
-}
-
-void
-collector_rm_rf (const char *path)
-{
-  g_autoptr (GFile) f = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      f, G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
-      G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  if (e)
-    {
-      GFileInfo *info;
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)))
-        {
-          g_autofree char *child = g_build_filename (
-              path, g_file_info_get_name (info), NULL);
-          if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-            collector_rm_rf (child);
-          else
-            g_unlink (child);
-          g_object_unref (info);
-        }
-    }
-  g_rmdir (path);
-}
-
-static guint16
-free_udp_port (void)
-{
-  int s = socket (AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET,
-                           .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t alen = sizeof a;
-  if (s < 0 || bind (s, (struct sockaddr *) &a, sizeof a) != 0
-      || getsockname (s, (struct sockaddr *) &a, &alen) != 0)
-    g_error ("cannot find a free UDP port: %s", g_strerror (errno));
-  close (s);
-  return ntohs (a.sin_port);
+  g_autofree char *nfcapd = g_find_program_in_path (nfsub_test_nfcapd ());
+  g_autofree char *nfdump = g_find_program_in_path (nfsub_test_nfdump ());
+  return nfcapd && nfdump
+         && g_file_test (nfsub_test_nfsim (), G_FILE_TEST_IS_EXECUTABLE);
 }
 
 /* The receive queue of the UDP socket bound to 127.0.0.1:port, from
@@ -147,11 +54,11 @@ static gboolean
 collector_start (const char *dir, const char *flag, const char *ident,
                  Collector *c, GError **error)
 {
-  c->port = free_udp_port ();
+  c->port = nfsub_test_free_udp_port ();
   c->pid_file = g_build_filename (dir, "nfcapd.pid", NULL);
   g_autofree char *port = g_strdup_printf ("%u", c->port);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) collector_nfcapd ());
+  g_ptr_array_add (argv, (char *) nfsub_test_nfcapd ());
   const char *args[] = { "-w", dir, "-p", port, "-b", "127.0.0.1", "-t",
                          "3600", "-P", c->pid_file, "-B", "4000000" };
   for (guint i = 0; i < G_N_ELEMENTS (args); i++)
@@ -165,7 +72,8 @@ collector_start (const char *dir, const char *flag, const char *ident,
     }
   g_ptr_array_add (argv, NULL);
   if (!g_spawn_async (NULL, (char **) argv->pdata, NULL,
-                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD
+                          | G_SPAWN_STDOUT_TO_DEV_NULL
                           | G_SPAWN_STDERR_TO_DEV_NULL,
                       NULL, NULL, &c->pid, error))
     return FALSE;
@@ -233,7 +141,7 @@ run_nfsim (guint16 port, const NfsimRun *r, GError **error)
   g_autofree char *sampling = g_strdup_printf ("%u", r->sampling);
   g_autofree char *source = g_strdup_printf ("%u", r->source_id);
   /* paced so the loopback socket never overflows on a busy machine */
-  const char *argv[] = { collector_nfsim (), "-t", target, "-f", r->format,
+  const char *argv[] = { nfsub_test_nfsim (), "-t", target, "-f", r->format,
                          "-n", flows, "-s", seed, "-S", sampling,
                          "--source-id", source, "-r", "60000", NULL };
   int status;
@@ -287,7 +195,7 @@ collector_make_file (const char *dir, const char *flag, const char *ident,
 {
   for (int attempt = 0; attempt < 3; attempt++)
     {
-      collector_rm_rf (dir);
+      nfsub_test_rm_rf (dir);
       if (g_mkdir_with_parents (dir, 0755) != 0)
         {
           g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),

@@ -1,4 +1,7 @@
-/* nfsub tests: nfcapd fixture files for the reader tests.
+/* nfsub tests: the nfcapd files the shared fixture helper
+ * (tests/testutil.h) cannot make: several nfsim runs into one nfcapd (two
+ * exporters in one file), an ident (-I), nfcapd with no input at all, and
+ * nfcapd restarted within its time slot (it then appends to the file).
  *
  * Starts a real nfcapd on a free loopback UDP port (foreground child, with
  * a pid file), feeds it from contrib/nfsim, waits until nfcapd has drained
@@ -19,9 +22,8 @@ typedef struct {
   guint32 source_id;  /* v9 source id / IPFIX observation domain */
 } NfsimRun;
 
+/* nfcapd, nfdump (as tests/testutil.h finds them) and nfsim exist */
 gboolean collector_tools_available (void);
-const char *collector_nfdump (void);
-const char *collector_nfsim (void);
 
 /* Runs nfcapd (compression flag such as "-y", or NULL; ident or NULL) in a
  * fresh DIR and sends the runs in order.  Returns the path of the single
@@ -38,8 +40,6 @@ char *collector_append_file (const char *dir, const char *compression_flag,
                              const char *ident, const NfsimRun *runs,
                              guint n_runs, const char *existing,
                              GError **error);
-
-void collector_rm_rf (const char *path);
 
 G_END_DECLS
 

@@ -30,58 +30,56 @@
 
 #include "src/nffile/nffile-private.h"
 #include "tests/test-nffile-collector.h"
+#include "tests/testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* fixtures */
 
+/* One real nfcapd file per compression nfcapd 1.7.1 writes, from the
+ * shared fixture helper (tests/testutil.h: nfsim into nfcapd, cached in
+ * the build tree).  NetFlow v9 sampled 1:10, which nfcapd scales; and one
+ * IPFIX file sampled 1:4. */
 typedef struct {
   const char *name;        /* test path component */
   const char *nfcapd_flag; /* compression option of nfcapd 1.7.1 */
   guint8 compression;      /* what the file header must say */
+  const char *nfsim_args;
+  guint version;           /* 9 or 10 */
+  guint32 sampling;
+  guint32 source_id;
   char *path;              /* the file, once made */
   gboolean failed;
 } Fixture;
 
+#define V9_ARGS "-n 20000 -S 10 -s 7 --source-id 101"
 static Fixture fixtures[] = {
-  { "none", NULL, NFSUB_COMPRESSION_NONE },
-  { "lzo", "-z", NFSUB_COMPRESSION_LZO },
-  { "lz4", "-y", NFSUB_COMPRESSION_LZ4 },
-  { "bz2", "-j", NFSUB_COMPRESSION_BZ2 },
+  { "none", "", NFSUB_COMPRESSION_NONE, V9_ARGS, 9, 10, 101 },
+  { "lzo", "-z", NFSUB_COMPRESSION_LZO, V9_ARGS, 9, 10, 101 },
+  { "lz4", "-y", NFSUB_COMPRESSION_LZ4, V9_ARGS, 9, 10, 101 },
+  { "bz2", "-j", NFSUB_COMPRESSION_BZ2, V9_ARGS, 9, 10, 101 },
+  { "ipfix-lz4", "-y", NFSUB_COMPRESSION_LZ4,
+    "-f ipfix -n 12000 -S 4 -s 8 --source-id 202", 10, 4, 202 },
 };
+#define FX_NONE (&fixtures[0])
+#define FX_LZO (&fixtures[1])
+#define FX_LZ4 (&fixtures[2])
 
 static char *tmp_root;
-
-/* Exporter 1 sends NetFlow v9 sampled 1:SAMPLING_V9 (nfcapd scales the
- * counters); exporter 2 sends IPFIX unsampled.  Both come from 127.0.0.1,
- * told apart by their source id / observation domain. */
-#define FLOWS_V9 16000
-#define FLOWS_IPFIX 6000
-#define SAMPLING_V9 10
-#define SOURCE_V9 101
-#define SOURCE_IPFIX 202
 
 static const char *
 fixture_path (Fixture *fx)
 {
   if (fx->path || fx->failed)
     return fx->path;
-  fx->failed = TRUE;
-  g_autofree char *dir = g_build_filename (tmp_root, fx->name, NULL);
+  g_autofree char *name = g_strdup_printf ("nffile-%s", fx->name);
   g_autoptr (GError) error = NULL;
-  const NfsimRun runs[] = {
-    { .format = "v9", .flows = FLOWS_V9, .seed = 7, .sampling = SAMPLING_V9,
-      .source_id = SOURCE_V9 },
-    { .format = "ipfix", .flows = FLOWS_IPFIX, .seed = 8, .sampling = 1,
-      .source_id = SOURCE_IPFIX },
-  };
-  fx->path = collector_make_file (dir, fx->nfcapd_flag, "nfsub-test", runs,
-                                  G_N_ELEMENTS (runs), &error);
+  fx->path = nfsub_test_fixture (name, fx->nfcapd_flag, fx->nfsim_args,
+                                 &error);
   if (!fx->path)
     {
+      fx->failed = TRUE;
       g_test_message ("fixture %s: %s", fx->name, error->message);
-      return NULL;
     }
-  fx->failed = FALSE;
   return fx->path;
 }
 
@@ -188,7 +186,7 @@ static char *
 run_nfdump (const char *const *args)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) collector_nfdump ());
+  g_ptr_array_add (argv, (char *) nfsub_test_nfdump ());
   for (guint i = 0; args[i]; i++)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
@@ -199,7 +197,7 @@ run_nfdump (const char *const *args)
   int status = 0;
   g_autoptr (GError) error = NULL;
   gboolean ok = g_spawn_sync (NULL, (char **) argv->pdata, env,
-                              G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                              G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
                               &status, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
@@ -487,66 +485,74 @@ compare_with_nfdump_info (const char *path, const ReadResult *r)
   g_assert_cmpstr (r->info.ident, ==, g_hash_table_lookup (h, "Ident"));
 }
 
-/* Sampling: nfcapd scaled exporter 1's counters by its announced rate and
- * flagged them; the reader must report that rate (from the Sampler
- * record), and 1 for the unsampled IPFIX exporter. */
+/* Sampling: nfcapd scaled the counters of a sampled exporter by its
+ * announced rate and flagged the records; the reader must report that
+ * rate (from the Sampler record), and 1 for an unsampled exporter.  The
+ * expectations come from the simulator's arguments, not from the file. */
+typedef struct {
+  guint32 source_id;
+  guint version;
+  guint32 sampling;
+  guint64 flows; /* expected flow count, 0: do not check */
+} ExpectedExporter;
+
 static void
-check_sampling (const ReadResult *r)
+check_sampling (const ReadResult *r, const ExpectedExporter *want,
+                guint n_want)
 {
-  guint16 sysid_v9 = 0, sysid_ipfix = 0;
+  guint16 sysid[8] = { 0 };
+  g_assert_cmpuint (n_want, <=, G_N_ELEMENTS (sysid));
+  g_assert_cmpuint (r->exporters->len, ==, n_want);
   for (guint i = 0; i < r->exporters->len; i++)
     {
       const NfsubExporter *e = &g_array_index (r->exporters, NfsubExporter, i);
       char buf[NFSUB_ADDR_STRLEN];
       g_assert_cmpstr (nfsub_addr_to_string (&e->ip, buf), ==, "127.0.0.1");
-      if (e->id == SOURCE_V9)
-        {
-          g_assert_cmpuint (e->version, ==, 9);
-          sysid_v9 = e->sysid;
-        }
-      else if (e->id == SOURCE_IPFIX)
-        {
-          g_assert_cmpuint (e->version, ==, 10);
-          sysid_ipfix = e->sysid;
-        }
+      guint k;
+      for (k = 0; k < n_want && want[k].source_id != e->id; k++)
+        ;
+      g_assert_cmpuint (k, <, n_want);
+      g_assert_cmpuint (e->version, ==, want[k].version);
+      sysid[k] = e->sysid;
     }
-  g_assert_cmpuint (sysid_v9, !=, 0);
-  g_assert_cmpuint (sysid_ipfix, !=, 0);
-  gboolean have_sampler = FALSE;
   for (guint i = 0; i < r->samplers->len; i++)
     {
       const NfsubSampler *s = &g_array_index (r->samplers, NfsubSampler, i);
-      g_assert_cmpuint (s->exporter_sysid, ==, sysid_v9);
+      guint k;
+      for (k = 0; k < n_want && sysid[k] != s->exporter_sysid; k++)
+        ;
+      g_assert_cmpuint (k, <, n_want);
+      g_assert_cmpuint (want[k].sampling, >, 1);
       g_assert_cmpuint (s->packet_interval + s->space_interval, ==,
-                        SAMPLING_V9 * s->packet_interval);
-      have_sampler = TRUE;
+                        want[k].sampling * s->packet_interval);
     }
-  g_assert_true (have_sampler);
-  guint n_v9 = 0, n_ipfix = 0;
+  guint64 seen[8] = { 0 };
   for (guint i = 0; i < r->flows->len; i++)
     {
       const NfsubFlow *f = &g_array_index (r->flows, NfsubFlow, i);
-      if (f->exporter_sysid == sysid_v9)
+      guint k;
+      for (k = 0; k < n_want && sysid[k] != f->exporter_sysid; k++)
+        ;
+      g_assert_cmpuint (k, <, n_want);
+      seen[k]++;
+      g_assert_cmpuint (f->nfversion, ==, want[k].version);
+      g_assert_cmpuint (f->sampling_rate, ==, want[k].sampling);
+      if (want[k].sampling > 1)
         {
-          n_v9++;
-          g_assert_cmpuint (f->nfversion, ==, 9);
           g_assert_true (f->flags & NFSUB_FLOW_SAMPLED);
-          g_assert_cmpuint (f->sampling_rate, ==, SAMPLING_V9);
           /* nfcapd multiplied the exported counters by the rate */
-          g_assert_cmpuint (f->in_bytes % SAMPLING_V9, ==, 0);
-          g_assert_cmpuint (f->in_packets % SAMPLING_V9, ==, 0);
+          g_assert_cmpuint (f->in_bytes % want[k].sampling, ==, 0);
+          g_assert_cmpuint (f->in_packets % want[k].sampling, ==, 0);
         }
       else
-        {
-          g_assert_cmpuint (f->exporter_sysid, ==, sysid_ipfix);
-          n_ipfix++;
-          g_assert_cmpuint (f->nfversion, ==, 10);
-          g_assert_false (f->flags & NFSUB_FLOW_SAMPLED);
-          g_assert_cmpuint (f->sampling_rate, ==, 1);
-        }
+        g_assert_false (f->flags & NFSUB_FLOW_SAMPLED);
     }
-  g_assert_cmpuint (n_v9, >, 0);
-  g_assert_cmpuint (n_ipfix, ==, FLOWS_IPFIX);
+  for (guint k = 0; k < n_want; k++)
+    {
+      g_assert_cmpuint (seen[k], >, 0);
+      if (want[k].flows)
+        g_assert_cmpuint (seen[k], ==, want[k].flows);
+    }
 }
 
 static void
@@ -563,10 +569,10 @@ test_oracle (gconstpointer data)
   g_assert_cmpuint (r->info.layout_version, ==, 2);
   g_assert_cmpuint (r->info.num_blocks, >=, 2); /* the walk crosses blocks */
   g_assert_cmpuint (r->max_block, ==, r->info.num_blocks - 1);
-  g_assert_cmpuint (r->flows->len, >, FLOWS_IPFIX);
   compare_with_nfdump_info (path, r);
   compare_with_nfdump_lines (path, r->flows);
-  check_sampling (r);
+  ExpectedExporter want = { fx->source_id, fx->version, fx->sampling, 0 };
+  check_sampling (r, &want, 1);
 
   /* batch size must not matter */
   g_autoptr (ReadResult) r1 = read_file (path, 1);
@@ -574,6 +580,35 @@ test_oracle (gconstpointer data)
   g_assert_cmpuint (r1->flows->len, ==, r->flows->len);
   g_assert_cmpmem (r1->flows->data, r1->flows->len * sizeof (NfsubFlow),
                    r->flows->data, r->flows->len * sizeof (NfsubFlow));
+}
+
+/* Two exporters into one nfcapd: NetFlow v9 sampled 1:10 and IPFIX
+ * unsampled, told apart by source id / observation domain; and an ident
+ * (-I).  Flows of each exporter carry that exporter's rate. */
+static void
+test_two_exporters (void)
+{
+  if (!have_tools ())
+    return;
+  g_autofree char *dir = g_build_filename (tmp_root, "two-exporters", NULL);
+  g_autoptr (GError) error = NULL;
+  const NfsimRun runs[] = {
+    { .format = "v9", .flows = 9000, .seed = 21, .sampling = 10,
+      .source_id = 101 },
+    { .format = "ipfix", .flows = 5000, .seed = 22, .sampling = 1,
+      .source_id = 202 },
+  };
+  g_autofree char *path = collector_make_file (dir, "-y", "nfsub-test",
+                                               runs, 2, &error);
+  g_assert_no_error (error);
+  g_autoptr (ReadResult) r = read_file (path, 1024);
+  g_assert_no_error (r->error);
+  g_assert_cmpstr (r->info.ident, ==, "nfsub-test");
+  compare_with_nfdump_info (path, r);
+  compare_with_nfdump_lines (path, r->flows);
+  /* unsampled: nfsim exports every flow it makes */
+  const ExpectedExporter want[] = { { 101, 9, 10, 0 }, { 202, 10, 1, 5000 } };
+  check_sampling (r, want, 2);
 }
 
 /* ------------------------------------------------------------------ */
@@ -632,7 +667,7 @@ test_zstd (void)
 {
   if (!have_tools ())
     return;
-  const char *lz4 = fixture_path (&fixtures[2]);
+  const char *lz4 = fixture_path (FX_LZ4);
   g_assert_nonnull (lz4);
   g_autofree char *data = NULL;
   gsize len;
@@ -865,7 +900,7 @@ test_bad_blocks (void)
   if (!have_tools ())
     return;
   gsize len;
-  g_autofree guint8 *orig = (guint8 *) fixture_bytes (&fixtures[0], &len);
+  g_autofree guint8 *orig = (guint8 *) fixture_bytes (FX_NONE, &len);
   g_autoptr (GArray) blocks = block_offsets (orig, len);
   g_assert_cmpuint (blocks->len, >=, 3);
   gsize b1 = g_array_index (blocks, gsize, 1);
@@ -1116,7 +1151,7 @@ test_info_format (void)
 {
   if (!have_tools ())
     return;
-  const char *path = fixture_path (&fixtures[1]);
+  const char *path = fixture_path (FX_LZO);
   g_assert_nonnull (path);
   g_autoptr (GError) error = NULL;
   g_autoptr (NfsubNffile) f = nfsub_nffile_open (path, &error);
@@ -1144,7 +1179,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  tmp_root = g_dir_make_tmp ("nfsub-test-nffile-XXXXXX", NULL);
+  tmp_root = nfsub_test_tmpdir ("test-nffile");
   g_assert_nonnull (tmp_root);
 
   for (guint i = 0; i < G_N_ELEMENTS (fixtures); i++)
@@ -1154,6 +1189,7 @@ main (int argc, char **argv)
       g_test_add_data_func (p, &fixtures[i], test_oracle);
     }
   g_test_add_func ("/nffile/oracle/zstd-from-lz4", test_zstd);
+  g_test_add_func ("/nffile/oracle/two-exporters", test_two_exporters);
   g_test_add_func ("/nffile/oracle/empty-slot", test_empty_slot);
   g_test_add_func ("/nffile/oracle/appended", test_appended);
   g_test_add_func ("/nffile/bad/header", test_bad_header);
@@ -1176,7 +1212,7 @@ main (int argc, char **argv)
   if (g_getenv ("NFSUB_KEEP_TMP"))
     g_printerr ("# kept %s\n", tmp_root);
   else
-    collector_rm_rf (tmp_root);
+    nfsub_test_rm_rf (tmp_root);
   g_free (tmp_root);
   return rc;
 }
