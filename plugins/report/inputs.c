@@ -106,6 +106,32 @@ report_read_usage (Report *r, ReportWeek *w, const char *path, GError **error)
       u->client_cut = rjson_path_number (client, "cut");
       u->client_user_share = rjson_path_number (client, "user_share");
     }
+
+  /* Days of the week without data change what "daily" means: say so. */
+  const RJson *days = rjson_get (root, "days");
+  const char *policy = rjson_string (rjson_get (root, "missing_days_policy"), NULL);
+  for (int s = 0; s < N_SERVICES; s++)
+    {
+      if (!w->usage[s].present)
+        continue;
+      g_autoptr (GString) missing = g_string_new (NULL);
+      guint n_missing = 0;
+      for (guint i = 0; i < rjson_length (days); i++)
+        {
+          const RJson *d = rjson_index (days, i, NULL);
+          const char *svc = rjson_string (rjson_get (d, "service"), "");
+          if (strcmp (svc, report_service_names[s]) != 0
+              || rjson_bool (rjson_get (d, "present"), TRUE))
+            continue;
+          g_string_append_printf (missing, "%s%s", n_missing ? ", " : "",
+                                  rjson_string (rjson_get (d, "date"), "?"));
+          n_missing++;
+        }
+      if (n_missing)
+        report_warn (r, "week %s: %s usage has no data for %u of 7 days (%s)%s%s",
+                     w->date, report_service_names[s], n_missing, missing->str,
+                     policy ? "; " : "", policy ? policy : "");
+    }
   return TRUE;
 }
 

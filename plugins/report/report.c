@@ -185,6 +185,12 @@ run_week_command (Report *r, ReportWeek *w, const char *command,
   g_ptr_array_add (argv, g_strdup (w->date));
   g_ptr_array_add (argv, g_strdup ("--json"));
   g_ptr_array_add (argv, g_strdup (path));
+  /* the report needs only this week; its text on stdout is not read */
+  if (strcmp (command, "usage") == 0)
+    {
+      g_ptr_array_add (argv, g_strdup ("--quiet"));
+      g_ptr_array_add (argv, g_strdup ("--no-years"));
+    }
   g_ptr_array_add (argv, NULL);
   g_unlink (path);
   if (!report_run_tool (r, (const char *const *) argv->pdata, NULL, error))

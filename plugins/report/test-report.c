@@ -391,6 +391,7 @@ typedef struct {
   char *rrd_dir;
   char *usage[3], *ports[3];
   char *usage_empty, *ports_empty;
+  gboolean full_report_ok;
 } World;
 
 static World world;
@@ -686,13 +687,7 @@ check_in_browser (const char *out_dir, const NfsubTestJson *report,
                   guint expect_figures)
 {
   g_autofree char *chromium = find_chromium ();
-  if (!chromium)
-    {
-      /* CI installs it (contrib/install-deps.sh); a developer machine
-       * without it still runs every other check */
-      g_test_message ("chromium not installed: browser checks skipped");
-      return;
-    }
+  g_assert_nonnull (chromium);
   g_autofree char *index = g_build_filename (out_dir, "index.html", NULL);
   g_autofree char *html = NULL;
   g_assert_true (g_file_get_contents (index, &html, NULL, NULL));
@@ -998,7 +993,31 @@ test_handmade_report (void)
         g_assert_cmpfloat (fabs (cat_peak - 0.538), <, 1e-6);
     }
   g_assert_cmpfloat (fabs (peak - 1), <, 1e-9);
+  world.full_report_ok = TRUE;
+}
 
+/* The page of /report/handmade in a real browser. */
+static void
+test_browser (void)
+{
+  g_autofree char *chromium = find_chromium ();
+  if (!chromium)
+    {
+      /* CI installs it (contrib/install-deps.sh) */
+      g_test_skip ("chromium not installed (Debian package chromium)");
+      return;
+    }
+  if (!world.full_report_ok)
+    {
+      g_test_fail ();
+      g_test_message ("no report to look at: /report/handmade failed");
+      return;
+    }
+  g_autofree char *out = g_build_filename (world.dir, "out-full", NULL);
+  g_autofree char *json_path = g_build_filename (out, "report.json", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubTestJson) rep = nfsub_test_json_load (json_path, &error);
+  g_assert_no_error (error);
   check_in_browser (out, rep, 11);
 }
 
@@ -1100,6 +1119,7 @@ main (int argc, char **argv)
     }
   world_build ();
   g_test_add_func ("/report/handmade", test_handmade_report);
+  g_test_add_func ("/report/browser", test_browser);
   g_test_add_func ("/report/missing-compare-week", test_missing_compare_week);
   g_test_add_func ("/report/main-week-without-data", test_main_week_without_data);
   g_test_add_func ("/report/missing-rrd-dir", test_missing_rrd_dir);
