@@ -158,6 +158,8 @@ report_write_json (Report *r, GError **error)
         }
       else
         {
+          rjson_key (&jw, "no_data");
+          rjson_bool_value (&jw, f->no_data);
           rjson_key (&jw, "error");
           rjson_string_value (&jw, f->error);
         }
@@ -290,7 +292,8 @@ html_figure (Report *r, GString *h, ReportFigure *f, GError **error)
     }
   else
     {
-      g_string_append (h, "<div class=\"nofig\">Not drawn: ");
+      g_string_append (h, f->no_data ? "<div class=\"nofig\">No data: "
+                                     : "<div class=\"nofig\">Not drawn: ");
       html_escape (h, f->error);
       g_string_append (h, "</div>\n");
     }

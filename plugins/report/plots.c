@@ -181,13 +181,17 @@ write_data_file (Report *r, ReportFigure *fig, GString *text, char **path,
   return g_file_set_contents (*path, text->str, (gssize) text->len, error);
 }
 
-static void
-figure_failed (ReportFigure *fig, GError *error)
+/* A figure that is not drawn says why on the page.  Missing data
+ * (NFSUB_ERROR_INPUT: no mobile users, no ports RRD) is a warning; a tool
+ * that failed makes the run fail. */
+void
+report_figure_failed (Report *r, ReportFigure *fig, GError *error)
 {
   fig->made = FALSE;
+  fig->no_data = g_error_matches (error, NFSUB_ERROR, NFSUB_ERROR_INPUT);
   g_free (fig->error);
   fig->error = g_strdup (error->message);
-  nfsub_warning (REPORT_PLUGIN, "%s not drawn: %s", fig->number, error->message);
+  report_warn (r, "%s not drawn: %s", fig->number, error->message);
   g_error_free (error);
 }
 
@@ -240,7 +244,7 @@ density_figure (Report *r, ReportService s, const char *id,
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
                    "no %s users in the analysed weeks",
                    report_service_names[s]);
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
 
@@ -343,7 +347,7 @@ density_figure (Report *r, ReportService s, const char *id,
   g_autofree char *dat_path = NULL;
   if (!write_data_file (r, fig, dat, &dat_path, &error))
     {
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   g_autoptr (GString) vars = g_string_new (NULL);
@@ -358,7 +362,7 @@ density_figure (Report *r, ReportService s, const char *id,
   gp_set_string_array (vars, "thresh_color", tcolor);
   gp_set_string_array (vars, "thresh_label", tlabel);
   if (!report_plot_gnuplot (r, fig, "density.gp", vars->str, &error))
-    figure_failed (fig, error);
+    report_figure_failed (r, fig, error);
 }
 
 /* ---- scatter (Figures 5, 6) ---- */
@@ -426,13 +430,13 @@ scatter_figure (Report *r, ReportService s, const char *id, const char *number)
     {
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
                    "no %s users in week %s", report_service_names[s], main->date);
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   g_autofree char *dat_path = NULL;
   if (!write_data_file (r, fig, dat, &dat_path, &error))
     {
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   g_autoptr (GString) vars = g_string_new (NULL);
@@ -445,7 +449,7 @@ scatter_figure (Report *r, ReportService s, const char *id, const char *number)
                  s == SERVICE_BROADBAND ? "#601f5fa8" : "#60c05a1b");
   gp_set_string (vars, "sample_label", sample);
   if (!report_plot_gnuplot (r, fig, "scatter.gp", vars->str, &error))
-    figure_failed (fig, error);
+    report_figure_failed (r, fig, error);
 }
 
 void
@@ -530,7 +534,7 @@ report_monthly_figure (Report *r, GError **error_out)
     {
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
                    "no month with OUT traffic in the hourly RRD files");
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return TRUE;
     }
   g_autofree char *bb_label = bb_month >= 0 ? month_name (r, bb_month) : g_strdup ("-");
@@ -610,7 +614,7 @@ report_monthly_figure (Report *r, GError **error_out)
   g_autofree char *dat_path = NULL;
   if (!write_data_file (r, fig, dat, &dat_path, &error))
     {
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return TRUE;
     }
   g_autoptr (GString) vars = g_string_new (NULL);
@@ -632,6 +636,6 @@ report_monthly_figure (Report *r, GError **error_out)
   gp_set_number_array (vars, "dashes", dashes);
   gp_set_number_array (vars, "points", points);
   if (!report_plot_gnuplot (r, fig, "monthly.gp", vars->str, &error))
-    figure_failed (fig, error);
+    report_figure_failed (r, fig, error);
   return TRUE;
 }

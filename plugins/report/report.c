@@ -616,17 +616,24 @@ report_command (NfsubHost *host, int argc, char **argv)
   if (!report_write_json (r, &error) || !report_write_html (r, &error))
     return fail (error);
 
-  guint failed = 0;
+  guint failed = 0, no_data = 0;
   for (guint i = 0; i < r->figures->len; i++)
-    if (!((ReportFigure *) r->figures->pdata[i])->made)
-      failed++;
+    {
+      ReportFigure *f = r->figures->pdata[i];
+      if (!f->made && f->no_data)
+        no_data++;
+      else if (!f->made)
+        failed++;
+    }
   g_autofree char *index = g_build_filename (r->out_dir, "index.html", NULL);
   if (!quiet)
     {
       g_print ("nfsub report: %u tables, %u figures", r->tables->len,
-               r->figures->len - failed);
+               r->figures->len - failed - no_data);
+      if (no_data)
+        g_print (" (%u without data)", no_data);
       if (failed)
-        g_print (" (%u figures could not be drawn, see the page)", failed);
+        g_print (" (%u could not be drawn: see the page)", failed);
       if (r->warnings->len)
         g_print (", %u warnings", r->warnings->len);
       g_print ("\n");

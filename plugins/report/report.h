@@ -109,6 +109,7 @@ typedef struct {
   char *caption;
   char *tool;        /* "rrdtool graph" or "gnuplot" */
   gboolean made;     /* png and svg exist */
+  gboolean no_data;  /* not made for want of data (not a failure) */
   char *error;       /* why not made */
   RJson *data;       /* the numbers the figure shows (owned) */
 } ReportFigure;
@@ -185,6 +186,7 @@ void report_ports_tables (Report *r);
 ReportFigure *report_figure_new (Report *r, const char *id,
                                  const char *number, const char *title);
 void report_figure_free (ReportFigure *f);
+void report_figure_failed (Report *r, ReportFigure *fig, GError *error);
 
 /* output.c */
 gboolean report_write_json (Report *r, GError **error);

@@ -293,23 +293,30 @@ append_usage_service (GString *s, const UsageModel *m, guint32 seed)
   g_string_free (out, TRUE);
 }
 
+typedef enum { USAGE_BOTH, USAGE_EMPTY, USAGE_NO_MOBILE } UsageContent;
+
 static char *
-write_usage_json (const char *dir, guint week, gboolean empty)
+write_usage_json (const char *dir, guint week, UsageContent content)
 {
+  static const char *const suffix[] = { "", "-empty", "-nomobile" };
   g_autoptr (GString) s = g_string_new (NULL);
-  g_string_append_printf (s, "{\"week\": \"%s\", \"services\": {\"broadband\": ",
+  g_string_append_printf (s, "{\"schema\": \"nfsub-usage/1\", \"week\": \"%s\", "
+                             "\"services\": {\"broadband\": ",
                           broadband_usage[week].date);
-  if (empty)
+  if (content == USAGE_EMPTY)
     g_string_append (s, "{\"users\": 0}, \"mobile\": {\"users\": 0}}}");
   else
     {
       append_usage_service (s, &broadband_usage[week], 7 + week);
       g_string_append (s, ", \"mobile\": ");
-      append_usage_service (s, &mobile_usage[week], 70 + week);
+      if (content == USAGE_NO_MOBILE)
+        g_string_append (s, "{\"users\": 0}");
+      else
+        append_usage_service (s, &mobile_usage[week], 70 + week);
       g_string_append (s, "}}");
     }
   g_autofree char *name = g_strdup_printf ("usage-%s%s.json", broadband_usage[week].date,
-                                           empty ? "-empty" : "");
+                                           suffix[content]);
   char *path = g_build_filename (dir, name, NULL);
   g_assert_true (g_file_set_contents (path, s->str, -1, NULL));
   return path;
@@ -390,7 +397,7 @@ typedef struct {
   char *conf;
   char *rrd_dir;
   char *usage[3], *ports[3];
-  char *usage_empty, *ports_empty;
+  char *usage_empty, *ports_empty, *usage_no_mobile;
   gboolean full_report_ok;
 } World;
 
@@ -424,10 +431,11 @@ world_build (void)
     }
   for (guint w = 0; w < 3; w++)
     {
-      world.usage[w] = write_usage_json (world.dir, w, FALSE);
+      world.usage[w] = write_usage_json (world.dir, w, USAGE_BOTH);
       world.ports[w] = write_ports_json (world.dir, w, FALSE);
     }
-  world.usage_empty = write_usage_json (world.dir, 0, TRUE);
+  world.usage_empty = write_usage_json (world.dir, 0, USAGE_EMPTY);
+  world.usage_no_mobile = write_usage_json (world.dir, 0, USAGE_NO_MOBILE);
   world.ports_empty = write_ports_json (world.dir, 0, TRUE);
   world.conf = g_build_filename (world.dir, "nfsub.conf", NULL);
   g_autofree char *state = g_build_filename (world.dir, "state", NULL);
@@ -1057,6 +1065,44 @@ test_missing_compare_week (void)
   run_result_clear (&rr);
 }
 
+/* An ISP without mobile users: the mobile figures say "no data", the
+ * rest is made, exit 0. */
+static void
+test_no_mobile_users (void)
+{
+  g_autofree char *out = g_build_filename (world.dir, "out-nomobile", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, nfsub_exe ());
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (world.conf));
+  g_ptr_array_add (argv, g_strdup ("report"));
+  g_ptr_array_add (argv, g_strdup ("--week=2024-06-03"));
+  g_ptr_array_add (argv, g_strdup_printf ("--usage-json=2024-06-03=%s", world.usage_no_mobile));
+  g_ptr_array_add (argv, g_strdup_printf ("--ports-json=2024-06-03=%s", world.ports[0]));
+  g_ptr_array_add (argv, g_strdup ("-o"));
+  g_ptr_array_add (argv, g_strdup (out));
+  RunResult rr = run_argv (argv);
+  g_assert_cmpint (rr.status, ==, 0);
+  g_autofree char *json_path = g_build_filename (out, "report.json", NULL);
+  g_autoptr (NfsubTestJson) rep = nfsub_test_json_load (json_path, NULL);
+  g_assert_nonnull (rep);
+  const NfsubTestJson *figs = nfsub_test_json_path (rep, "figures");
+  const char *empty[] = { "fig6", "fig11" };
+  for (guint i = 0; i < G_N_ELEMENTS (empty); i++)
+    {
+      const NfsubTestJson *f = find_by_id (figs, empty[i]);
+      g_assert_false (nfsub_test_json_number (f, "made"));
+      g_assert_true (nfsub_test_json_number (f, "no_data"));
+      g_assert_nonnull (strstr (nfsub_test_json_string (f, "error"), "no mobile users"));
+    }
+  g_assert_true (nfsub_test_json_number (find_by_id (figs, "fig5"), "made"));
+  g_assert_nonnull (strstr (rr.err, "Figure 6 not drawn: no mobile users"));
+  /* Table 2 is there, with blank cells */
+  const NfsubTestJson *t2 = find_by_id (nfsub_test_json_path (rep, "tables"), "table2");
+  g_assert_cmpstr (cell_text (t2, "OUT (download)", "Mean", "2024"), ==, "");
+  run_result_clear (&rr);
+}
+
 /* The main week without data: one message, exit 1, no page. */
 static void
 test_main_week_without_data (void)
@@ -1121,6 +1167,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/handmade", test_handmade_report);
   g_test_add_func ("/report/browser", test_browser);
   g_test_add_func ("/report/missing-compare-week", test_missing_compare_week);
+  g_test_add_func ("/report/no-mobile-users", test_no_mobile_users);
   g_test_add_func ("/report/main-week-without-data", test_main_week_without_data);
   g_test_add_func ("/report/missing-rrd-dir", test_missing_rrd_dir);
   g_test_add_func ("/report/bad-arguments", test_bad_arguments);

@@ -224,15 +224,6 @@ rrd_graph (Report *r, ReportFigure *fig, GPtrArray *options, GPtrArray *defs,
   return TRUE;
 }
 
-static void
-figure_failed (ReportFigure *fig, GError *error)
-{
-  fig->made = FALSE;
-  g_free (fig->error);
-  fig->error = g_strdup (error->message);
-  nfsub_warning (REPORT_PLUGIN, "%s not drawn: %s", fig->number, error->message);
-  g_error_free (error);
-}
 
 /* ---- months ---- */
 
@@ -642,7 +633,7 @@ profile_figure (Report *r, const char *id, const char *number,
         {
           g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
                        "%s does not exist (the hourly plugin writes it)", path);
-          figure_failed (fig, error);
+          report_figure_failed (r, fig, error);
           return;
         }
       gint64 days[7];
@@ -668,7 +659,7 @@ profile_figure (Report *r, const char *id, const char *number,
   g_autoptr (XportData) x = xport (r, ref, ref + 86400, 3600, defs, exports, &error);
   if (!x)
     {
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   double peak[64];
@@ -784,7 +775,7 @@ profile_figure (Report *r, const char *id, const char *number,
     g_ptr_array_add (options, g_strdup ("--vertical-label=bit/s"));
   if (!rrd_graph (r, fig, options, defs, elements, &error))
     {
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   g_free (fig->caption);
@@ -897,7 +888,7 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
     {
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
                    "%s does not exist (the ports plugin writes it)", path);
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   g_autoptr (GPtrArray) defs = g_ptr_array_new_with_free_func (g_free);
@@ -925,7 +916,7 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
                                    defs, exports, &error);
   if (!x)
     {
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   guint n_cat = G_N_ELEMENTS (port_categories);
@@ -976,7 +967,7 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
                    "no %s port traffic in %s for the week %s",
                    report_service_names[s], path, main->date);
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
 
@@ -1006,7 +997,7 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
   g_ptr_array_add (options, g_strdup ("--x-grid=HOUR:6:DAY:1:DAY:1:86400:%a %d %b"));
   if (!rrd_graph (r, fig, options, defs, elements, &error))
     {
-      figure_failed (fig, error);
+      report_figure_failed (r, fig, error);
       return;
     }
   g_free (fig->caption);
