@@ -176,7 +176,7 @@ nfsub_argv (Report *r, const char *command)
 /* `nfsub COMMAND --week DATE --json FILE`; returns FILE. */
 static char *
 run_week_command (Report *r, ReportWeek *w, const char *command,
-                  GError **error)
+                  gboolean want_years, GError **error)
 {
   g_autofree char *name = g_strdup_printf ("%s-%s.json", command, w->date);
   char *path = g_build_filename (r->work_dir, name, NULL);
@@ -189,7 +189,8 @@ run_week_command (Report *r, ReportWeek *w, const char *command,
   if (strcmp (command, "usage") == 0)
     {
       g_ptr_array_add (argv, g_strdup ("--quiet"));
-      g_ptr_array_add (argv, g_strdup ("--no-years"));
+      if (!want_years)
+        g_ptr_array_add (argv, g_strdup ("--no-years"));
     }
   g_ptr_array_add (argv, NULL);
   g_unlink (path);
@@ -255,7 +256,7 @@ week_has_data (ReportWeek *w)
  * week is still worth having). */
 static gboolean
 collect_week (Report *r, ReportWeek *w, char **usage_pairs,
-              char **ports_pairs, GError **error)
+              char **ports_pairs, gboolean want_years, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autofree char *usage_path = NULL, *ports_path = NULL;
@@ -264,7 +265,7 @@ collect_week (Report *r, ReportWeek *w, char **usage_pairs,
   if ((given = given_json (usage_pairs, w->date)))
     usage_path = g_strdup (given);
   else
-    usage_path = run_week_command (r, w, "usage", &local);
+    usage_path = run_week_command (r, w, "usage", want_years, &local);
   if (usage_path && !report_read_usage (r, w, usage_path, &local))
     g_clear_pointer (&usage_path, g_free);
 
@@ -273,7 +274,7 @@ collect_week (Report *r, ReportWeek *w, char **usage_pairs,
       if ((given = given_json (ports_pairs, w->date)))
         ports_path = g_strdup (given);
       else
-        ports_path = run_week_command (r, w, "ports", &local);
+        ports_path = run_week_command (r, w, "ports", FALSE, &local);
       if (ports_path && !report_read_ports (r, w, ports_path, &local))
         g_clear_pointer (&ports_path, g_free);
     }
@@ -294,6 +295,53 @@ collect_week (Report *r, ReportWeek *w, char **usage_pairs,
   w->missing = TRUE;
   w->missing_reason = g_strdup (local->message);
   report_warn (r, "compare week %s left out: %s", w->date, local->message);
+  return TRUE;
+}
+
+/* Without --compare: the same week of every other year the usage store
+ * holds, as `nfsub usage` found them (services.*.years[].week), newest
+ * first. */
+static gboolean
+add_stored_years (Report *r, GError **error)
+{
+  ReportWeek *main = report_main_week (r);
+  g_autoptr (GPtrArray) dates = g_ptr_array_new_with_free_func (g_free);
+  for (int s = 0; s < N_SERVICES; s++)
+    {
+      const RJson *years = rjson_path (main->usage_json, "services");
+      years = rjson_get (rjson_get (years, report_service_names[s]), "years");
+      for (guint i = 0; i < rjson_length (years); i++)
+        {
+          const RJson *y = rjson_index (years, i, NULL);
+          const char *date = rjson_string (rjson_get (y, "week"), NULL);
+          if (!date || strcmp (date, main->date) == 0
+              || rjson_number (rjson_get (y, "users"), 0) <= 0)
+            continue;
+          gboolean dup = FALSE;
+          for (guint k = 0; k < dates->len; k++)
+            if (strcmp (dates->pdata[k], date) == 0)
+              dup = TRUE;
+          if (!dup)
+            g_ptr_array_add (dates, g_strdup (date));
+        }
+    }
+  /* newest first, like --compare is usually given */
+  for (guint i = 1; i < dates->len; i++)
+    for (guint j = i; j > 0 && strcmp (dates->pdata[j - 1], dates->pdata[j]) < 0; j--)
+      {
+        gpointer t = dates->pdata[j - 1];
+        dates->pdata[j - 1] = dates->pdata[j];
+        dates->pdata[j] = t;
+      }
+  for (guint i = 0; i < dates->len; i++)
+    {
+      ReportWeek *w = week_new (r, dates->pdata[i], FALSE, error);
+      if (!w)
+        return FALSE;
+      g_ptr_array_add (r->weeks, w);
+      nfsub_info (REPORT_PLUGIN, "comparing with %s (same week, stored year)",
+                  w->date);
+    }
   return TRUE;
 }
 
@@ -512,7 +560,7 @@ report_command (NfsubHost *host, int argc, char **argv)
 {
   g_autofree char *week = NULL, *out_dir = NULL, *base_month = NULL;
   g_auto (GStrv) compare = NULL, usage_json = NULL, ports_json = NULL;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, no_years = FALSE;
   GOptionEntry entries[] = {
     { "week", 'w', 0, G_OPTION_ARG_STRING, &week,
       "first day of the analysed week", "YYYY-MM-DD" },
@@ -528,6 +576,9 @@ report_command (NfsubHost *host, int argc, char **argv)
       "running it (repeatable)", "DATE=FILE" },
     { "ports-json", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ports_json,
       "same for `nfsub ports --json`", "DATE=FILE" },
+    { "no-years", 0, 0, G_OPTION_ARG_NONE, &no_years,
+      "without --compare, do not compare with the same week of the other "
+      "years the usage store holds", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
       "print only the path of index.html", NULL },
     { NULL }
@@ -583,9 +634,6 @@ report_command (NfsubHost *host, int argc, char **argv)
         return fail (error);
       g_ptr_array_add (r->weeks, w);
     }
-  if (!check_given_json (usage_json, "--usage-json", r->weeks, &error)
-      || !check_given_json (ports_json, "--ports-json", r->weeks, &error))
-    return fail (error);
 
   /* Say what is wrong with the setup before minutes of work. */
   if (!g_file_test (r->rrd_dir, G_FILE_TEST_IS_DIR))
@@ -600,8 +648,19 @@ report_command (NfsubHost *host, int argc, char **argv)
   if (!setup_output (r, out_dir, &error))
     return fail (error);
 
-  for (guint i = 0; i < r->weeks->len; i++)
-    if (!collect_week (r, r->weeks->pdata[i], usage_json, ports_json, &error))
+  gboolean auto_years = !compare && !no_years;
+  if (!collect_week (r, report_main_week (r), usage_json, ports_json, auto_years,
+                     &error))
+    return fail (error);
+  if (auto_years && !add_stored_years (r, &error))
+    return fail (error);
+  /* a DATE=FILE for no week of the report is a typo worth stopping for */
+  if (!check_given_json (usage_json, "--usage-json", r->weeks, &error)
+      || !check_given_json (ports_json, "--ports-json", r->weeks, &error))
+    return fail (error);
+  for (guint i = 1; i < r->weeks->len; i++)
+    if (!collect_week (r, r->weeks->pdata[i], usage_json, ports_json, FALSE,
+                       &error))
       return fail (error);
   /* Weeks without data are dropped from tables and figures, but stay in
    * report.json with the reason. */

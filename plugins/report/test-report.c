@@ -261,6 +261,11 @@ static void
 append_usage_service (GString *s, const UsageModel *m, guint32 seed)
 {
   g_string_append_printf (s, "{\"users\": %u,", m->users);
+  if (strcmp (m->date, "2024-06-03") == 0)
+    g_string_append (s, "\"years\": [{\"year\": 2019, \"week\": \"2019-06-03\", \"users\": 15000},"
+                        " {\"year\": 2022, \"week\": \"2022-05-30\", \"users\": 0},"
+                        " {\"year\": 2023, \"week\": \"2023-05-29\", \"users\": 19000},"
+                        " {\"year\": 2024, \"week\": \"2024-06-03\", \"users\": 20000}],");
   for (int d = 0; d < 2; d++)
     {
       double mean = d ? m->out_mean : m->in_mean, median = d ? m->out_median : m->in_median,
@@ -313,7 +318,8 @@ write_usage_json (const char *dir, guint week, UsageContent content)
         g_string_append (s, "{\"users\": 0}");
       else
         append_usage_service (s, &mobile_usage[week], 70 + week);
-      g_string_append (s, "}}");
+      g_string_append (s, "}");
+      g_string_append (s, "}");
     }
   g_autofree char *name = g_strdup_printf ("usage-%s%s.json", broadband_usage[week].date,
                                            suffix[content]);
@@ -493,6 +499,8 @@ run_report (const char *conf, const char *out_dir, const char *const *weeks,
       g_ptr_array_add (argv, g_strdup ("--compare"));
       g_ptr_array_add (argv, g_strdup (weeks[i]));
     }
+  if (!weeks[1])
+    g_ptr_array_add (argv, g_strdup ("--no-years"));
   for (guint i = 0; weeks[i]; i++)
     for (guint w = 0; w < 3; w++)
       if (strcmp (weeks[i], broadband_usage[w].date) == 0)
@@ -1065,6 +1073,60 @@ test_missing_compare_week (void)
   run_result_clear (&rr);
 }
 
+/* Without --compare: the same week of the other stored years, as `nfsub
+ * usage` lists them, newest first; a year without users is not one. */
+static void
+test_stored_years (void)
+{
+  g_autofree char *out = g_build_filename (world.dir, "out-years", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, nfsub_exe ());
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (world.conf));
+  g_ptr_array_add (argv, g_strdup ("report"));
+  g_ptr_array_add (argv, g_strdup ("--week=2024-06-03"));
+  for (guint w = 0; w < 3; w++)
+    {
+      g_ptr_array_add (argv, g_strdup_printf ("--usage-json=%s=%s", broadband_usage[w].date,
+                                              world.usage[w]));
+      g_ptr_array_add (argv, g_strdup_printf ("--ports-json=%s=%s", broadband_usage[w].date,
+                                              world.ports[w]));
+    }
+  g_ptr_array_add (argv, g_strdup ("-o"));
+  g_ptr_array_add (argv, g_strdup (out));
+  RunResult rr = run_argv (argv);
+  g_assert_cmpint (rr.status, ==, 0);
+  g_autofree char *json_path = g_build_filename (out, "report.json", NULL);
+  g_autoptr (NfsubTestJson) rep = nfsub_test_json_load (json_path, NULL);
+  g_assert_nonnull (rep);
+  g_assert_cmpuint (nfsub_test_json_length (nfsub_test_json_path (rep, "weeks")), ==, 3);
+  g_assert_cmpstr (nfsub_test_json_string (rep, "weeks.1.date"), ==, "2023-05-29");
+  g_assert_cmpstr (nfsub_test_json_string (rep, "weeks.2.date"), ==, "2019-06-03");
+  const NfsubTestJson *t1 = find_by_id (nfsub_test_json_path (rep, "tables"), "table1");
+  g_assert_cmpstr (cell_text (t1, "OUT (download)", "Mode", "2019"), ==, "1,995");
+  run_result_clear (&rr);
+
+  /* --no-years: the main week alone */
+  g_autofree char *out2 = g_build_filename (world.dir, "out-noyears", NULL);
+  g_autoptr (GPtrArray) argv2 = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv2, nfsub_exe ());
+  g_ptr_array_add (argv2, g_strdup ("-c"));
+  g_ptr_array_add (argv2, g_strdup (world.conf));
+  g_ptr_array_add (argv2, g_strdup ("report"));
+  g_ptr_array_add (argv2, g_strdup ("--week=2024-06-03"));
+  g_ptr_array_add (argv2, g_strdup ("--no-years"));
+  g_ptr_array_add (argv2, g_strdup_printf ("--usage-json=2024-06-03=%s", world.usage[0]));
+  g_ptr_array_add (argv2, g_strdup_printf ("--ports-json=2024-06-03=%s", world.ports[0]));
+  g_ptr_array_add (argv2, g_strdup ("-o"));
+  g_ptr_array_add (argv2, g_strdup (out2));
+  rr = run_argv (argv2);
+  g_assert_cmpint (rr.status, ==, 0);
+  g_autofree char *json2 = g_build_filename (out2, "report.json", NULL);
+  g_autoptr (NfsubTestJson) rep2 = nfsub_test_json_load (json2, NULL);
+  g_assert_cmpuint (nfsub_test_json_length (nfsub_test_json_path (rep2, "weeks")), ==, 1);
+  run_result_clear (&rr);
+}
+
 /* An ISP without mobile users: the mobile figures say "no data", the
  * rest is made, exit 0. */
 static void
@@ -1077,6 +1139,7 @@ test_no_mobile_users (void)
   g_ptr_array_add (argv, g_strdup (world.conf));
   g_ptr_array_add (argv, g_strdup ("report"));
   g_ptr_array_add (argv, g_strdup ("--week=2024-06-03"));
+  g_ptr_array_add (argv, g_strdup ("--no-years"));
   g_ptr_array_add (argv, g_strdup_printf ("--usage-json=2024-06-03=%s", world.usage_no_mobile));
   g_ptr_array_add (argv, g_strdup_printf ("--ports-json=2024-06-03=%s", world.ports[0]));
   g_ptr_array_add (argv, g_strdup ("-o"));
@@ -1168,6 +1231,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/browser", test_browser);
   g_test_add_func ("/report/missing-compare-week", test_missing_compare_week);
   g_test_add_func ("/report/no-mobile-users", test_no_mobile_users);
+  g_test_add_func ("/report/stored-years", test_stored_years);
   g_test_add_func ("/report/main-week-without-data", test_main_week_without_data);
   g_test_add_func ("/report/missing-rrd-dir", test_missing_rrd_dir);
   g_test_add_func ("/report/bad-arguments", test_bad_arguments);
