@@ -474,6 +474,45 @@ test_long_chain (void)
   g_string_free (expr, TRUE);
 }
 
+/* Deep nesting: bison's stack limit is an error, not a crash; a deep but
+ * acceptable nesting evaluates the same in both evaluators. */
+static void
+test_deep (void)
+{
+  GString *expr = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubFilter) filter = NULL;
+  g_autofree char *got = NULL;
+  guint32 out[N_FLOWS];
+
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_c (expr, '(');
+  g_string_append (expr, "any");
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_c (expr, ')');
+  g_assert_null (nfsub_filter_compile (expr->str, &error));
+  g_assert_error (error, NFSUB_FILTER_ERROR, NFSUB_FILTER_ERROR_SYNTAX);
+  g_assert_true (g_str_has_suffix (error->message, ": expression nested too deeply"));
+  g_clear_error (&error);
+
+  /* 100 levels alternating and/or: "proto tcp and (port 80 or (proto tcp and (...)))" */
+  g_string_truncate (expr, 0);
+  for (guint i = 0; i < 100; i++)
+    g_string_append (expr, i % 2 ? "port 80 or (" : "proto tcp and (");
+  g_string_append (expr, "port 1234");
+  for (guint i = 0; i < 100; i++)
+    g_string_append_c (expr, ')');
+  filter = nfsub_filter_compile (expr->str, &error);
+  g_assert_no_error (error);
+  got = selection_of (filter);
+  /* tcp and (port 80 or (tcp and (...port 1234))): flows 0 (80, 1234) and 5 (80) */
+  g_assert_cmpstr (got, ==, "1000010000");
+  g_assert_cmpuint (nfsub_filter_select (filter, flows, N_FLOWS, NULL, 0, out), ==, 2);
+  g_assert_cmpuint (out[0], ==, 0);
+  g_assert_cmpuint (out[1], ==, 5);
+  g_string_free (expr, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -485,5 +524,6 @@ main (int argc, char **argv)
   g_test_add_func ("/filter/coexist", test_coexist);
   g_test_add_func ("/filter/errors", test_errors);
   g_test_add_func ("/filter/long-chain", test_long_chain);
+  g_test_add_func ("/filter/deep", test_deep);
   return g_test_run ();
 }

@@ -1383,6 +1383,7 @@ vec_eval (const NfsubFilter *filter, guint32 v, gboolean want,
 }
 
 #define SELECT_CHUNK 512
+#define VEC_MAX_DEPTH 32
 
 guint
 nfsub_filter_select (const NfsubFilter *filter, const NfsubFlow *flows,
@@ -1435,6 +1436,15 @@ nfsub_filter_select (const NfsubFilter *filter, const NfsubFlow *flows,
     }
   if (n_in == 0)
     return 0;
+  if (filter->vec_depth > VEC_MAX_DEPTH)
+    {
+      /* absurdly nested: the scratch space would not pay off */
+      guint m = 0;
+      for (guint j = 0; j < n_in; j++)
+        if (run (filter->program, filter->start, &flows[in[j]]))
+          out[m++] = in[j];
+      return m;
+    }
   /* a chunk at a time, so that the flows one test touched are still in
    * the cache for the next test */
   guint stride = MIN (n_in, SELECT_CHUNK);

@@ -12,6 +12,7 @@
 
 %code {
 #include "config.h"
+#include <string.h>
 int nfsub_filter_yylex (NFSUB_FILTER_YYSTYPE *yylval, void *scanner);
 static void nfsub_filter_yyerror (void *scanner, NfsubFilterParser *p, const char *msg);
 #define CHECK(node) do { if ((node) == NULL) YYABORT; } while (0)
@@ -133,7 +134,9 @@ static void
 nfsub_filter_yyerror (void *scanner, NfsubFilterParser *p, const char *msg)
 {
   (void) scanner;
-  (void) msg;
-  if (p->error == NULL)
+  if (p->error == NULL && strstr (msg, "exhausted") != NULL)
+    filter_set_error (p, NFSUB_FILTER_ERROR_SYNTAX, p->tok_pos,
+                      "expression nested too deeply");
+  else if (p->error == NULL)
     filter_syntax_error (p);
 }
