@@ -137,7 +137,7 @@ detail_next_line (NfsubRadiusDetail *d, char **line, gsize *len,
           *line_offset = d->buf_offset + d->buf_pos;
           d->buf_pos += n + 1;
           d->line++;
-          if (skipping)
+          if (skipping || n > MAX_LINE)
             {
               *too_long = TRUE;
               *line = start;
@@ -179,7 +179,7 @@ detail_next_line (NfsubRadiusDetail *d, char **line, gsize *len,
           gsize n = avail;
           d->buf_pos = d->buf_len;
           d->line++;
-          if (skipping)
+          if (skipping || n > MAX_LINE)
             {
               *too_long = TRUE;
               *line = start;
@@ -472,6 +472,8 @@ detail_new (const char *name, NfsubRadiusDetailFlags flags)
   NfsubRadiusDetail *d = g_new0 (NfsubRadiusDetail, 1);
   d->path = g_strdup (name);
   d->flags = flags;
+  d->buf_size = READ_CHUNK;
+  d->buf = g_malloc (d->buf_size);
   d->arena = g_string_sized_new (1024);
   d->slots = g_array_new (FALSE, FALSE, sizeof (AttrSlot));
   d->attrs = g_array_new (FALSE, FALSE, sizeof (NfsubRadiusAttr));
