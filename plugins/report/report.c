@@ -251,50 +251,72 @@ week_has_data (ReportWeek *w)
   return FALSE;
 }
 
-/* Reads both inputs of a week.  The main week must have data; a compare
- * week without data is left out with a warning (the report of the main
- * week is still worth having). */
+/* One input of a week: the saved JSON given for it, or a run of
+ * `nfsub COMMAND`, read into the week. */
+static gboolean
+collect_source (Report *r, ReportWeek *w, const char *command, char **pairs,
+                gboolean want_years, GError **error)
+{
+  const char *given = given_json (pairs, w->date);
+  g_autofree char *path = given ? g_strdup (given)
+                                : run_week_command (r, w, command, want_years,
+                                                    error);
+  if (!path)
+    return FALSE;
+  return strcmp (command, "usage") == 0 ? report_read_usage (r, w, path, error)
+                                        : report_read_ports (r, w, path, error);
+}
+
+/* Reads both inputs of a week.  A command that fails is a warning (its
+ * tables and figures stay empty) and, unless its plugin is simply not
+ * installed, makes the exit status 1.  The main week must have data from
+ * one of them; a compare week without data is left out with a warning
+ * (the report of the main week is still worth having). */
 static gboolean
 collect_week (Report *r, ReportWeek *w, char **usage_pairs,
               char **ports_pairs, gboolean want_years, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  g_autofree char *usage_path = NULL, *ports_path = NULL;
-  const char *given;
-
-  if ((given = given_json (usage_pairs, w->date)))
-    usage_path = g_strdup (given);
-  else
-    usage_path = run_week_command (r, w, "usage", want_years, &local);
-  if (usage_path && !report_read_usage (r, w, usage_path, &local))
-    g_clear_pointer (&usage_path, g_free);
-
-  if (!local)
+  static const struct { const char *command, *what; } sources[] = {
+    { "usage", "Tables 1, 2, concentration and Figures 3-6, 11" },
+    { "ports", "Tables 3 and 4" },
+  };
+  g_autoptr (GString) reasons = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
     {
-      if ((given = given_json (ports_pairs, w->date)))
-        ports_path = g_strdup (given);
+      g_autoptr (GError) local = NULL;
+      if (collect_source (r, w, sources[i].command,
+                          i == 0 ? usage_pairs : ports_pairs,
+                          i == 0 && want_years, &local))
+        continue;
+      gboolean not_installed = strstr (local->message, "unknown command") != NULL;
+      if (not_installed)
+        report_warn (r, "week %s: `nfsub %s` is not available (plugin %s not "
+                        "installed): no %s", w->date, sources[i].command,
+                     sources[i].command, sources[i].what);
       else
-        ports_path = run_week_command (r, w, "ports", FALSE, &local);
-      if (ports_path && !report_read_ports (r, w, ports_path, &local))
-        g_clear_pointer (&ports_path, g_free);
+        {
+          report_warn (r, "week %s: %s", w->date, local->message);
+          r->input_failures++;
+        }
+      g_string_append_printf (reasons, "%s`nfsub %s` failed", reasons->len ? ", " : "",
+                              sources[i].command);
     }
-
-  if (!local && !week_has_data (w))
-    g_set_error (&local, NFSUB_ERROR, NFSUB_ERROR_INPUT,
-                 "no data: no users in `nfsub usage` and no bytes in "
-                 "`nfsub ports` for the 7 days from %s", w->date);
-  if (!local)
+  if (week_has_data (w))
     return TRUE;
 
+  g_autofree char *why = g_strdup_printf (
+    "no data: no users in `nfsub usage` and no bytes in `nfsub ports` for "
+    "the 7 days from %s%s%s%s", w->date, reasons->len ? " (" : "",
+    reasons->str, reasons->len ? ")" : "");
   if (w->is_main)
     {
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_INPUT, "week %s: %s",
-                   w->date, local->message);
+                   w->date, why);
       return FALSE;
     }
   w->missing = TRUE;
-  w->missing_reason = g_strdup (local->message);
-  report_warn (r, "compare week %s left out: %s", w->date, local->message);
+  w->missing_reason = g_strdup (why);
+  report_warn (r, "compare week %s left out: %s", w->date, why);
   return TRUE;
 }
 
@@ -698,7 +720,7 @@ report_command (NfsubHost *host, int argc, char **argv)
       g_print ("\n");
     }
   g_print ("%s\n", index);
-  return failed ? 1 : 0;
+  return failed || r->input_failures ? 1 : 0;
 }
 
 static const NfsubCommand report_commands[] = {

@@ -146,6 +146,7 @@ typedef struct {
   int first_month_year, first_month_mon;
   guint n_months;
   int base_month_index;  /* -1: none */
+  guint input_failures;  /* `nfsub usage/ports` runs that failed */
 } Report;
 
 /* report.c */
