@@ -1102,6 +1102,130 @@ test_flipped (gconstpointer data)
 }
 
 /* ------------------------------------------------------------------ */
+/* layouts nfcapd 1.7.1 does not write, made by editing a real file */
+
+typedef void (*RecordFunc) (guint8 *record, guint16 type, guint16 size,
+                            gpointer data);
+
+/* Calls func for every record of the data blocks of an uncompressed file;
+ * an independent walk, written from the format description. */
+static void
+walk_records (guint8 *d, gsize len, RecordFunc func, gpointer data)
+{
+  g_assert_cmpuint (d[16], ==, NFSUB_COMPRESSION_NONE);
+  guint32 nb;
+  memcpy (&nb, d + 36, 4);
+  gsize pos = 40;
+  for (guint b = 0; b < nb; b++)
+    {
+      guint32 nrec, size;
+      memcpy (&nrec, d + pos, 4);
+      memcpy (&size, d + pos + 4, 4);
+      g_assert_cmpuint (pos + 12 + size, <=, len);
+      guint8 *p = d + pos + 12;
+      for (guint32 r = 0; r < nrec; r++)
+        {
+          guint16 type, rsize;
+          memcpy (&type, p, 2);
+          memcpy (&rsize, p + 2, 2);
+          func (p, type, rsize, data);
+          p += rsize;
+        }
+      pos += 12 + size;
+    }
+}
+
+/* Finds element `id` of a V3 record; NULL if absent. */
+static guint8 *
+v3_element (guint8 *record, guint16 id)
+{
+  guint16 n;
+  memcpy (&n, record + 4, 2);
+  guint8 *e = record + 12;
+  for (guint i = 0; i < n; i++)
+    {
+      guint16 eid, elen;
+      memcpy (&eid, e, 2);
+      memcpy (&elen, e + 2, 2);
+      if (eid == id)
+        return e;
+      e += elen;
+    }
+  return NULL;
+}
+
+static void
+hide_received_ip (guint8 *record, guint16 type, guint16 size, gpointer data)
+{
+  guint8 *e;
+  if (type == 11 && (e = v3_element (record, 12)))
+    {
+      guint16 unknown = 250; /* an ID no nfdump defines: skipped by length */
+      memcpy (e, &unknown, 2);
+      (*(guint *) data)++;
+    }
+}
+
+/* 1.7.8 writes ExporterInfo with 16 network-order bytes (IPv4 mapped) and
+ * family 0 */
+static void
+exporter_to_178 (guint8 *record, guint16 type, guint16 size, gpointer data)
+{
+  if (type != 7)
+    return;
+  guint16 family;
+  memcpy (&family, record + 24, 2);
+  g_assert_cmpuint (family, ==, 2);
+  guint32 v4;
+  memcpy (&v4, record + 16, 4);
+  guint8 ip[16] = { 0 };
+  ip[10] = ip[11] = 0xff;
+  ip[12] = (guint8) (v4 >> 24);
+  ip[13] = (guint8) (v4 >> 16);
+  ip[14] = (guint8) (v4 >> 8);
+  ip[15] = (guint8) v4;
+  memcpy (record + 8, ip, 16);
+  memset (record + 24, 0, 2);
+  (*(guint *) data)++;
+}
+
+/* Without EXipReceivedV4 in the records the exporter address comes from
+ * the ExporterInfo record; in either ExporterInfo layout (1.7.1 host-order
+ * with family 2, 1.7.8 network-order IPv4-mapped with family 0) it is
+ * 127.0.0.1, and every other field stays what nfdump printed. */
+static void
+test_exporter_fallback (void)
+{
+  if (!have_tools ())
+    return;
+  gsize len;
+  g_autofree guint8 *d = (guint8 *) fixture_bytes (FX_NONE, &len);
+  g_autoptr (ReadResult) orig = read_memory (d, len, "orig");
+  g_assert_no_error (orig->error);
+  guint hidden = 0, converted = 0;
+  walk_records (d, len, hide_received_ip, &hidden);
+  g_assert_cmpuint (hidden, ==, orig->flows->len);
+  for (int layout = 0; layout < 2; layout++)
+    {
+      if (layout == 1)
+        {
+          walk_records (d, len, exporter_to_178, &converted);
+          g_assert_cmpuint (converted, >=, 1);
+        }
+      g_autoptr (ReadResult) r = read_variant ("no-received-ip", d, len);
+      g_assert_no_error (r->error);
+      g_assert_cmpuint (r->flows->len, ==, orig->flows->len);
+      g_assert_cmpmem (r->flows->data, r->flows->len * sizeof (NfsubFlow),
+                       orig->flows->data,
+                       orig->flows->len * sizeof (NfsubFlow));
+      const NfsubExporter *e = (const NfsubExporter *) r->exporters->data;
+      g_assert_cmpuint (r->exporters->len, ==, 1);
+      g_assert_true (nfsub_addr_is_v4 (&e->ip));
+      g_assert_cmpuint (nfsub_addr_v4 (&e->ip), ==, 0x7f000001);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* the human formatter: hand-computed expectations */
 
 static void
@@ -1203,6 +1327,8 @@ main (int argc, char **argv)
                                             fixtures[i].name);
       g_test_add_data_func (q, &fixtures[i], test_flipped);
     }
+  g_test_add_func ("/nffile/variants/exporter-fallback",
+                   test_exporter_fallback);
   g_test_add_func ("/nffile/format/flow", test_format);
   g_test_add_func ("/nffile/format/info", test_info_format);
 
