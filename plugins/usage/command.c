@@ -243,9 +243,22 @@ static GArray *
 choose_sample (const UsageWeek *w, guint n)
 {
   guint total = w->rank->len;
-  GArray *idx = g_array_sized_new (FALSE, FALSE, sizeof (guint), total);
+  /* ranks are uniform over 64 bits: the n smallest lie below about
+   * n/total of the range; take a margin, sort only those, and fall back
+   * to all when the margin was not enough */
+  double frac = total ? MIN (1.0, 1.5 * n / total + 64.0 / total) : 1.0;
+  guint64 limit = frac >= 1.0 ? G_MAXUINT64 : (guint64) (frac * 18446744073709551615.0);
+  GArray *idx = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < total; i++)
-    g_array_append_val (idx, i);
+    if (g_array_index (w->rank, guint64, i) <= limit)
+      g_array_append_val (idx, i);
+  if (idx->len < MIN (n, total))
+    {
+      g_array_set_size (idx, 0);
+      for (guint i = 0; i < total; i++)
+        g_array_append_val (idx, i);
+    }
+  total = idx->len;
   sort_ranks = (const guint64 *) w->rank->data;
   qsort (idx->data, total, sizeof (guint), by_rank);
   sort_ranks = NULL;
@@ -255,13 +268,20 @@ choose_sample (const UsageWeek *w, guint n)
 
 /* ---- one service ---- */
 
+/* `all`: every user of the week in r's store (loaded on first use, shared
+ * by the services that read the same store). */
 static gboolean
-compute_service (ServiceResult *r, const UsageOptions *o,
+compute_service (ServiceResult *r, UsageWeek *all, const UsageOptions *o,
                  UsageMissingPolicy policy, GError **error)
 {
-  if (!usage_week_load (r->store, r->week.start, &r->sel, policy,
-                        (guint64) o->seed, FALSE, &r->week, error))
-    return FALSE;
+  if (!all->in)
+    {
+      UsageSelection any = { 0, 0, 0 };
+      if (!usage_week_load (r->store, r->week.start, &any, policy,
+                            (guint64) o->seed, FALSE, all, error))
+        return FALSE;
+    }
+  usage_week_select (all, &r->sel, &r->week);
   guint n = r->week.in->len;
   usage_stats_compute (&r->st, (const double *) r->week.in->data,
                        (const double *) r->week.out->data,
@@ -1091,6 +1111,7 @@ usage_command (NfsubHost *host, int argc, char **argv)
       goto out;
     }
 
+  UsageWeek all[2] = { { 0 } };  /* by source */
   for (guint s = NFSUB_SERVICE_BROADBAND; s <= NFSUB_SERVICE_MOBILE; s++)
     {
       if (service && s != service)
@@ -1104,12 +1125,16 @@ usage_command (NfsubHost *host, int argc, char **argv)
       r->has_k = r->source == USAGE_SOURCE_FLOWS;
       r->sel = (UsageSelection) { s, access, user_class };
       r->week.start = start;
-      if (!compute_service (r, &o, policy, &error))
+      if (!compute_service (r, &all[r->source], &o, policy, &error))
         {
+          usage_week_clear (&all[0]);
+          usage_week_clear (&all[1]);
           rc = fail (error);
           goto out;
         }
     }
+  usage_week_clear (&all[0]);
+  usage_week_clear (&all[1]);
 
   if (!o.quiet)
     {

@@ -23,6 +23,7 @@ usage_week_clear (UsageWeek *w)
   g_clear_pointer (&w->k_out, g_array_unref);
   g_clear_pointer (&w->rank, g_array_unref);
   g_clear_pointer (&w->meta, g_array_unref);
+  g_clear_pointer (&w->days_mask, g_array_unref);
   g_clear_pointer (&w->keys, g_ptr_array_unref);
 }
 
@@ -39,6 +40,7 @@ usage_week_load (UsageStore *store, guint32 start, const UsageSelection *sel,
   w->k_out = g_array_new (FALSE, FALSE, sizeof (guint64));
   w->rank = g_array_new (FALSE, FALSE, sizeof (guint64));
   w->meta = g_array_new (FALSE, FALSE, sizeof (guint8));
+  w->days_mask = g_array_new (FALSE, FALSE, sizeof (guint8));
   if (want_keys)
     w->keys = g_ptr_array_new_with_free_func (g_free);
 
@@ -89,6 +91,8 @@ usage_week_load (UsageStore *store, guint32 start, const UsageSelection *sel,
       g_array_append_val (w->k_out, c.out_pkts);
       g_array_append_val (w->rank, rank);
       g_array_append_val (w->meta, meta);
+      guint8 days_mask = (guint8) mask;
+      g_array_append_val (w->days_mask, days_mask);
       if (want_keys)
         g_ptr_array_add (w->keys, g_strndup (key, key_len));
     }
@@ -102,4 +106,43 @@ out:
   if (!ok)
     usage_week_clear (w);
   return ok;
+}
+
+void
+usage_week_select (const UsageWeek *all, const UsageSelection *sel,
+                   UsageWeek *w)
+{
+  memset (w, 0, sizeof *w);
+  w->start = all->start;
+  memcpy (w->present, all->present, sizeof w->present);
+  memcpy (w->inputs, all->inputs, sizeof w->inputs);
+  w->days_observed = all->days_observed;
+  w->divisor = all->divisor;
+  w->users_in_store = all->users_in_store;
+  w->in = g_array_new (FALSE, FALSE, sizeof (double));
+  w->out = g_array_new (FALSE, FALSE, sizeof (double));
+  w->k_in = g_array_new (FALSE, FALSE, sizeof (guint64));
+  w->k_out = g_array_new (FALSE, FALSE, sizeof (guint64));
+  w->rank = g_array_new (FALSE, FALSE, sizeof (guint64));
+  w->meta = g_array_new (FALSE, FALSE, sizeof (guint8));
+  w->days_mask = g_array_new (FALSE, FALSE, sizeof (guint8));
+  if (all->keys)
+    w->keys = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < all->meta->len; i++)
+    {
+      guint8 meta = g_array_index (all->meta, guint8, i);
+      if (!usage_selection_matches (sel, meta))
+        continue;
+      guint8 mask = g_array_index (all->days_mask, guint8, i);
+      w->users_by_days[__builtin_popcount (mask)]++;
+      g_array_append_val (w->in, g_array_index (all->in, double, i));
+      g_array_append_val (w->out, g_array_index (all->out, double, i));
+      g_array_append_val (w->k_in, g_array_index (all->k_in, guint64, i));
+      g_array_append_val (w->k_out, g_array_index (all->k_out, guint64, i));
+      g_array_append_val (w->rank, g_array_index (all->rank, guint64, i));
+      g_array_append_val (w->meta, meta);
+      g_array_append_val (w->days_mask, mask);
+      if (all->keys)
+        g_ptr_array_add (w->keys, g_strdup (all->keys->pdata[i]));
+    }
 }

@@ -36,6 +36,7 @@ typedef struct {
   GArray *k_in, *k_out;               /* guint64, sampled packets, week */
   GArray *rank;                       /* guint64, usage_sample_rank */
   GArray *meta;                       /* guint8 */
+  GArray *days_mask;                  /* guint8, bit d: seen on day d */
   GPtrArray *keys;                    /* char*, only when asked for */
 } UsageWeek;
 
@@ -44,6 +45,10 @@ gboolean usage_week_load (UsageStore *store, guint32 start,
                           guint64 seed, gboolean want_keys, UsageWeek *week,
                           GError **error);
 void usage_week_clear (UsageWeek *week);
+/* The users of `all` (loaded with an empty selection) that `sel` picks,
+ * without reading the store again. */
+void usage_week_select (const UsageWeek *all, const UsageSelection *sel,
+                        UsageWeek *out);
 
 gboolean usage_selection_matches (const UsageSelection *sel, guint8 meta);
 
