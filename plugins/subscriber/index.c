@@ -143,6 +143,7 @@ sub_index_new (SubConfig *config)
   ix->files = g_ptr_array_new_with_free_func (tracked_file_free);
   ix->duid_map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         duid_user_free);
+  ix->kea_pending = g_array_new (FALSE, FALSE, sizeof (guint32));
   index_reset (ix);
   return ix;
 }
@@ -158,6 +159,7 @@ sub_index_free (SubIndex *ix)
   g_hash_table_unref (ix->nas_index);
   g_ptr_array_unref (ix->files);
   g_hash_table_unref (ix->duid_map);
+  g_array_unref (ix->kea_pending);
   g_free (ix);
 }
 

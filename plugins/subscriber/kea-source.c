@@ -5,7 +5,11 @@
  * prefix belongs to its DUID from cltt = expire - valid_lifetime until
  * expire; a renewal by the same DUID extends the binding, a row for another
  * DUID starts a new one (which ends the old one, "latest start wins").
- * valid_lifetime 0 is a removal: the binding ends at the row's expire.
+ * valid_lifetime 0 is a removal (lease6-del, release).  Kea writes it with
+ * the lease's old cltt, not the time of the removal, so the binding ends
+ * at the next time the file tells: the cltt of the next row that grants
+ * or renews a lease (rows are appended in time order), else the file's
+ * modification time when it was read; never after the lease's expire.
  * The lease file cleanup (LFC) writes a new file; it is read again from
  * the start, which is harmless since rows are applied idempotently.
  *
@@ -172,6 +176,19 @@ kea_load_duid_map (SubIndex *ix, GError **error)
   return TRUE;
 }
 
+static void
+kea_close_pending (SubIndex *ix, guint32 when)
+{
+  for (guint i = 0; i < ix->kea_pending->len; i++)
+    {
+      LeaseBinding *b = lease_table_binding (
+        ix->table, g_array_index (ix->kea_pending, guint32, i));
+      if (when < b->end)
+        b->end = MAX (b->start, when);
+    }
+  g_array_set_size (ix->kea_pending, 0);
+}
+
 gboolean
 kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
                 const int *columns, GError **error)
@@ -276,14 +293,22 @@ kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
   ix->kea.applied++;
   ix->dirty = TRUE;
 
-  if (valid == 0 || state == 2)
+  if (valid == 0)
     {
-      /* removed (lease6-del, release) or reclaimed after expiry: the
-       * binding ends at this row's expire */
+      if (same)
+        g_array_append_val (ix->kea_pending, latest);
+      return TRUE;
+    }
+  if (state == 2)
+    {
+      /* reclaimed after it expired: it ended at its expire */
       if (same && end < b->end)
         b->end = MAX (b->start, end);
       return TRUE;
     }
+  /* a row that grants or renews is written at its cltt: removals above it
+   * happened before */
+  kea_close_pending (ix, start);
   if (same && start <= b->end)
     {
       /* a renewal; a newer row is the truth even if it shortens */
@@ -400,6 +425,8 @@ read_lease_file (SubIndex *ix, TrackedFile *t, const ScannedFile *f,
   fclose (fp);
   if (!ok)
     return FALSE;
+  /* removals at the end of what was read: the file's write time */
+  kea_close_pending (ix, (guint32) (f->mtime / 1000000000));
   t->offset = offset;
   t->line = line_no;
   t->size = f->size;

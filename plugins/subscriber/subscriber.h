@@ -156,6 +156,7 @@ typedef struct {
 
   GPtrArray *files;       /* TrackedFile */
   GHashTable *duid_map;   /* normalised DUID hex -> DuidUser */
+  GArray *kea_pending;    /* bindings removed by a row with no time */
   guint64 duid_map_size;
   gint64 duid_map_mtime;
 
