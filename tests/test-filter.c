@@ -205,6 +205,17 @@ static const MatchCase match_cases[] = {
   { "proto tcp # a comment", "1010011000" },
   { "proto tcp\n\tand port 80", "1000010000" },
   { "((((proto udp))))", "0100100100" },
+  /* runs of protocols / equal ports (merged into one set test by select) */
+  { "proto tcp or proto udp", "1110111100" },
+  { "proto tcp or proto udp or proto 47", "1110111110" },
+  { "not proto tcp and not proto udp", "0001000011" },
+  { "not (proto tcp or proto udp) or port 53", "0101000011" },
+  { "port 80 or port 53", "1100010000" },
+  { "not port 80 and not port 53", "0011101111" },
+  { "src port 80 or src port 53", "0100010000" },
+  { "src port 80 or dst port 53", "0100010000" },
+  { "src and dst port 53 or port 80", "1100010000" },
+  { "port 80 or port > 50000 or proto icmp", "1001010100" },
   /* nfsub tags */
   { "user pppoe:alice", "0000001010" },
   { "src user pppoe:alice", "0000001000" },

@@ -63,6 +63,7 @@ typedef enum {
   FILTER_OP_CLASS,
   FILTER_OP_DIRECTION,       /* (direction & a) != 0 */
   FILTER_OP_UNATTRIBUTED,    /* direction == 0 */
+  FILTER_OP_PROTO_SET,       /* bit proto of the 256-bit map {a,b,c,d} */
 } FilterOp;
 
 typedef struct {

@@ -945,6 +945,7 @@ typedef struct {
   GArray *nodes; /* VecNode */
   GArray *kids;  /* guint32 */
   guint depth;
+  GPtrArray *data; /* the filter's, for merged port maps */
 } VecBuilder;
 
 typedef struct {
@@ -965,6 +966,62 @@ effective_kind (const FilterNode **node, gboolean *negated)
   if ((*node)->kind == FILTER_NODE_AND)
     return *negated ? VEC_OR : VEC_AND;
   return *negated ? VEC_AND : VEC_OR;
+}
+
+/* "proto tcp or proto udp" and "port 80 or port 443" (and the negated
+ * forms joined by "and") become one set test each: one pass over the
+ * flows instead of one per term.  Returns the number of children left. */
+static guint
+vec_merge_sets (VecBuilder *b, VecKind kind, guint32 *child, guint n)
+{
+  gboolean neg = kind == VEC_AND; /* not a and not b = not (a or b) */
+  gint proto_set = -1, port_set[FILTER_ENDS_BOTH] = { -1, -1, -1, -1 };
+  guint kept = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      VecNode *c = &g_array_index (b->nodes, VecNode, child[i]);
+      gboolean merged = FALSE;
+
+      if (c->kind == VEC_LEAF && c->neg == neg && c->test.op == FILTER_OP_PROTO)
+        {
+          guint64 bit = c->test.a;
+          if (proto_set < 0)
+            {
+              proto_set = child[i];
+              c->test.op = FILTER_OP_PROTO_SET;
+              c->test.a = c->test.b = c->test.c = c->test.d = 0;
+            }
+          else
+            merged = TRUE;
+          VecNode *set = &g_array_index (b->nodes, VecNode, proto_set);
+          guint64 *words[4] = { &set->test.a, &set->test.b, &set->test.c, &set->test.d };
+          *words[bit >> 6] |= G_GUINT64_CONSTANT (1) << (bit & 63);
+        }
+      else if (c->kind == VEC_LEAF && c->neg == neg && c->test.op == FILTER_OP_PORT
+               && c->test.cmp == FILTER_CMP_EQ && c->test.ends != FILTER_ENDS_BOTH)
+        {
+          /* both ends at once would mean "src in set and dst in set" */
+          gint *slot = &port_set[c->test.ends - 1];
+          guint64 port = c->test.a;
+          if (*slot < 0)
+            {
+              guint64 *bitmap = g_new0 (guint64, 65536 / 64);
+              g_ptr_array_add (b->data, bitmap);
+              *slot = child[i];
+              c->test.op = FILTER_OP_PORT_SET;
+              c->test.data = bitmap;
+            }
+          else
+            merged = TRUE;
+          VecNode *set = &g_array_index (b->nodes, VecNode, *slot);
+          guint64 *bitmap = (guint64 *) set->test.data;
+          bitmap[port >> 6] |= G_GUINT64_CONSTANT (1) << (port & 63);
+        }
+      if (!merged)
+        child[kept++] = child[i];
+    }
+  return kept;
 }
 
 static guint32
@@ -1011,10 +1068,19 @@ vec_build (VecBuilder *b, const FilterNode *node, gboolean negated, guint level)
       VecPending *op = &g_array_index (operands, VecPending, i);
       child[i] = vec_build (b, op->node, op->negated, level + 1);
     }
+  guint n_child = vec_merge_sets (b, kind, child, operands->len);
+  if (n_child == 1)
+    {
+      /* everything merged into one test: this node is that test */
+      VecNode only = g_array_index (b->nodes, VecNode, child[0]);
+      g_array_index (b->nodes, VecNode, self) = only;
+      g_free (child);
+      return self;
+    }
   VecNode *me = &g_array_index (b->nodes, VecNode, self);
   me->first = b->kids->len;
-  me->n_kids = operands->len;
-  g_array_append_vals (b->kids, child, operands->len);
+  me->n_kids = n_child;
+  g_array_append_vals (b->kids, child, n_child);
   g_free (child);
   return self;
 }
@@ -1023,7 +1089,7 @@ static void
 vec_build_program (NfsubFilter *filter, const FilterNode *root)
 {
   VecBuilder b = { g_array_new (FALSE, FALSE, sizeof (VecNode)),
-                   g_array_new (FALSE, FALSE, sizeof (guint32)), 0 };
+                   g_array_new (FALSE, FALSE, sizeof (guint32)), 0, filter->data };
   vec_build (&b, root, FALSE, 0);
   filter->vec_depth = b.depth;
   filter->vec = (VecNode *) g_array_free (b.nodes, FALSE);
@@ -1121,6 +1187,13 @@ address_in_set (const FilterTest *in, const NfsubFlow *f, const NfsubAddr *a)
 }
 
 static inline gboolean
+proto_in_set (const FilterTest *in, guint8 proto)
+{
+  guint64 word = proto < 64 ? in->a : proto < 128 ? in->b : proto < 192 ? in->c : in->d;
+  return (word >> (proto & 63)) & 1;
+}
+
+static inline gboolean
 port_in_set (const FilterTest *in, guint16 port)
 {
   const guint64 *bitmap = in->data;
@@ -1164,6 +1237,7 @@ run (const FilterInsn *program, gint32 pc, const NfsubFlow *f)
         case FILTER_OP_TRUE: r = TRUE; break;
         case FILTER_OP_FAMILY6: r = f->family == 6; break;
         case FILTER_OP_PROTO: r = f->proto == in->a; break;
+        case FILTER_OP_PROTO_SET: r = proto_in_set (in, f->proto); break;
         case FILTER_OP_PORT:
           r = ENDS (compare (in->cmp, f->src_port, in->a),
                     compare (in->cmp, f->dst_port, in->a));
@@ -1288,6 +1362,7 @@ vec_test (const FilterTest *t, guint flip, const NfsubFlow *flows,
     case FILTER_OP_TRUE: VEC_LOOP (1); break;
     case FILTER_OP_FAMILY6: VEC_LOOP (f->family == 6); break;
     case FILTER_OP_PROTO: VEC_LOOP (f->proto == t->a); break;
+    case FILTER_OP_PROTO_SET: VEC_LOOP (proto_in_set (t, f->proto)); break;
     case FILTER_OP_PORT: VEC_COMPARE_ENDS (src_port, dst_port); break;
     case FILTER_OP_PORT_SET:
       VEC_ENDS (port_in_set (t, f->src_port), port_in_set (t, f->dst_port));
