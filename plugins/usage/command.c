@@ -1111,30 +1111,51 @@ usage_command (NfsubHost *host, int argc, char **argv)
       goto out;
     }
 
-  UsageWeek all[2] = { { 0 } };  /* by source */
-  for (guint s = NFSUB_SERVICE_BROADBAND; s <= NFSUB_SERVICE_MOBILE; s++)
+  /* A concurrent `nfsub process` may remove a delta this reader listed
+   * (merged into a day file meanwhile): read again, from a fresh listing. */
+  for (guint attempt = 0;; attempt++)
     {
-      if (service && s != service)
-        continue;
-      ServiceResult *r = &results[n_results++];
-      r->service = s;
-      r->source = source_given ? source
-                  : s == NFSUB_SERVICE_MOBILE ? cfg.source_mobile
-                                              : cfg.source_broadband;
-      r->store = r->source == USAGE_SOURCE_RADIUS ? radius : flows;
-      r->has_k = r->source == USAGE_SOURCE_FLOWS;
-      r->sel = (UsageSelection) { s, access, user_class };
-      r->week.start = start;
-      if (!compute_service (r, &all[r->source], &o, policy, &error))
+      UsageWeek all[2] = { { 0 } };  /* by source */
+      gboolean ok = TRUE;
+      for (guint s = NFSUB_SERVICE_BROADBAND; s <= NFSUB_SERVICE_MOBILE && ok; s++)
         {
-          usage_week_clear (&all[0]);
-          usage_week_clear (&all[1]);
+          if (service && s != service)
+            continue;
+          ServiceResult *r = &results[n_results++];
+          r->service = s;
+          r->source = source_given ? source
+                      : s == NFSUB_SERVICE_MOBILE ? cfg.source_mobile
+                                                  : cfg.source_broadband;
+          r->store = r->source == USAGE_SOURCE_RADIUS ? radius : flows;
+          r->has_k = r->source == USAGE_SOURCE_FLOWS;
+          r->sel = (UsageSelection) { s, access, user_class };
+          r->week.start = start;
+          ok = compute_service (r, &all[r->source], &o, policy, &error);
+        }
+      usage_week_clear (&all[0]);
+      usage_week_clear (&all[1]);
+      if (ok)
+        break;
+      if (attempt >= 2 || !usage_store_error_is_race (error))
+        {
+          rc = fail (error);
+          goto out;
+        }
+      g_clear_error (&error);
+      for (guint i = 0; i < n_results; i++)
+        service_result_clear (&results[i]);
+      memset (results, 0, sizeof results);
+      n_results = 0;
+      usage_store_free (flows);
+      usage_store_free (radius);
+      radius = NULL;
+      if (!(flows = usage_store_open (flows_dir, FALSE, &error))
+          || !(radius = usage_store_open (radius_dir, FALSE, &error)))
+        {
           rc = fail (error);
           goto out;
         }
     }
-  usage_week_clear (&all[0]);
-  usage_week_clear (&all[1]);
 
   if (!o.quiet)
     {

@@ -16,6 +16,7 @@
 #define DELTA_MAGIC "NFSUBUX1"
 #define EXTRA_MAGIC "NFSUBUE1"
 #define FORMAT_VERSION 1
+#define RACE_TEXT "changed while in use (another nfsub is writing)"
 #define DAY_HEADER 64
 #define DELTA_HEADER 96
 #define DELTA_DAY_ENTRY 32
@@ -1182,13 +1183,13 @@ read_delta (UsageStore *s, Pending *d, GError **error)
   if (!b)
     {
       if (absent)
-        state_error (error, d->path, "disappeared while in use");
+        state_error (error, d->path, RACE_TEXT);
       return NULL;
     }
   if (g_bytes_get_size (b) != d->file_len)
     {
       g_bytes_unref (b);
-      state_error (error, d->path, "changed while in use");
+      state_error (error, d->path, RACE_TEXT);
       return NULL;
     }
   if (!check_hash (d->path, b, DELTA_HEADER, 72, error))
@@ -1236,7 +1237,7 @@ usage_store_read_day (UsageStore *s, guint32 julian, GError **error)
       if (!b)
         {
           if (absent)
-            state_error (error, path, "disappeared while in use");
+            state_error (error, path, RACE_TEXT);
           return NULL;
         }
       g_ptr_array_add (out->blobs, b);
@@ -1691,4 +1692,11 @@ usage_store_disk_bytes (UsageStore *s)
 {
   return dir_bytes (s->days_dir) + dir_bytes (s->pending_dir)
          + dir_bytes (s->ledger_dir) + dir_bytes (s->dir);
+}
+
+gboolean
+usage_store_error_is_race (const GError *error)
+{
+  return error && error->domain == NFSUB_ERROR
+         && strstr (error->message, RACE_TEXT) != NULL;
 }

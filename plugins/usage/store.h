@@ -183,6 +183,11 @@ UsageDayData *usage_store_read_day (UsageStore *s, guint32 julian,
 void usage_day_data_free (UsageDayData *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UsageDayData, usage_day_data_free)
 
+/* TRUE for the error of a reader that lost a race with a writer (a delta
+ * merged and removed after it was listed): opening again and re-reading
+ * gives a consistent result. */
+gboolean usage_store_error_is_race (const GError *error);
+
 /* Total bytes of the store's files (days, pending, ledger). */
 guint64 usage_store_disk_bytes (UsageStore *s);
 
