@@ -654,6 +654,23 @@ store_write (UsageStore *s, const char *path, GBytes *bytes, GError **error)
   return TRUE;
 }
 
+/* Whether what this process wrote to `path` is what the disk holds at
+ * that name: not so while the host's transaction keeps it staged. */
+static gboolean
+store_write_visible (UsageStore *s, const char *path)
+{
+  GBytes *mine = g_hash_table_lookup (s->written, path);
+  if (!mine)
+    return TRUE;
+  g_autoptr (GMappedFile) mf = g_mapped_file_new (path, FALSE, NULL);
+  if (!mf)
+    return FALSE;
+  gsize len = g_mapped_file_get_length (mf);
+  return len == g_bytes_get_size (mine)
+         && memcmp (g_mapped_file_get_contents (mf), g_bytes_get_data (mine, NULL),
+                    len) == 0;
+}
+
 /* A whole file: from the cache, else mapped from disk.  *absent (no
  * error) when neither has it. */
 static GBytes *
@@ -1597,6 +1614,19 @@ sweep_merged (UsageStore *s, GError **error)
             return FALSE;
         }
     }
+  /* Deleting is final; the writes above may still be staged (a host
+   * transaction open around this open): then the deltas stay, and a later
+   * open removes them. */
+  gboolean visible = store_write_visible (s, s->seq_path)
+                     && store_write_visible (s, s->extra_path);
+  g_hash_table_iter_init (&it, by_bucket);
+  while (visible && g_hash_table_iter_next (&it, &k, NULL))
+    {
+      g_autofree char *path = ledger_path (s, k);
+      visible = store_write_visible (s, path);
+    }
+  if (!visible)
+    return TRUE;
   for (guint i = 0; i < done->len; i++)
     {
       Pending *d = done->pdata[i];

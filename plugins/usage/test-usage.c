@@ -403,6 +403,49 @@ test_store_roundtrip (void)
   nfsub_test_rm_rf (dir);
 }
 
+/* The sweep that removes merged deltas must not delete anything while the
+ * host's transaction keeps its ledger write staged: an abort would lose
+ * the ledger entries of files whose deltas were gone. */
+static void
+test_sweep_in_transaction (void)
+{
+  g_autofree char *dir = nfsub_test_tmpdir ("usage-sweep");
+  g_autoptr (GError) error = NULL;
+  guint32 d1 = usage_julian_from_ymd (2024, 6, 3);
+  g_autofree char *delta = g_build_filename (dir, "pending",
+                                             "0000000000000001.delta", NULL);
+  {
+    g_autoptr (UsageStore) s = usage_store_open (dir, TRUE, &error);
+    g_autoptr (UsageAccum) acc = usage_accum_new ();
+    UsageCounters c = { 5, 6, 1, 1 };
+    usage_accum_add (acc, d1, usage_accum_user (acc, "a", 0), &c);
+    g_autoptr (UsageDelta) d = usage_delta_new ();
+    usage_accum_flush (acc, d);
+    usage_delta_add_file (d, "20240603", "f1");
+    g_assert_true (usage_store_commit (s, d, &error));
+    g_assert_true (usage_store_compact (s, 0, 0, TRUE, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (g_file_test (delta, G_FILE_TEST_EXISTS));
+  nfsub_state_txn_begin (dir);
+  {
+    g_autoptr (UsageStore) s = usage_store_open (dir, TRUE, &error);
+    g_assert_no_error (error);
+  }
+  nfsub_state_txn_abort ();
+  g_assert_true (g_file_test (delta, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr (UsageStore) s = usage_store_open (dir, TRUE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (usage_store_n_pending (s), ==, 0);
+    gboolean found = FALSE;
+    g_assert_true (usage_store_has_file (s, "20240603", "f1", &found, &error));
+    g_assert_true (found);
+  }
+  g_assert_false (g_file_test (delta, G_FILE_TEST_EXISTS));
+  nfsub_test_rm_rf (dir);
+}
+
 /* ---- flows through the plugin ---- */
 
 static void
@@ -1066,6 +1109,7 @@ main (int argc, char **argv)
   g_test_add_func ("/usage/stats/rse", test_rse);
   g_test_add_func ("/usage/stats/empty", test_empty);
   g_test_add_func ("/usage/store/roundtrip", test_store_roundtrip);
+  g_test_add_func ("/usage/store/sweep-in-transaction", test_sweep_in_transaction);
   g_test_add_func ("/usage/flows/day-boundary", test_day_boundary);
   g_test_add_func ("/usage/flows/hand-week", test_hand_week);
   g_test_add_func ("/usage/flows/restart", test_restart);

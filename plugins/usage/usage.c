@@ -240,6 +240,10 @@ usage_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   if (!self->flows)
     goto fail;
   usage_store_set_cache_budget (self->flows, self->cfg.cache_bytes);
+  /* now, not in finish: opening sweeps, and that must happen before the
+   * host opens its state transaction */
+  if (self->cfg.radius_detail && !usage_plugin_radius_store (self, error))
+    goto fail;
   self->acc = usage_accum_new ();
   self->delta = usage_delta_new ();
   self->run_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
