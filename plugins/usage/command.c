@@ -317,26 +317,30 @@ print_service (GString *out, const ServiceResult *r, const UsageOptions *o)
   g_string_append_printf (out, "\n  daily usage = total / %.0f%s\n", w->divisor,
                           w->days_observed < USAGE_WEEK_DAYS
                               ? " (missing days: see above)" : "");
-  g_string_append (out, "  MB/day           users      IN mean  median    mode"
-                        "     OUT mean  median    mode\n");
+  g_string_append (out, "                                 IN, MB/day"
+                        "                  OUT, MB/day\n"
+                        "  year  week           users      mean   median     mode"
+                        "      mean   median     mode\n");
   for (guint i = 0; i < r->years->len; i++)
     {
       const YearRow *y = r->years->pdata[i];
       g_autofree char *ys = usage_julian_to_string (y->start);
-      g_string_append_printf (out, "  %d %s %9" G_GUINT64_FORMAT, y->year, ys,
+      g_string_append_printf (out, "  %-4d  %-10s %9" G_GUINT64_FORMAT, y->year, ys,
                               y->users);
       for (int d = 0; d < 2; d++)
         {
           g_autofree char *a = mb_text (y->mean[d]);
           g_autofree char *b = mb_text (y->median[d]);
           g_autofree char *c = mb_text (y->mode[d]);
-          g_string_append_printf (out, "  %9s %7s %7s", a, b, c);
+          g_string_append_printf (out, " %9s %8s %8s", a, b, c);
         }
       g_string_append_c (out, '\n');
       const YearRow *prev = year_row (r, y->year - 1);
       if (prev)
         {
-          g_string_append_printf (out, "  YoY %d/%d %18s", y->year, y->year - 1, "");
+          char label[32];
+          g_snprintf (label, sizeof label, "YoY %d/%d", y->year, y->year - 1);
+          g_string_append_printf (out, "  %-26s", label);
           for (int d = 0; d < 2; d++)
             {
               double g[3] = { growth (y->mean[d], prev->mean[d]),
@@ -347,7 +351,7 @@ print_service (GString *out, const ServiceResult *r, const UsageOptions *o)
                   char buf[16] = "-";
                   if (isfinite (g[k]))
                     g_snprintf (buf, sizeof buf, "%+.0f%%", 100 * g[k]);
-                  g_string_append_printf (out, k == 0 ? "  %9s" : " %7s", buf);
+                  g_string_append_printf (out, k == 0 ? " %9s" : " %8s", buf);
                 }
             }
           g_string_append_c (out, '\n');
