@@ -1,5 +1,5 @@
-/* nfsub filter: nfdump 1.7.1 filter expressions, compiled to a flat
- * decision program.
+/* nfsub filter: nfdump 1.7.1 filter expressions, compiled for fast
+ * evaluation over batches of flows.
  *
  * Semantics follow what nfdump 1.7.1 does with the same text, verified
  * against /usr/bin/nfdump by tests/test-filter-nfdump.c:
@@ -17,9 +17,11 @@
  *  - "flags XY" means all of X and Y set (and proto tcp); under an odd
  *    number of "not"s nfdump tests "any of X, Y set" instead
  *    (RunExtendedFilter's CMP_FLAGS), and so does nfsub.
- * Evaluation: every leaf test has a jump for true and one for false; "and",
- * "or" and "not" only decide the jump targets, so evaluation is
- * short-circuit by construction and needs no stack.
+ * Two evaluators over the same tree: nfsub_filter_match() runs a jump
+ * program (every leaf test has a jump for true and one for false; "and",
+ * "or" and "not" only decide the targets, so one flow is tested
+ * short-circuit with no stack); nfsub_filter_select() runs the batch form
+ * below.  The tests check both against each other and against nfdump.
  */
 #include "config.h"
 
