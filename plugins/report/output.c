@@ -124,6 +124,11 @@ report_write_json (Report *r, GError **error)
   for (guint i = 0; i < r->warnings->len; i++)
     rjson_string_value (&jw, r->warnings->pdata[i]);
   rjson_end_array (&jw);
+  rjson_key (&jw, "highlights");
+  rjson_begin_array (&jw);
+  for (guint i = 0; i < r->highlights->len; i++)
+    rjson_string_value (&jw, r->highlights->pdata[i]);
+  rjson_end_array (&jw);
   rjson_key (&jw, "tables");
   rjson_begin_array (&jw);
   for (guint i = 0; i < r->tables->len; i++)
@@ -418,6 +423,18 @@ report_write_html (Report *r, GError **error)
         {
           g_string_append (h, "<li>");
           html_escape (h, r->warnings->pdata[i]);
+          g_string_append (h, "</li>\n");
+        }
+      g_string_append (h, "</ul>\n</section>\n");
+    }
+
+  if (r->highlights->len)
+    {
+      g_string_append (h, "<section class=\"glance\" id=\"glance\">\n<h2>At a glance</h2>\n<ul>\n");
+      for (guint i = 0; i < r->highlights->len; i++)
+        {
+          g_string_append (h, "<li>");
+          html_escape (h, r->highlights->pdata[i]);
           g_string_append (h, "</li>\n");
         }
       g_string_append (h, "</ul>\n</section>\n");

@@ -49,6 +49,21 @@ report_main_week (Report *r)
   return r->weeks->pdata[0];
 }
 
+/* A compare week about `years` before the main one (+-60 days). */
+ReportWeek *
+report_week_years_before (Report *r, int years)
+{
+  ReportWeek *main = report_main_week (r);
+  for (guint i = 1; i < r->weeks->len; i++)
+    {
+      ReportWeek *w = r->weeks->pdata[i];
+      double days = (double) (main->start_epoch - w->start_epoch) / 86400.0;
+      if (!w->missing && fabs (days - 365.25 * years) <= 60)
+        return w;
+    }
+  return NULL;
+}
+
 /* Runs a tool; its stdout in *out (may be NULL).  A failure names the
  * command and carries the tool's own error text. */
 gboolean
@@ -536,6 +551,7 @@ report_free (Report *r)
     g_time_zone_unref (r->tz);
   g_ptr_array_unref (r->weeks);
   g_ptr_array_unref (r->warnings);
+  g_ptr_array_unref (r->highlights);
   g_ptr_array_unref (r->tables);
   g_ptr_array_unref (r->figures);
   g_ptr_array_unref (r->traffic_series);
@@ -562,6 +578,8 @@ report_new (NfsubHost *host)
   r->tz = g_time_zone_ref (nfsub_host_timezone (host));
   r->weeks = g_ptr_array_new_with_free_func ((GDestroyNotify) report_week_free);
   r->warnings = g_ptr_array_new_with_free_func (g_free);
+  r->highlights = g_ptr_array_new_with_free_func (g_free);
+  r->main_ipoe_share[DIR_IN] = r->main_ipoe_share[DIR_OUT] = NAN;
   r->tables = g_ptr_array_new_with_free_func ((GDestroyNotify) report_table_free);
   r->figures = g_ptr_array_new_with_free_func ((GDestroyNotify) report_figure_free);
   r->traffic_series = g_ptr_array_new_with_free_func ((GDestroyNotify) traffic_series_free);
@@ -693,6 +711,7 @@ report_command (NfsubHost *host, int argc, char **argv)
   report_usage_figures (r);
   report_usage_tables (r);
   report_ports_tables (r);
+  report_highlights (r);
 
   if (!report_write_json (r, &error) || !report_write_html (r, &error))
     return fail (error);

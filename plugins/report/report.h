@@ -139,6 +139,8 @@ typedef struct {
 
   GPtrArray *weeks;      /* ReportWeek*, main first, then compares */
   GPtrArray *warnings;   /* char* shown on the page and in report.json */
+  GPtrArray *highlights; /* char*: "at a glance" sentences */
+  double main_ipoe_share[N_DIRS]; /* fraction, main week; NAN unknown */
   GPtrArray *tables;     /* ReportTable* */
   GPtrArray *figures;    /* ReportFigure* */
   RJson *traffic_json;   /* monthly traffic, growth, IPoE share */
@@ -154,6 +156,10 @@ gboolean report_run_tool (Report *r, const char *const *argv, char **out,
                           GError **error);
 void report_warn (Report *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 ReportWeek *report_main_week (Report *r);
+ReportWeek *report_week_years_before (Report *r, int years);
+
+/* highlights.c */
+void report_highlights (Report *r);
 
 /* inputs.c */
 gboolean report_read_usage (Report *r, ReportWeek *w, const char *json_path,

@@ -270,28 +270,13 @@ concentration_table (Report *r)
   g_ptr_array_add (r->tables, t);
 }
 
-/* A compare week about `years` before the main one (+-60 days). */
-static ReportWeek *
-week_years_before (Report *r, int years)
-{
-  ReportWeek *main = report_main_week (r);
-  for (guint i = 1; i < r->weeks->len; i++)
-    {
-      ReportWeek *w = r->weeks->pdata[i];
-      double days = (double) (main->start_epoch - w->start_epoch) / 86400.0;
-      if (!w->missing && fabs (days - 365.25 * years) <= 60)
-        return w;
-    }
-  return NULL;
-}
-
 /* Growth of the per-user statistics between the analysed weeks (the
  * traffic growth from the RRD series is in the growth table). */
 static void
 usage_growth_table (Report *r)
 {
   ReportWeek *main = report_main_week (r);
-  ReportWeek *y1 = week_years_before (r, 1), *y5 = week_years_before (r, 5);
+  ReportWeek *y1 = report_week_years_before (r, 1), *y5 = report_week_years_before (r, 5);
   if (!y1 && !y5)
     return;
   ReportTable *t = report_table_new ("usage_growth", "",

@@ -640,6 +640,9 @@ static const char check_script[] =
   "    });\n"
   "    out.tables[t.id] = rows;\n"
   "  });\n"
+  "  out.highlights = [];\n"
+  "  document.querySelectorAll('#glance li').forEach(function (li) {\n"
+  "    out.highlights.push(li.textContent); });\n"
   "  var pre = document.createElement('pre');\n"
   "  pre.id = 'nfsub-check';\n"
   "  pre.textContent = JSON.stringify(out);\n"
@@ -779,6 +782,14 @@ check_in_browser (const char *out_dir, const NfsubTestJson *report,
       g_assert_cmpfloat (nfsub_test_json_number (img, "shown"), >, 300);
       g_assert_true (nfsub_test_json_number (find_by_id (figures, id), "made"));
     }
+
+  /* the "at a glance" sentences, as report.json has them */
+  const NfsubTestJson *hl = nfsub_test_json_path (report, "highlights");
+  const NfsubTestJson *dom_hl = nfsub_test_json_path (seen, "highlights");
+  g_assert_cmpuint (nfsub_test_json_length (dom_hl), ==, nfsub_test_json_length (hl));
+  for (guint i = 0; i < nfsub_test_json_length (hl); i++)
+    g_assert_cmpstr (nfsub_test_json_get_string (nfsub_test_json_index (dom_hl, i, NULL)), ==,
+                     nfsub_test_json_get_string (nfsub_test_json_index (hl, i, NULL)));
 
   /* every table of report.json is on the page, cell for cell */
   const NfsubTestJson *tables = nfsub_test_json_path (report, "tables");
@@ -1213,6 +1224,28 @@ test_handmade_report (void)
         g_assert_cmpfloat (fabs (cat_peak - 0.538), <, 1e-6);
     }
   g_assert_cmpfloat (fabs (peak - 1), <, 1e-9);
+
+  /* the opening sentences: the published numbers and the models' growth */
+  const NfsubTestJson *hl = nfsub_test_json_path (rep, "highlights");
+  const char *want[] = {
+    "Broadband, 2024: 20,000 users downloaded 5,743 MB a day on average "
+    "(median 2,372, mode 5,620) and uploaded 834 MB (median 178, mode 224).",
+    "Mobile traffic in 2024-06 against a year before: OUT +20%, IN +29%.",
+    "The heaviest 10% of broadband users carried 50% of the download and 75% "
+    "of the upload; the heaviest 1%: 15% and 46%.",
+    "Broadband, 2024: TCP port 443 carried 53.8% of the bytes, UDP port 443 "
+    "(QUIC) 21.0%.",
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (want); k++)
+    {
+      gboolean found = FALSE;
+      for (guint i = 0; i < nfsub_test_json_length (hl); i++)
+        if (strcmp (nfsub_test_json_get_string (nfsub_test_json_index (hl, i, NULL)),
+                    want[k]) == 0)
+          found = TRUE;
+      if (!found)
+        g_error ("no highlight \"%s\"", want[k]);
+    }
   world.full_report_ok = TRUE;
 }
 

@@ -565,6 +565,8 @@ ipoe_share_table (Report *r, GError **error)
           double pp = isfinite (pppoe[d]) ? pppoe[d] : 0;
           double ip = isfinite (ipoe[d]) ? ipoe[d] : 0;
           double share = pp + ip > 0 ? ip / (pp + ip) : NAN;
+          if (weeks->pdata[i] == report_main_week (r))
+            r->main_ipoe_share[d] = share;
           row_add_owned (rows[d], share * 100, report_format_percent (share, 1));
         }
     }
