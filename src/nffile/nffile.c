@@ -10,6 +10,14 @@
  * file is checked before it is used, so a corrupt file ends in a GError
  * that names the file, the block and the byte offset, never in a crash or
  * a loop.
+ *
+ * Exporter and sampler records apply to the flow records after them, in
+ * file order; an exporter redefined by an appended nfcapd run takes over
+ * its sysid.  nfcapd 1.7.1 writes them before the flows that use them.
+ * From 1.7.3 several compression threads may write blocks out of order;
+ * a sampled flow whose Sampler record comes later then reports rate 1
+ * (its counters are scaled all the same; only the reported rate is
+ * missing).
  */
 #include "config.h"
 
