@@ -312,6 +312,9 @@ usage_radius_record (UsageRadiusImport *im, const NfsubRadiusRecord *r,
   guint8 meta = usage_meta_pack (service_of_access (access), im->user_class,
                                  access);
 
+  /* a user with a session is a user of that day, with or without bytes:
+   * the day's zeros count in the statistics */
+  static const UsageCounters none = { 0, 0, 0, 0 };
   if (status == NFSUB_RADIUS_STATUS_START)
     {
       if (!s)
@@ -321,6 +324,8 @@ usage_radius_record (UsageRadiusImport *im, const NfsubRadiusRecord *r,
           s->meta = meta;
           s->last_time = t;
           g_hash_table_insert (st->sessions, g_steal_pointer (&sid), s);
+          usage_accum_add (im->acc, usage_daymap_julian (im->days, t * 1000),
+                           usage_accum_user (im->acc, s->user, s->meta), &none);
         }
       return TRUE;
     }
@@ -384,6 +389,9 @@ usage_radius_record (UsageRadiusImport *im, const NfsubRadiusRecord *r,
       usage_radius_spread (im->acc, im->days, u, s->last_time, t, &d);
       im->records_counted++;
     }
+  else
+    usage_accum_add (im->acc, usage_daymap_julian (im->days, t * 1000),
+                     usage_accum_user (im->acc, s->user, s->meta), &none);
   s->last_time = t;
   s->in_octets = in;
   s->out_octets = out;

@@ -933,6 +933,9 @@ test_radius (void)
     radius_record ("Interim-Update", "m1", "s1", t22 + h, h, 3600, 36000),
     radius_record ("Interim-Update", "m2", "s2", JUN3_UTC_S + 36 * h, 2 * h,
                    G + 100, 5),
+    /* m3 has a session and sends nothing: a user with zero bytes */
+    radius_record ("Start", "m3", "s3", JUN3_UTC_S + 58 * h, 0, 0, 0),
+    radius_record ("Stop", "m3", "s3", JUN3_UTC_S + 59 * h, h, 0, 0),
     NULL
   };
   for (char **r = recs; *r; r++)
@@ -972,14 +975,17 @@ test_radius (void)
   g_assert_cmpuint (in, ==, G + 100 + 43200);
 
   /* the week statistics from accounting: mobile's default source.
-   * m1 14400 + m2 (2^32 + 43300) over the week, / 7, mean of two users
-   * (only June 3 and 4 have records: --missing zero divides by 7) */
+   * m1 14400 + m2 (2^32 + 43300) + m3 0 over the week, / 7, mean of three
+   * users (only June 3-5 have records: --missing zero divides by 7) */
   g_autoptr (NfsubTestJson) j = usage_json (&e, "--week 2024-06-03 --service mobile "
                                                 "--missing zero");
   g_assert_cmpstr (nfsub_test_json_string (j, "services.mobile.source"), ==, "radius");
-  g_assert_cmpfloat (nfsub_test_json_number (j, "services.mobile.users"), ==, 2);
+  g_assert_cmpfloat (nfsub_test_json_number (j, "services.mobile.users"), ==, 3);
   assert_close (nfsub_test_json_number (j, "services.mobile.in.mean"),
-                (14400.0 + (double) G + 43300) / 7 / 2, 1e-12);
+                (14400.0 + (double) G + 43300) / 7 / 3, 1e-12);
+  assert_close (nfsub_test_json_number (j, "services.mobile.in.zero"), 1, 0);
+  assert_close (nfsub_test_json_number (j, "services.mobile.in.median"),
+                14400.0 / 7, 1e-12);
   /* exact counters: no sampling threshold */
   assert_close (nfsub_test_json_number (j, "services.mobile.in.unreliable_below"), 0, 0);
   for (char **r = recs; *r; r++)
