@@ -130,6 +130,12 @@ get_choice (SubConfig *c, GKeyFile *kf, const char *group, const char *key,
   return config_error (error, c, group, key, list, v);
 }
 
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static guint64
 config_fingerprint (GKeyFile *kf, const char *group)
 {
@@ -144,7 +150,7 @@ config_fingerprint (GKeyFile *kf, const char *group)
       g_autofree char *v = g_key_file_get_value (kf, group, *k, NULL);
       g_ptr_array_add (lines, g_strdup_printf ("%s=%s", *k, v ? v : ""));
     }
-  g_ptr_array_sort (lines, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (lines, compare_strings);
   /* Rules apply in config order, so order matters for them: hash the key
    * list in file order as well. */
   guint64 h = G_GUINT64_CONSTANT (1469598103934665603);

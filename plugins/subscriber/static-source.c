@@ -117,7 +117,6 @@ static_source_load (SubIndex *ix, GError **error)
           if (next)
             *next++ = '\0';
           line_no++;
-          ix->statics.records++;
           GError *bad = NULL;
           gsize line_len = strlen (line);
           if ((next ? (gsize) (next - 1 - line) : (gsize) (text + len - line))
@@ -129,6 +128,7 @@ static_source_load (SubIndex *ix, GError **error)
               if (*line == '\0' || *line == '#'
                   || (line_no == 1 && g_str_has_prefix (line, "prefix,")))
                 continue;
+              ix->statics.records++;
               static_line (ix, *path, line_no, line, &bad);
             }
           if (bad && !sub_index_input_error (ix, &ix->statics, bad, error))

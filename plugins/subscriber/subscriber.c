@@ -328,6 +328,12 @@ sub_end_file (gpointer data, const NfsubFileInfo *info, GError **error)
   return TRUE;
 }
 
+static gint
+compare_lines (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static gboolean
 sub_finish (gpointer data, GError **error)
 {
@@ -349,7 +355,7 @@ sub_finish (gpointer data, GError **error)
   while (g_hash_table_iter_next (&it, &key, &value))
     {
       GPtrArray *lines = value;
-      g_ptr_array_sort (lines, (GCompareFunc) g_strcmp0);
+      g_ptr_array_sort (lines, compare_lines);
       GString *s = g_string_new (DAY_HEADER);
       for (guint i = 0; i < lines->len; i++)
         {

@@ -236,6 +236,12 @@ test_radius_stop (TestRadius *r)
   g_free (r);
 }
 
+static gint
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 char **
 test_radius_detail_files (TestRadius *r)
 {
@@ -245,7 +251,7 @@ test_radius_detail_files (TestRadius *r)
   while (d && (name = g_dir_read_name (d)))
     if (g_str_has_prefix (name, "detail"))
       g_ptr_array_add (out, g_build_filename (r->acct_dir, name, NULL));
-  g_ptr_array_sort (out, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (out, compare_paths);
   g_ptr_array_add (out, NULL);
   return (char **) g_ptr_array_free (out, FALSE);
 }
@@ -446,7 +452,7 @@ test_nfcapd_file (const char *dir, const NfsimRecord *records, guint n,
                    files ? g_strv_length (files) : 0, flows);
       return NULL;
     }
-  return g_build_filename (flows, files[0], NULL);
+  return g_strdup (files[0]);
 }
 
 static void
