@@ -3,8 +3,10 @@
 #include "config.h"
 
 #include "nfsim.h"
+#include "model.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +44,10 @@ main (int argc, char **argv)
   g_autofree char *format = NULL, *start = NULL;
   gint64 seed = 1, flows = 0, sampling = 1, source_id = 1, duration = 3600;
   double rate = 0;
+  gboolean print_config = FALSE;
   GOptionEntry entries[] = {
+    { "print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+      "Print the default population config and exit", NULL },
     { "target", 't', 0, G_OPTION_ARG_STRING, &opt.target,
       "Collector to export to (e.g. 127.0.0.1:9995)", "HOST:PORT" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
@@ -95,6 +100,11 @@ main (int argc, char **argv)
     {
       g_printerr ("nfsim: unexpected argument '%s'\n", argv[1]);
       return 2;
+    }
+  if (print_config)
+    {
+      fputs (nfsim_default_config (), stdout);
+      return 0;
     }
   opt.format = NFSIM_FORMAT_V9;
   if (format && g_strcmp0 (format, "v9") != 0)
