@@ -298,6 +298,71 @@ test_proto_matches_nfdump (Fixture *fx, gconstpointer data)
   g_assert_cmpmem (&t, sizeof t, &again, sizeof again);
 }
 
+/* Flows and bytes nfdump selects from FILE with EXPR. */
+static void
+nfdump_select_sums (const char *file, const char *expr, guint64 *flows,
+                    guint64 *bytes)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = nfsub_test_nfdump_output (&error, "-r", file, "-q",
+                                                   "-N", "-o", "fmt:%byt",
+                                                   expr, NULL);
+  g_assert_no_error (error);
+  *flows = *bytes = 0;
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (**l)
+      {
+        (*flows)++;
+        *bytes += g_ascii_strtoull (g_strstrip (*l), NULL, 10);
+      }
+}
+
+/* `filter =` globally and per plugin selects what nfdump selects. */
+static void
+test_filters_select_like_nfdump (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = nfsub_test_fixture ("host-proto", "-y",
+                                              "-n 50000 -S 4 -s 11", &error);
+  g_assert_no_error (error);
+  const char *global = "inet or proto udp";
+  const char *plugin = "port 443 or (proto tcp and dst port > 1023)";
+  g_autofree char *both = g_strdup_printf ("(%s) and (%s)", global, plugin);
+  guint64 want_flows, want_bytes;
+  nfdump_select_sums (file, both, &want_flows, &want_bytes);
+  g_assert_cmpuint (want_flows, >, 100);
+
+  g_autofree char *text = g_strdup_printf ("plugins = proto\nfilter = %s\n"
+                                           "[proto]\nfilter = %s\n", global,
+                                           plugin);
+  g_autofree char *conf = write_config (fx, text);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_nfsub (&out, &err, "process", "-c", conf, file, NULL),
+                   ==, 0);
+  ProtoTotals t;
+  g_autofree char *state = g_build_filename (fx->dir, "state", NULL);
+  read_proto_totals (state, &t);
+  guint64 flows = 0, bytes = 0;
+  for (int p = 0; p < 256; p++)
+    flows += t.flows[p], bytes += t.bytes[p];
+  g_assert_cmpuint (flows, ==, want_flows);
+  g_assert_cmpuint (bytes, ==, want_bytes);
+}
+
+static void
+test_filter_error_names_key (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *conf = write_config (fx, "plugins = proto\n[proto]\n"
+                                            "filter = proto tcp and as 65000\n");
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_nfsub (&out, &err, "process", "-c", conf, fx->dir, NULL),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "[proto] filter"));
+  g_assert_nonnull (strstr (err, "position 15"));
+  g_assert_nonnull (strstr (err, "'as'"));
+}
+
 static gboolean
 wait_for_flows (const char *state, guint64 want, guint seconds)
 {
@@ -404,5 +469,7 @@ main (int argc, char **argv)
   ADD ("/host/input/bad-file", test_bad_input_names_file);
   ADD ("/host/process/proto-matches-nfdump", test_proto_matches_nfdump);
   ADD ("/host/watch", test_watch);
+  ADD ("/host/filter/select-like-nfdump", test_filters_select_like_nfdump);
+  ADD ("/host/filter/error-names-key", test_filter_error_names_key);
   return g_test_run ();
 }
