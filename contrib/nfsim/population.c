@@ -383,6 +383,17 @@ build_bindings (Pop *pop)
       u->bind_count = pop->bindings->len - u->bind_first;
     }
 
+  /* RADIUS and Kea carry whole seconds: so do the bindings, so that a
+   * record starting before a Stop's millisecond also does before its
+   * second */
+  for (guint32 bi = 0; bi < pop->bindings->len; bi++)
+    {
+      Binding *b = &g_array_index (pop->bindings, Binding, bi);
+      b->start_ms -= b->start_ms % 1000;
+      if (b->stop_ms != G_MAXINT64)
+        b->stop_ms -= b->stop_ms % 1000;
+    }
+
   /* addresses from FIFO pools in event order: released addresses go to
    * the tail and come back later in the week to someone else */
   Pool v4[N_ACCESS] = { { 0 } }, v6[N_ACCESS] = { { 0 } };
@@ -792,7 +803,11 @@ emit_slices (Pop *pop, NfsimRng *rng, const Session *s, const User *u, Binding *
   if (!u)
     remote_address (rng, s->family, 255, TRUE, transit_src);
 
+  /* records end before the binding does (idle gaps stretch a session
+   * beyond its active time) and before the simulated days do */
   gint64 end_limit = pop->end_ms - 1;
+  if (b && b->stop_ms != G_MAXINT64)
+    end_limit = MIN (end_limit, b->stop_ms - 1);
   gint64 pos = 0; /* active time consumed */
   gint64 wall = t;
   int next_gap = 0;
