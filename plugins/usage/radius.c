@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -473,13 +474,31 @@ detail_file_cmp (gconstpointer a, gconstpointer b)
   return strcmp (x->path, y->path);
 }
 
+/* Entries are paths or glob patterns (as the subscriber plugin takes
+ * them, e.g. "radacct/ * /detail-*" without the spaces); a folder stands
+ * for the detail* files
+ * below it. */
 static GPtrArray *
 detail_files (const UsageConfig *cfg)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func (detail_file_free);
   for (guint i = 0; cfg->radius_detail && cfg->radius_detail[i]; i++)
-    collect_detail (cfg->radius_detail[i], cfg->radius_detail_access[i], out, 0);
+    {
+      glob_t gl;
+      if (glob (cfg->radius_detail[i], GLOB_NOSORT, NULL, &gl) != 0)
+        continue;  /* nothing there (yet) */
+      for (size_t k = 0; k < gl.gl_pathc; k++)
+        collect_detail (gl.gl_pathv[k], cfg->radius_detail_access[i], out, 0);
+      globfree (&gl);
+    }
   g_ptr_array_sort (out, detail_file_cmp);
+  /* a file matched twice (a folder and a pattern) is read once */
+  for (guint i = 1; i < out->len;)
+    if (strcmp (((DetailFile *) out->pdata[i])->path,
+                ((DetailFile *) out->pdata[i - 1])->path) == 0)
+      g_ptr_array_remove_index (out, i);
+    else
+      i++;
   return out;
 }
 
