@@ -484,6 +484,18 @@ test_ground_truth (void)
   g_assert_no_error (error);
   compare_group (jb, "broadband", truth, "broadband", "_sampled");
   compare_group (jb, "broadband", truth, "broadband", "");
+  /* PPPoE and IPoE apart (a subscription on both is two users) */
+  const char *accesses[] = { "pppoe", "ipoe" };
+  for (guint a = 0; a < 2; a++)
+    {
+      g_autofree char *aa = g_strdup_printf ("--week %s --service broadband "
+                                             "--access %s", week, accesses[a]);
+      g_autofree char *ta = usage_json_text (conf, aa);
+      g_autoptr (NfsubTestJson) ja = nfsub_test_json_parse (ta, &error);
+      g_assert_no_error (error);
+      g_autofree char *group = g_strdup_printf ("broadband_%s", accesses[a]);
+      compare_group (ja, "broadband", truth, group, "_sampled");
+    }
   /* mobile from the accounting counters: exact, the true volumes */
   g_autofree char *mb_args = g_strdup_printf ("--week %s --service mobile", week);
   g_autofree char *mb = usage_json_text (conf, mb_args);
