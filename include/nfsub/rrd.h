@@ -156,6 +156,47 @@ gboolean nfsub_ledger_load (NfsubLedger *ledger, GVariant *state,
  * else the file's creation time. */
 gint64 nfsub_ledger_file_time (const NfsubFileInfo *info);
 
+/* ------------------------------------------------------ subscriber series */
+
+/* The service/access pair of one flow end as a small index, so a plugin
+ * keeps one counter per pair and adds series up when a bin closes:
+ * index = service * 4 + access, values outside the enums count as
+ * unknown (0). */
+#define NFSUB_TAG_INDEXES 12
+static inline guint
+nfsub_tag_index (const NfsubSubscriberTag *t)
+{
+  guint s = t->service <= NFSUB_SERVICE_MOBILE ? t->service : 0;
+  guint a = t->access <= NFSUB_ACCESS_MOBILE ? t->access : 0;
+  return s * 4 + a;
+}
+
+/* A series selects flow ends by service and access, named SERVICE-ACCESS
+ * with SERVICE broadband|mobile|unknown|all and ACCESS
+ * pppoe|ipoe|mobile|unknown|all, e.g. "broadband-pppoe", "mobile-all",
+ * "all-all".  -1 means "all". */
+typedef struct {
+  gint service;
+  gint access;
+} NfsubSeriesSpec;
+
+gboolean nfsub_series_parse (const char *name, NfsubSeriesSpec *spec,
+                             GError **error);
+gboolean nfsub_series_matches (const NfsubSeriesSpec *spec, guint tag_index);
+const char *nfsub_service_name (guint service);
+const char *nfsub_access_name (guint access);
+
+/* ----------------------------------------------------------- state files */
+
+/* A GVariant saved with a header (magic, type string, SHA-256 of the
+ * data) through nfsub_write_file_atomic, so a damaged or foreign file is
+ * one clear error instead of wrong numbers. */
+gboolean nfsub_state_save (const char *path, GVariant *state, GError **error);
+/* Returns the state (a new reference), or NULL: with *missing TRUE when
+ * the file does not exist (and no error), else with error set. */
+GVariant *nfsub_state_load (const char *path, const char *type,
+                            gboolean *missing, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubBins, nfsub_bins_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubRrd, nfsub_rrd_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubLedger, nfsub_ledger_free)

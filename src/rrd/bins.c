@@ -331,7 +331,7 @@ nfsub_bins_save (NfsubBins *b)
                                  G_VARIANT_TYPE_UINT64, bins_row (b, bin),
                                  b->n_cells, sizeof (guint64)));
   return g_variant_new (
-    BINS_STATE_TYPE, (guint32) BINS_STATE_VERSION,
+    "(u@astxtt@at@ata(xat))", (guint32) BINS_STATE_VERSION,
     g_variant_new_strv ((const char *const *) b->cell_names, b->n_cells),
     b->step_ms, (gint64) b->base, b->watermark_ms, b->future_bytes,
     g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, b->late_pending,

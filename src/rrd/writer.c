@@ -51,8 +51,8 @@ typedef struct {
 
 struct NfsubRrd {
   char *log_name;
-  char *address;
-  rrd_client_t *client;
+  char *address;      /* rrdcached, NULL: librrd on the files */
+  gboolean cached;
   GHashTable *queues; /* path -> RrdQueue */
   GPtrArray *order;   /* RrdQueue, first queued first */
   guint n_queued;
@@ -98,10 +98,12 @@ nfsub_rrd_new (const char *log_name, const char *cached_address,
   if (cached_address && *cached_address)
     {
       rrd->address = g_strdup (cached_address);
+      rrd->cached = TRUE;
       rrd_clear_error ();
-      rrd->client = rrd_client_new (NULL);
-      if (!rrd->client
-          || rrd_client_connect (rrd->client, rrd->address) != 0)
+      /* Debian's librrd exports only the rrdc_* calls (one connection per
+       * process, shared by every plugin: the host gives all the same
+       * address). */
+      if (rrdc_connect (rrd->address) != 0)
         {
           g_autofree char *msg = take_rrd_error ();
           g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED,
@@ -118,8 +120,6 @@ nfsub_rrd_free (NfsubRrd *rrd)
 {
   if (!rrd)
     return;
-  if (rrd->client)
-    rrd_client_destroy (rrd->client);
   g_hash_table_unref (rrd->queues);
   g_ptr_array_unref (rrd->order);
   g_free (rrd->address);
@@ -164,7 +164,7 @@ nfsub_rrd_n_skipped (NfsubRrd *rrd)
 static gboolean
 rrd_is_local (NfsubRrd *rrd)
 {
-  return rrd->client == NULL || g_str_has_prefix (rrd->address, "unix:")
+  return !rrd->cached || g_str_has_prefix (rrd->address, "unix:")
          || rrd->address[0] == '/';
 }
 
@@ -173,8 +173,7 @@ nfsub_rrd_last (NfsubRrd *rrd, const char *path, gint64 *last,
                 GError **error)
 {
   rrd_clear_error ();
-  time_t t = rrd->client ? rrd_client_last (rrd->client, path)
-                         : rrd_last_r (path);
+  time_t t = rrd->cached ? rrdc_last (path) : rrd_last_r (path);
   if (t == (time_t) -1)
     {
       g_autofree char *msg = take_rrd_error ();
@@ -189,7 +188,7 @@ nfsub_rrd_last (NfsubRrd *rrd, const char *path, gint64 *last,
 static gboolean
 rrd_exists (NfsubRrd *rrd, const char *path)
 {
-  if (!rrd->client || rrd_is_local (rrd))
+  if (rrd_is_local (rrd))
     return g_file_test (path, G_FILE_TEST_EXISTS);
   gint64 last;
   return nfsub_rrd_last (rrd, path, &last, NULL);
@@ -221,10 +220,9 @@ nfsub_rrd_ensure (NfsubRrd *rrd, const char *path,
     g_ptr_array_add (args, g_strdup (layout_rras[i]));
   rrd_clear_error ();
   int rc;
-  if (rrd->client)
-    rc = rrd_client_create_r2 (rrd->client, path, NFSUB_LAYOUT_STEP,
-                               (time_t) start, 1, NULL, NULL, (int) args->len,
-                               (const char **) args->pdata);
+  if (rrd->cached)
+    rc = rrdc_create_r2 (path, NFSUB_LAYOUT_STEP, (time_t) start, 1, NULL,
+                         NULL, (int) args->len, (const char **) args->pdata);
   else
     rc = rrd_create_r2 (path, NFSUB_LAYOUT_STEP, (time_t) start, 1, NULL,
                         NULL, (int) args->len, (const char **) args->pdata);
@@ -244,10 +242,10 @@ nfsub_rrd_ensure (NfsubRrd *rrd, const char *path,
 gboolean
 nfsub_rrd_flush_cached (NfsubRrd *rrd, const char *path, GError **error)
 {
-  if (!rrd->client)
+  if (!rrd->cached)
     return TRUE;
   rrd_clear_error ();
-  if (rrd_client_flush (rrd->client, path) != 0)
+  if (rrdc_flush (path) != 0)
     {
       g_autofree char *msg = take_rrd_error ();
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED,
@@ -312,9 +310,9 @@ rrd_flush_queue (NfsubRrd *rrd, RrdQueue *q, GError **error)
 
   rrd_clear_error ();
   int rc;
-  if (rrd->client)
-    rc = rrd_client_update (rrd->client, q->path, (int) args->len,
-                            (const char *const *) args->pdata);
+  if (rrd->cached)
+    rc = rrdc_update (q->path, (int) args->len,
+                      (const char *const *) args->pdata);
   else
     {
       g_autofree char *tmpl = g_strjoinv (":", q->ds_names);
