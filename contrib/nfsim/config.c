@@ -275,8 +275,31 @@ get_targets (GKeyFile *kf, const char *group, NfsimTargets *t, GError **error)
   return TRUE;
 }
 
+static NfsimConfig *config_load (const char *path, const NfsimOptions *opt, GError **error);
+
 NfsimConfig *
 nfsim_config_load (const char *path, const NfsimOptions *opt, GError **error)
+{
+  GError *local = NULL;
+  NfsimConfig *cfg = config_load (path, opt, &local);
+  if (!cfg)
+    {
+      /* the defaults are valid, so a bad value comes from the user's file
+       * (or the command line): name it */
+      if (path && g_str_has_prefix (local->message, "nfsim config: "))
+        {
+          char *m = g_strdup_printf ("nfsim config %s: %s", path,
+                                     local->message + strlen ("nfsim config: "));
+          g_free (local->message);
+          local->message = m;
+        }
+      g_propagate_error (error, local);
+    }
+  return cfg;
+}
+
+static NfsimConfig *
+config_load (const char *path, const NfsimOptions *opt, GError **error)
 {
   g_autoptr (NfsimConfig) cfg = g_new0 (NfsimConfig, 1);
   cfg->keyfile = g_key_file_new ();
