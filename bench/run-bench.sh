@@ -8,7 +8,8 @@
 #   - nfsub process with the `proto` example plugin (the whole pipeline)
 #   - nfdump -r F -q -N -A proto -o 'fmt:%pr %byt'
 # each pinned to one core (taskset) and, for nfdump, also unpinned (it
-# decompresses in a second thread).  Prints flows/s, µs/flow and ratios.
+# decompresses in a second thread).  The programs take turns, so load from
+# other jobs spreads over all of them.  Prints flows/s, µs/flow, ratios.
 #
 # Environment: NFSUB_BUILDDIR (default .), BENCH_FLOWS (5000000),
 # BENCH_DATA (builddir/bench/data), BENCH_RUNS (3), BENCH_COMPRESSIONS
@@ -37,20 +38,15 @@ command -v "$NFDUMP" >/dev/null 2>&1 || die "no nfdump"
 
 now_ns () { date +%s%N; }
 
-# best wall time in seconds of RUNS runs of "$@" (output discarded)
-best_of () {
-  best=""
-  i=0
-  while [ $i -lt "$RUNS" ]; do
-    t0=$(now_ns)
-    "$@" >/dev/null 2>&1 || die "failed: $*"
-    t1=$(now_ns)
-    best=$(awk -v a="$best" -v b="$(( t1 - t0 ))" \
-      'BEGIN { b /= 1e9; if (a == "" || b < a) print b; else print a }')
-    i=$((i + 1))
-  done
-  echo "$best"
+# wall time in seconds of one run of "$@" (output discarded)
+time_once () {
+  t0=$(now_ns)
+  "$@" >/dev/null 2>&1 || die "failed: $*"
+  t1=$(now_ns)
+  awk -v d="$(( t1 - t0 ))" 'BEGIN { print d / 1e9 }'
 }
+
+min () { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b < a) print b; else print a }'; }
 
 udp_bound () { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp; }
 
@@ -127,14 +123,25 @@ for comp in $COMPRESSIONS; do
   F=$(make_file "$comp" "$flag")
   check_sums "$F"
   size=$(stat -c %s "$F")
-  t_reader=$(best_of $PIN "$READER" -q -n 1 "$F")
-  t_nfdump1=$(best_of $PIN "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt')
-  t_nfdump=$(best_of "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt')
+  # the programs take turns, RUNS rounds, best time of each: a burst of
+  # load from other jobs then hurts one round of all, not all runs of one
+  t_reader="" t_process="" t_nfdump1="" t_nfdump=""
+  if [ $HAVE_PROCESS = 1 ]; then
+    nfsub_process "$F" >/dev/null 2>&1 || die "nfsub process failed on $F"
+  fi
+  i=0
+  while [ $i -lt "$RUNS" ]; do
+    t_reader=$(min "$t_reader" "$(time_once $PIN "$READER" -q -n 1 "$F")")
+    if [ $HAVE_PROCESS = 1 ]; then
+      t_process=$(min "$t_process" "$(time_once nfsub_process "$F")")
+    fi
+    t_nfdump1=$(min "$t_nfdump1" "$(time_once $PIN "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt')")
+    t_nfdump=$(min "$t_nfdump" "$(time_once "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt')")
+    i=$((i + 1))
+  done
   echo "$comp: $F ($FLOWS flows, $size bytes), best of $RUNS, ratio = nfdump on one core / this"
   row "nfsub reader (bench-read, 1 core)" "$t_reader" "$t_nfdump1"
   if [ $HAVE_PROCESS = 1 ]; then
-    nfsub_process "$F" >/dev/null 2>&1 || die "nfsub process failed on $F"
-    t_process=$(best_of nfsub_process "$F")
     row "nfsub process, proto plugin (1 core)" "$t_process" "$t_nfdump1"
   fi
   row "nfdump -A proto (1 core)" "$t_nfdump1" "$t_nfdump1"
