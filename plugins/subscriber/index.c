@@ -18,7 +18,7 @@
 #include "subscriber.h"
 
 #define INDEX_MAGIC "NFSUBIX\n"
-#define INDEX_VERSION 1
+#define INDEX_VERSION 3
 #define FINGERPRINT_BYTES 1024
 /* at most this many bad-record messages per source per run in the log */
 #define MAX_LOGGED_ERRORS 10
@@ -110,14 +110,6 @@ tracked_file_free (gpointer p)
 }
 
 static void
-duid_user_free (gpointer p)
-{
-  DuidUser *u = p;
-  g_free (u->name);
-  g_free (u);
-}
-
-static void
 index_reset (SubIndex *ix)
 {
   lease_table_free (ix->table);
@@ -141,8 +133,7 @@ sub_index_new (SubConfig *config)
   ix->nas_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          NULL);
   ix->files = g_ptr_array_new_with_free_func (tracked_file_free);
-  ix->duid_map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        duid_user_free);
+  ix->duid_map.names = g_string_new (NULL);
   ix->kea_pending = g_array_new (FALSE, FALSE, sizeof (guint32));
   index_reset (ix);
   return ix;
@@ -158,7 +149,8 @@ sub_index_free (SubIndex *ix)
   g_ptr_array_unref (ix->nas_names);
   g_hash_table_unref (ix->nas_index);
   g_ptr_array_unref (ix->files);
-  g_hash_table_unref (ix->duid_map);
+  g_free (ix->duid_map.slots);
+  g_string_free (ix->duid_map.names, TRUE);
   g_array_unref (ix->kea_pending);
   g_free (ix);
 }
@@ -459,7 +451,7 @@ hash_bytes (const guint8 *p, gsize n)
 typedef struct {
   guint8 family, plen;
   guint64 hi, lo;
-  LeaseBinding b;
+  guint32 start, end, user;
 } __attribute__ ((packed)) SavedBinding;
 
 typedef struct {
@@ -469,6 +461,7 @@ typedef struct {
   guint32 *user_map;
   guint32 n_users;
   guint32 cutoff;
+  guint32 keys[2][129]; /* kept keys per family (v4, v6) and length */
 } SaveWalk;
 
 static void
@@ -497,19 +490,21 @@ save_chain (const LeasePrefix *p, LeaseKind kind, guint32 head, gpointer data)
     }
   const guint32 *all = overflow ? (guint32 *) overflow->data : ids;
   guint total = overflow ? overflow->len : n;
+  guint kept_before = w->out->len;
   for (guint k = total; k-- > 0;)
     {
       LeaseBinding *b = lease_table_binding (w->ix->table, all[k]);
       if (b->end != LEASE_END_OPEN && b->end < w->cutoff)
         continue;
-      SavedBinding s = { p->family, p->plen, p->addr.hi, p->addr.lo, *b };
       if (!w->user_map[b->user])
         w->user_map[b->user] = ++w->n_users;
-      s.b.user = w->user_map[b->user];
-      s.b.next = 0;
+      SavedBinding s = { p->family, p->plen, p->addr.hi, p->addr.lo,
+                         b->start, b->end, w->user_map[b->user] };
       g_array_append_val (w->out, s);
       w->new_id[all[k]] = w->out->len;
     }
+  if (w->out->len > kept_before)
+    w->keys[p->family == 4 ? 0 : 1][p->plen]++;
   if (overflow)
     g_array_unref (overflow);
 }
@@ -533,7 +528,7 @@ sub_index_save (SubIndex *ix, const char *path, GError **error)
   SaveWalk w = { ix, g_array_new (FALSE, FALSE, sizeof (SavedBinding)),
                  g_new0 (guint32, lease_table_n_bindings (ix->table) + 2),
                  g_new0 (guint32, lease_table_n_users (ix->table) + 1), 0,
-                 cutoff };
+                 cutoff, { { 0 } } };
   lease_table_foreach (ix->table, save_chain, &w);
 
   /* users still referenced, in their new order */
@@ -549,6 +544,21 @@ sub_index_save (SubIndex *ix, const char *path, GError **error)
       put_str (b, u->key);
     }
 
+  /* how many keys of each length: the loader sizes its tables first */
+  guint32 n_groups = 0;
+  for (int f = 0; f < 2; f++)
+    for (int l = 0; l <= 128; l++)
+      n_groups += w.keys[f][l] != 0;
+  PUT (b, n_groups);
+  for (int f = 0; f < 2; f++)
+    for (int l = 0; l <= 128; l++)
+      if (w.keys[f][l])
+        {
+          guint8 family = f == 0 ? 4 : 6, plen = (guint8) l;
+          PUT (b, family);
+          PUT (b, plen);
+          PUT (b, w.keys[f][l]);
+        }
   guint32 n = w.out->len;
   PUT (b, n);
   put (b, w.out->data, (gsize) n * sizeof (SavedBinding));
@@ -671,6 +681,23 @@ index_parse (SubIndex *ix, const guint8 *data, gsize len, const char **why)
           != i + 1)
         r.bad = TRUE;
     }
+  guint32 n_groups;
+  GET (&r, n_groups);
+  for (guint32 i = 0; i < n_groups && !r.bad; i++)
+    {
+      guint8 family, plen;
+      guint32 keys;
+      GET (&r, family);
+      GET (&r, plen);
+      GET (&r, keys);
+      if ((family != 4 && family != 6) || plen > (family == 4 ? 32 : 128)
+          || keys > (guint32) (len / sizeof (SavedBinding)))
+        {
+          *why = "bad table header";
+          return FALSE;
+        }
+      lease_table_reserve (ix->table, LEASE_DYNAMIC, family, plen, keys);
+    }
   guint32 n_bindings;
   GET (&r, n_bindings);
   if (r.bad || (gsize) (r.end - r.p) / sizeof (SavedBinding) < n_bindings)
@@ -678,20 +705,21 @@ index_parse (SubIndex *ix, const guint8 *data, gsize len, const char **why)
       *why = "truncated";
       return FALSE;
     }
+  /* room for what this run adds too */
+  lease_table_reserve_bindings (ix->table, n_bindings + n_bindings / 16 + 1024);
   for (guint32 i = 0; i < n_bindings; i++)
     {
       SavedBinding s;
       GET (&r, s);
       LeasePrefix p;
       NfsubAddr a = { s.hi, s.lo };
-      if (!lease_prefix_make (&p, &a, s.family, s.plen) || s.b.user == 0
-          || s.b.user > n_users)
+      if (!lease_prefix_make (&p, &a, s.family, s.plen) || s.user == 0
+          || s.user > n_users)
         {
           *why = "bad binding record";
           return FALSE;
         }
-      lease_table_add (ix->table, LEASE_DYNAMIC, &p, s.b.start, s.b.end,
-                       s.b.user);
+      lease_table_add (ix->table, LEASE_DYNAMIC, &p, s.start, s.end, s.user);
     }
   guint32 n_nas;
   GET (&r, n_nas);
@@ -702,6 +730,15 @@ index_parse (SubIndex *ix, const guint8 *data, gsize len, const char **why)
     }
   guint32 n_sessions;
   GET (&r, n_sessions);
+  if (n_sessions > len / sizeof (Session))
+    {
+      *why = "bad session count";
+      return FALSE;
+    }
+  /* sessions come in hash order: size the table for all of them first */
+  while (!ix->sessions
+         || ((gsize) 1 << ix->session_bits) * 7 < (gsize) n_sessions * 10)
+    sessions_grow (ix);
   for (guint32 i = 0; i < n_sessions && !r.bad; i++)
     {
       Session s;

@@ -95,10 +95,72 @@ parse_u64 (const char *s, guint64 *out)
   return *end == '\0' && errno == 0;
 }
 
+static guint64
+duid_hash (const char *hex)
+{
+  guint64 h = G_GUINT64_CONSTANT (1469598103934665603);
+  for (const char *p = hex; *p; p++)
+    h = (h ^ (guint8) *p) * G_GUINT64_CONSTANT (1099511628211);
+  h ^= h >> 32;
+  return h ? h : 1;
+}
+
+static inline gsize
+duid_slot (guint64 h, guint bits)
+{
+  return (gsize) ((h * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)) >> (64 - bits));
+}
+
+static DuidSlot *
+duid_map_find (DuidMap *m, guint64 h, gboolean create)
+{
+  if (!m->slots)
+    {
+      if (!create)
+        return NULL;
+      m->bits = 10;
+      m->slots = g_new0 (DuidSlot, (gsize) 1 << m->bits);
+    }
+  gsize mask = ((gsize) 1 << m->bits) - 1;
+  for (gsize j = duid_slot (h, m->bits);; j = (j + 1) & mask)
+    {
+      DuidSlot *s = &m->slots[j];
+      if (s->hash == h)
+        return s;
+      if (s->hash == 0)
+        {
+          if (!create)
+            return NULL;
+          if ((m->n + 1) * 10 > (mask + 1) * 7)
+            {
+              DuidSlot *old = m->slots;
+              gsize old_n = mask + 1;
+              m->bits++;
+              m->slots = g_new0 (DuidSlot, (gsize) 1 << m->bits);
+              gsize nmask = ((gsize) 1 << m->bits) - 1;
+              for (gsize i = 0; i < old_n; i++)
+                if (old[i].hash)
+                  {
+                    gsize k = duid_slot (old[i].hash, m->bits);
+                    while (m->slots[k].hash)
+                      k = (k + 1) & nmask;
+                    m->slots[k] = old[i];
+                  }
+              g_free (old);
+              return duid_map_find (m, h, create);
+            }
+          s->hash = h;
+          m->n++;
+          return s;
+        }
+    }
+}
+
 gboolean
 kea_load_duid_map (SubIndex *ix, GError **error)
 {
   SubConfig *c = ix->config;
+  DuidMap *m = &ix->duid_map;
   struct stat st;
   if (stat (c->kea_duid_map, &st) != 0)
     {
@@ -108,8 +170,8 @@ kea_load_duid_map (SubIndex *ix, GError **error)
       return FALSE;
     }
   gint64 mtime = (gint64) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  if ((guint64) st.st_size == ix->duid_map_size && mtime == ix->duid_map_mtime
-      && g_hash_table_size (ix->duid_map) > 0)
+  if (m->loaded && (guint64) st.st_size == m->file_size
+      && mtime == m->file_mtime)
     return TRUE;
   g_autofree char *text = NULL;
   g_autoptr (GError) local = NULL;
@@ -119,7 +181,9 @@ kea_load_duid_map (SubIndex *ix, GError **error)
                    "%s (kea_duid_map): %s", c->kea_duid_map, local->message);
       return FALSE;
     }
-  g_hash_table_remove_all (ix->duid_map);
+  g_clear_pointer (&m->slots, g_free);
+  m->n = 0;
+  g_string_truncate (m->names, 0);
   char *save = NULL;
   guint64 line_no = 0;
   for (char *line = text; line; line = save)
@@ -131,13 +195,20 @@ kea_load_duid_map (SubIndex *ix, GError **error)
       g_strstrip (line);
       if (*line == '\0' || *line == '#')
         continue;
-      g_auto (GStrv) f = g_strsplit (line, ",", -1);
-      guint n = g_strv_length (f);
-      for (guint i = 0; i < n; i++)
-        g_strstrip (f[i]);
+      char *f[6];
+      guint n = 0;
+      for (char *p = line; n < G_N_ELEMENTS (f);)
+        {
+          f[n++] = g_strstrip (p);
+          char *comma = strchr (p, ',');
+          if (!comma)
+            break;
+          *comma = '\0';
+          p = comma + 1;
+        }
       if (line_no == 1 && g_ascii_strcasecmp (f[0], "duid") == 0)
         continue; /* header */
-      DuidUser u = { 0 };
+      guint8 service = 0, user_class = 0, access = 0;
       g_autofree char *duid = n >= 2 ? normalise_duid (f[0]) : NULL;
       GError *bad = NULL;
       if (n < 2 || n > 5)
@@ -149,13 +220,13 @@ kea_load_duid_map (SubIndex *ix, GError **error)
       else if (!*f[1] || strchr (f[1], ':'))
         line_error (&bad, c->kea_duid_map, line_no,
                     "bad user name '%s' (empty, or with ':')", f[1]);
-      else if (n > 2 && *f[2] && !parse_service (f[2], &u.service))
+      else if (n > 2 && *f[2] && !parse_service (f[2], &service))
         line_error (&bad, c->kea_duid_map, line_no,
                     "service '%s' is not broadband or mobile", f[2]);
-      else if (n > 3 && *f[3] && !parse_class (f[3], &u.user_class))
+      else if (n > 3 && *f[3] && !parse_class (f[3], &user_class))
         line_error (&bad, c->kea_duid_map, line_no,
                     "class '%s' is not personal or enterprise", f[3]);
-      else if (n > 4 && *f[4] && !parse_access (f[4], &u.access))
+      else if (n > 4 && *f[4] && !parse_access (f[4], &access))
         line_error (&bad, c->kea_duid_map, line_no,
                     "access '%s' is not pppoe, ipoe or mobile", f[4]);
       if (bad)
@@ -164,15 +235,19 @@ kea_load_duid_map (SubIndex *ix, GError **error)
             return FALSE;
           continue;
         }
-      DuidUser *copy = g_new (DuidUser, 1);
-      *copy = u;
-      copy->name = g_strdup (f[1]);
-      g_hash_table_replace (ix->duid_map, g_steal_pointer (&duid), copy);
+      DuidSlot *slot = duid_map_find (m, duid_hash (duid), TRUE);
+      slot->name = (guint32) m->names->len;
+      slot->service = service;
+      slot->user_class = user_class;
+      slot->access = access;
+      g_string_append (m->names, f[1]);
+      g_string_append_c (m->names, '\0');
     }
-  ix->duid_map_size = (guint64) st.st_size;
-  ix->duid_map_mtime = mtime;
-  nfsub_info (SUBSCRIBER_PLUGIN, "%s: %u DUIDs mapped to users",
-              c->kea_duid_map, g_hash_table_size (ix->duid_map));
+  m->file_size = (guint64) st.st_size;
+  m->file_mtime = mtime;
+  m->loaded = TRUE;
+  nfsub_info (SUBSCRIBER_PLUGIN, "%s: %zu DUIDs mapped to users",
+              c->kea_duid_map, m->n);
   return TRUE;
 }
 
@@ -254,7 +329,10 @@ kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
     return line_error (error, path, line_no, "bad duid '%s'",
                        fields[columns[COL_DUID]]);
 
-  DuidUser *mapped = g_hash_table_lookup (ix->duid_map, duid);
+  const DuidSlot *mapped = duid_map_find (&ix->duid_map, duid_hash (duid),
+                                          FALSE);
+  const char *mapped_name = mapped ? ix->duid_map.names->str + mapped->name
+                                   : NULL;
   if (!mapped && c->kea_unmapped_skip)
     {
       ix->kea.ignored++;
@@ -277,7 +355,7 @@ kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
     res.access = c->kea_access;
   g_autofree char *key = mapped
                            ? g_strdup_printf ("%s:%s", access_name (res.access),
-                                              mapped->name)
+                                              mapped_name)
                            : g_strdup_printf ("%s:duid-%s",
                                               access_name (res.access), duid);
   guint32 user = lease_table_intern_user (ix->table, key, res.service,
@@ -448,8 +526,6 @@ read_lease_file (SubIndex *ix, TrackedFile *t, const ScannedFile *f,
 gboolean
 kea_source_refresh (SubIndex *ix, GError **error)
 {
-  if (ix->config->kea_duid_map && !kea_load_duid_map (ix, error))
-    return FALSE;
   g_autoptr (GPtrArray) files = scan_globs (ix->config->kea_leases, error);
   if (!files)
     return FALSE;
@@ -459,6 +535,9 @@ kea_source_refresh (SubIndex *ix, GError **error)
       TrackedFile *t = sub_index_track (ix, SOURCE_KEA, f, FALSE);
       if (t->size == f->size && t->mtime == f->mtime)
         continue;
+      /* the map is big and only needed for new rows */
+      if (ix->config->kea_duid_map && !kea_load_duid_map (ix, error))
+        return FALSE;
       if (!read_lease_file (ix, t, f, error))
         return FALSE;
     }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lease-table.h"
 
@@ -95,6 +96,48 @@ hash_string (const char *s)
   return h ? h : 1;
 }
 
+/* ---- memory ----
+ * The big arrays are touched at random by every lookup; with 4 KiB pages
+ * nearly each access is also a TLB miss.  Arrays from 2 MiB up get their
+ * own mapping with transparent huge pages where the kernel allows. */
+#define HUGE_FROM (2u << 20)
+
+static gpointer
+big_alloc0 (gsize bytes)
+{
+  if (bytes < HUGE_FROM)
+    return g_malloc0 (bytes);
+  void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    g_error ("subscriber: out of memory (%zu bytes)", bytes);
+#ifdef MADV_HUGEPAGE
+  madvise (p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+static void
+big_free (gpointer p, gsize bytes)
+{
+  if (!p)
+    return;
+  if (bytes < HUGE_FROM)
+    g_free (p);
+  else
+    munmap (p, bytes);
+}
+
+static gpointer
+big_realloc (gpointer p, gsize old_bytes, gsize new_bytes)
+{
+  gpointer q = big_alloc0 (new_bytes);
+  if (p)
+    memcpy (q, p, MIN (old_bytes, new_bytes));
+  big_free (p, old_bytes);
+  return q;
+}
+
 /* ---- prefixes ---- */
 
 static void
@@ -145,8 +188,10 @@ binding_array_push (BindingArray *a, const LeaseBinding *b)
     a->n = 1;
   if (a->n >= a->cap)
     {
-      a->cap = a->cap ? a->cap * 2 : 1024;
-      a->v = g_renew (LeaseBinding, a->v, a->cap);
+      guint32 old_cap = a->cap;
+      a->cap = a->cap ? a->cap + a->cap / 2 : 1024;
+      a->v = big_realloc (a->v, (gsize) old_cap * sizeof (LeaseBinding),
+                          (gsize) a->cap * sizeof (LeaseBinding));
     }
   a->v[a->n] = *b;
   return a->n++;
@@ -184,9 +229,9 @@ prefix_table_new (guint8 family, guint8 plen, guint8 kind)
   mask_for (family, plen, &pt->mask_hi, &pt->mask_lo);
   pt->bits = 4;
   if (pt->wide)
-    pt->s128 = g_new0 (Slot128, 1u << pt->bits);
+    pt->s128 = big_alloc0 (sizeof (Slot128) << pt->bits);
   else
-    pt->s64 = g_new0 (Slot64, 1u << pt->bits);
+    pt->s64 = big_alloc0 (sizeof (Slot64) << pt->bits);
   return pt;
 }
 
@@ -194,8 +239,8 @@ static void
 prefix_table_free (gpointer data)
 {
   PrefixTable *pt = data;
-  g_free (pt->s64);
-  g_free (pt->s128);
+  big_free (pt->s64, sizeof (Slot64) << pt->bits);
+  big_free (pt->s128, sizeof (Slot128) << pt->bits);
   g_free (pt);
 }
 
@@ -234,7 +279,7 @@ prefix_table_grow (PrefixTable *pt)
   if (pt->wide)
     {
       Slot128 *old = pt->s128;
-      pt->s128 = g_new0 (Slot128, n);
+      pt->s128 = big_alloc0 (sizeof (Slot128) * n);
       for (gsize i = 0; i < old_n; i++)
         if (old[i].head)
           {
@@ -243,12 +288,12 @@ prefix_table_grow (PrefixTable *pt)
               j = (j + 1) & mask;
             pt->s128[j] = old[i];
           }
-      g_free (old);
+      big_free (old, sizeof (Slot128) * old_n);
     }
   else
     {
       Slot64 *old = pt->s64;
-      pt->s64 = g_new0 (Slot64, n);
+      pt->s64 = big_alloc0 (sizeof (Slot64) * n);
       for (gsize i = 0; i < old_n; i++)
         if (old[i].head)
           {
@@ -257,7 +302,7 @@ prefix_table_grow (PrefixTable *pt)
               j = (j + 1) & mask;
             pt->s64[j] = old[i];
           }
-      g_free (old);
+      big_free (old, sizeof (Slot64) * old_n);
     }
 }
 
@@ -383,7 +428,9 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
   g_return_val_if_fail (user != 0 && user <= t->n_users, 0);
   PrefixTable *pt = table_for (t, p->family, p->plen, kind, TRUE);
   guint32 *head = prefix_table_slot (pt, &p->addr, TRUE);
-  LeaseBinding b = { start, end, user, 0 };
+  const LeaseUser *u = &t->users[user];
+  LeaseBinding b = { start, end, user, 0, u->key, u->service, u->user_class,
+                     u->access, { 0 } };
   BindingArray *arr = kind == LEASE_STATIC ? &t->stat : &t->dyn;
   guint32 id = binding_array_push (arr, &b);
   if (kind == LEASE_STATIC)
@@ -398,6 +445,31 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
   *link = id;
   filter_mark (t, p);
   return id;
+}
+
+void
+lease_table_reserve_bindings (LeaseTable *t, gsize n)
+{
+  BindingArray *a = &t->dyn;
+  gsize want = (gsize) MAX (a->n, 1) + n;
+  if (want > a->cap)
+    {
+      guint32 old_cap = a->cap;
+      a->cap = (guint32) want;
+      a->v = big_realloc (a->v, (gsize) old_cap * sizeof (LeaseBinding),
+                          (gsize) a->cap * sizeof (LeaseBinding));
+    }
+}
+
+void
+lease_table_reserve (LeaseTable *t, LeaseKind kind, guint8 family,
+                     guint8 plen, gsize keys)
+{
+  PrefixTable *pt = table_for (t, family, plen, kind, TRUE);
+  /* Keys that arrive in another table's hash order cluster badly while a
+   * table grows under them: size it once for all of them. */
+  while (((gsize) 1 << pt->bits) * 7 < (pt->used + keys) * 10)
+    prefix_table_grow (pt);
 }
 
 guint32
@@ -486,16 +558,26 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
 }
 
 #define LOOKUP_STRIDE 256
+#define NO_SLOT G_MAXUINT32
+#define SLOW_PATH (G_MAXUINT32 - 1)
 
 void
 lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
                          const guint32 *whens, guint32 *out)
 {
-  /* Four passes over a stride of addresses: find the first table's slot
-   * and prefetch it; probe it and prefetch the head binding; walk the
-   * chain.  Each pass issues independent memory loads, so the cache
-   * misses of a big table overlap instead of queueing. */
-  gsize slot_idx[LOOKUP_STRIDE];
+  /* Three passes over a stride of addresses: hash the first (longest)
+   * table's key and prefetch its slot; probe the slot and prefetch the
+   * head binding; walk the chain.  Each pass issues independent memory
+   * loads, so the cache misses of a big table overlap instead of
+   * queueing.  Keys of the first table are 64-bit (IPv4, IPv6 up to /64);
+   * anything else takes the general path. */
+  PrefixTable *first[2] = {
+    t->tables[0]->len ? t->tables[0]->pdata[0] : NULL,
+    t->tables[1]->len ? t->tables[1]->pdata[0] : NULL,
+  };
+  guint more[2] = { t->tables[0]->len > 1, t->tables[1]->len > 1 };
+  guint64 keys[LOOKUP_STRIDE];
+  guint32 slots[LOOKUP_STRIDE];
   guint32 heads[LOOKUP_STRIDE];
 
   for (guint base = 0; base < n; base += LOOKUP_STRIDE)
@@ -504,46 +586,52 @@ lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
       const NfsubAddr *a = addrs + base;
       for (guint i = 0; i < m; i++)
         {
-          slot_idx[i] = G_MAXSIZE;
-          if (!filter_pass (t, &a[i]))
+          slots[i] = NO_SLOT;
+          gboolean v4 = nfsub_addr_is_v4 (&a[i]);
+          PrefixTable *pt = first[!v4];
+          if (!pt || !filter_pass (t, &a[i]))
             continue;
-          GPtrArray *list = t->tables[nfsub_addr_is_v4 (&a[i]) ? 0 : 1];
-          if (list->len == 0)
-            continue;
-          PrefixTable *pt = list->pdata[0];
           if (pt->wide)
             {
-              slot_idx[i] = slot_of128 (pt, a[i].hi & pt->mask_hi,
-                                        a[i].lo & pt->mask_lo);
-              __builtin_prefetch (&pt->s128[slot_idx[i]]);
+              slots[i] = SLOW_PATH;
+              continue;
             }
-          else
-            {
-              slot_idx[i] = slot_of64 (pt, key64_of (pt, &a[i]));
-              __builtin_prefetch (&pt->s64[slot_idx[i]]);
-            }
+          guint64 key = v4 ? a[i].lo & pt->mask_lo & 0xffffffffu
+                           : a[i].hi & pt->mask_hi;
+          keys[i] = key;
+          slots[i] = (guint32) slot_of64 (pt, key);
+          __builtin_prefetch (&pt->s64[slots[i]]);
         }
       for (guint i = 0; i < m; i++)
         {
           heads[i] = 0;
-          if (slot_idx[i] == G_MAXSIZE)
+          if (slots[i] >= SLOW_PATH)
             continue;
-          GPtrArray *list = t->tables[nfsub_addr_is_v4 (&a[i]) ? 0 : 1];
-          guint32 *head = prefix_table_slot (list->pdata[0], &a[i], FALSE);
-          if (head)
+          const PrefixTable *pt = first[!nfsub_addr_is_v4 (&a[i])];
+          gsize mask = ((gsize) 1 << pt->bits) - 1;
+          for (gsize j = slots[i];; j = (j + 1) & mask)
             {
-              heads[i] = *head;
-              __builtin_prefetch (binding_get (t, *head));
+              const Slot64 *sl = &pt->s64[j];
+              if (sl->head == 0)
+                break;
+              if (sl->key == keys[i])
+                {
+                  heads[i] = sl->head;
+                  __builtin_prefetch (binding_get (t, sl->head));
+                  break;
+                }
             }
         }
       for (guint i = 0; i < m; i++)
         {
           guint32 id = 0;
-          if (slot_idx[i] != G_MAXSIZE)
+          if (slots[i] == SLOW_PATH)
+            id = lookup_from (t, &a[i], whens[base + i], 0);
+          else if (slots[i] != NO_SLOT)
             {
               if (heads[i])
                 id = chain_find (t, heads[i], whens[base + i]);
-              if (!id)
+              if (!id && more[!nfsub_addr_is_v4 (&a[i])])
                 id = lookup_from (t, &a[i], whens[base + i], 1);
             }
           out[base + i] = id;
@@ -592,16 +680,18 @@ lease_table_intern_user (LeaseTable *t, const char *key, guint8 service,
           UserSlot *old = t->user_index;
           gsize old_n = (gsize) 1 << t->user_bits;
           t->user_bits++;
-          t->user_index = g_new0 (UserSlot, (gsize) 1 << t->user_bits);
+          t->user_index = big_alloc0 (sizeof (UserSlot) << t->user_bits);
           for (gsize i = 0; i < old_n; i++)
             if (old[i].id)
               user_index_insert (t, old[i].hash, old[i].id);
-          g_free (old);
+          big_free (old, sizeof (UserSlot) * old_n);
         }
       if (t->n_users + 1 >= t->cap_users)
         {
+          guint32 old_cap = t->cap_users;
           t->cap_users = t->cap_users ? t->cap_users * 2 : 1024;
-          t->users = g_renew (LeaseUser, t->users, t->cap_users);
+          t->users = big_realloc (t->users, sizeof (LeaseUser) * old_cap,
+                                  sizeof (LeaseUser) * t->cap_users);
         }
       id = ++t->n_users;
       LeaseUser *u = &t->users[id];
@@ -643,7 +733,7 @@ lease_table_new (void)
   t->tables[1] = g_ptr_array_new_with_free_func (prefix_table_free);
   t->v6_filter = g_new0 (guint64, ((gsize) 1 << V6_FILTER_BITS) / 64);
   t->user_bits = 10;
-  t->user_index = g_new0 (UserSlot, (gsize) 1 << t->user_bits);
+  t->user_index = big_alloc0 (sizeof (UserSlot) << t->user_bits);
   t->keys = g_string_chunk_new (64 * 1024);
   return t;
 }
@@ -655,10 +745,10 @@ lease_table_free (LeaseTable *t)
     return;
   g_ptr_array_unref (t->tables[0]);
   g_ptr_array_unref (t->tables[1]);
-  g_free (t->dyn.v);
-  g_free (t->stat.v);
-  g_free (t->users);
-  g_free (t->user_index);
+  big_free (t->dyn.v, sizeof (LeaseBinding) * t->dyn.cap);
+  big_free (t->stat.v, sizeof (LeaseBinding) * t->stat.cap);
+  big_free (t->users, sizeof (LeaseUser) * t->cap_users);
+  big_free (t->user_index, sizeof (UserSlot) << t->user_bits);
   g_free (t->v6_filter);
   G_LOCK (retired_key_chunks);
   if (!retired_key_chunks)

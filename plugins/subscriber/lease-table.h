@@ -11,8 +11,8 @@
  * length, dynamic bindings (RADIUS, Kea) are tried before static ones, so
  * a static entry is the fallback while no dynamic binding is active.
  *
- * Memory: 16 bytes per binding, 16 bytes per hash slot (load <= 0.7),
- * 16 bytes + the key text per user.
+ * Memory: 32 bytes per binding, 16 bytes per hash slot (load <= 0.7),
+ * 16 bytes + 8 bytes of index + the key text per user.
  */
 #ifndef SUBSCRIBER_LEASE_TABLE_H
 #define SUBSCRIBER_LEASE_TABLE_H
@@ -24,11 +24,18 @@ G_BEGIN_DECLS
 
 #define LEASE_END_OPEN G_MAXUINT32
 
+/* A binding carries a copy of what a tag needs from its user, so that a
+ * lookup touches two cache lines (slot, binding) instead of three. */
 typedef struct {
-  guint32 start; /* epoch seconds, inclusive */
-  guint32 end;   /* epoch seconds, exclusive */
-  guint32 user;  /* user id, >= 1 */
-  guint32 next;  /* the next older binding of the same key, 0: none */
+  guint32 start;      /* epoch seconds, inclusive */
+  guint32 end;        /* epoch seconds, exclusive */
+  guint32 user;       /* user id, >= 1 */
+  guint32 next;       /* the next older binding of the same key, 0: none */
+  const char *key;    /* the user's key */
+  guint8 service;     /* the user's, when the binding was added */
+  guint8 user_class;
+  guint8 access;
+  guint8 reserved[5];
 } LeaseBinding;
 
 typedef struct {
@@ -76,6 +83,11 @@ gboolean lease_prefix_make (LeasePrefix *p, const NfsubAddr *addr,
 guint32 lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
                          guint32 start, guint32 end, guint32 user);
 LeaseBinding *lease_table_binding (LeaseTable *t, guint32 id);
+/* Makes room for n more dynamic bindings (bulk loads). */
+void lease_table_reserve_bindings (LeaseTable *t, gsize n);
+/* Makes room for `keys` more prefixes of one length (bulk loads). */
+void lease_table_reserve (LeaseTable *t, LeaseKind kind, guint8 family,
+                          guint8 plen, gsize keys);
 guint32 lease_table_n_bindings (LeaseTable *t); /* ids are 1..n */
 /* The newest binding of exactly this prefix, 0: none. */
 guint32 lease_table_latest (LeaseTable *t, LeaseKind kind,

@@ -138,10 +138,24 @@ typedef struct {
   guint64 files_read, bytes_read;
 } SourceStats;
 
+/* kea_duid_map entries: open addressing on a 64-bit hash of the DUID
+ * (hex, lower case); names live in one buffer. */
 typedef struct {
-  char *name;
+  guint64 hash;     /* 0: empty */
+  guint32 name;     /* offset into DuidMap.names */
   guint8 service, user_class, access;
-} DuidUser;
+  guint8 reserved;
+} DuidSlot;
+
+typedef struct {
+  DuidSlot *slots;
+  guint bits;
+  gsize n;
+  GString *names;
+  guint64 file_size;
+  gint64 file_mtime;
+  gboolean loaded;
+} DuidMap;
 
 typedef struct {
   SubConfig *config;      /* not owned */
@@ -155,10 +169,8 @@ typedef struct {
   GHashTable *nas_index;  /* name -> index + 1 */
 
   GPtrArray *files;       /* TrackedFile */
-  GHashTable *duid_map;   /* normalised DUID hex -> DuidUser */
+  DuidMap duid_map;       /* loaded when a lease file has new rows */
   GArray *kea_pending;    /* bindings removed by a row with no time */
-  guint64 duid_map_size;
-  gint64 duid_map_mtime;
 
   gint64 newest_event;    /* newest accounting event seen (RADIUS, Kea) */
   gint64 newest_arrival;  /* newest RADIUS Timestamp seen */

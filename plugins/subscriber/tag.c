@@ -50,19 +50,27 @@ fill_tag (Tagger *tg, NfsubSubscriberTag *tag, guint32 binding,
           const NfsubFlow *f, guint32 ifindex)
 {
   LeaseTable *t = tg->index->table;
-  guint32 user = lease_table_binding (t, binding)->user;
+  const LeaseBinding *b = lease_table_binding (t, binding);
   if (G_UNLIKELY (tg->flow_rules))
     {
       guint8 access = rules_flow_access (tg->rules, &f->exporter, ifindex);
-      if (access && access != lease_table_user (t, user)->access)
-        user = user_with_access (tg, user, access);
+      if (access && access != b->access)
+        {
+          guint32 user = user_with_access (tg, b->user, access);
+          const LeaseUser *u = lease_table_user (t, user);
+          tag->user = u->key;
+          tag->user_id = user;
+          tag->service = b->service;
+          tag->user_class = b->user_class;
+          tag->access = access;
+          return;
+        }
     }
-  const LeaseUser *u = lease_table_user (t, user);
-  tag->user = u->key;
-  tag->user_id = user;
-  tag->service = u->service;
-  tag->user_class = u->user_class;
-  tag->access = u->access;
+  tag->user = b->key;
+  tag->user_id = b->user;
+  tag->service = b->service;
+  tag->user_class = b->user_class;
+  tag->access = b->access;
 }
 
 void

@@ -1,0 +1,399 @@
+/* bench-subscriber: the subscriber plugin at ISP scale.
+ *
+ * Builds the index of a population (default 1M users: half PPPoE from
+ * RADIUS detail records with reconnects that hand addresses to other
+ * users, half IPoE /56 delegations from a Kea lease file with a DUID map),
+ * then tags flows (default 10M) in the host's 2048-flow batches and prints
+ * ingest rate, memory per lease, index save/load time, lookups per second
+ * and the tagging cost per flow next to the reader's.
+ *
+ *   make bench-subscriber [SUBSCRIBER_BENCH_ARGS="--users N --flows N"]
+ */
+#include "config.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib/gstdio.h>
+
+#include "plugins/subscriber/subscriber.h"
+
+#define T0 G_GINT64_CONSTANT (1717372800)
+#define BATCH 2048
+
+static gsize
+huge_bytes (void)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/smaps_rollup", &text, NULL, NULL))
+    return 0;
+  const char *p = strstr (text, "AnonHugePages:");
+  return p ? (gsize) g_ascii_strtoull (p + 14, NULL, 10) * 1024 : 0;
+}
+
+static gsize
+rss_bytes (void)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &text, NULL, NULL))
+    return 0;
+  const char *p = strstr (text, "VmRSS:");
+  return p ? (gsize) g_ascii_strtoull (p + 6, NULL, 10) * 1024 : 0;
+}
+
+static double
+now_s (void)
+{
+  return (double) g_get_monotonic_time () / 1e6;
+}
+
+/* CPU time of this thread: the machine may be shared, and the tagging
+ * cost is CPU work */
+static double
+cpu_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static NfsubAddr
+pppoe_addr (guint32 i)
+{
+  /* 100.64.0.0/10 */
+  return nfsub_addr_from_v4 (0x64400000u + i);
+}
+
+static NfsubAddr
+ipoe_addr (guint32 i, guint64 host)
+{
+  NfsubAddr a = { G_GUINT64_CONSTANT (0x20010db800000000) | ((guint64) i << 8)
+                    | (host & 0xff),
+                  host * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15) };
+  return a;
+}
+
+typedef struct {
+  guint32 users;    /* PPPoE users; as many IPoE */
+  guint32 *addr_of; /* user -> current PPPoE address index */
+} Population;
+
+static void
+append_record (GString *s, const char *status, guint32 user, guint32 session,
+               guint32 addr, gint64 t, gint64 session_time)
+{
+  char ip[NFSUB_ADDR_STRLEN];
+  NfsubAddr a = pppoe_addr (addr);
+  nfsub_addr_to_string (&a, ip);
+  /* libc's %e pads with a space, as FreeRADIUS writes it (GLib's would
+   * use a figure space) */
+  char ev[64], date[64];
+  time_t tt = (time_t) t;
+  struct tm tm;
+  gmtime_r (&tt, &tm);
+  strftime (ev, sizeof ev, "%b %e %Y %H:%M:%S UTC", &tm);
+  strftime (date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+  g_string_append_printf (s,
+                          "%s\n\tAcct-Status-Type = %s\n"
+                          "\tUser-Name = \"user%u@isp.example\"\n"
+                          "\tAcct-Session-Id = \"%08x%08x\"\n"
+                          "\tNAS-IP-Address = 192.0.2.%u\n"
+                          "\tFramed-IP-Address = %s\n"
+                          "\tEvent-Timestamp = \"%s\"\n",
+                          date, status, user, user, session, 1 + user % 50, ip,
+                          ev);
+  if (session_time >= 0)
+    g_string_append_printf (s, "\tAcct-Session-Time = %" G_GINT64_FORMAT "\n",
+                            session_time);
+  g_string_append_printf (s, "\tTimestamp = %" G_GINT64_FORMAT "\n\n", t + 1);
+}
+
+static guint64
+feed (SubIndex *ix, GString *s)
+{
+  g_autoptr (GBytes) b = g_bytes_new (s->str, s->len);
+  g_autoptr (NfsubRadiusDetail) d = nfsub_radius_detail_new_from_bytes (
+    "bench-detail", b, NFSUB_RADIUS_DETAIL_NONE);
+  const NfsubRadiusRecord *r;
+  g_autoptr (GError) error = NULL;
+  guint64 n = 0;
+  int rc;
+  while ((rc = nfsub_radius_detail_next (d, &r, &error)) == 1)
+    {
+      if (!radius_apply_record (ix, r, &error))
+        g_error ("%s", error->message);
+      n++;
+    }
+  if (rc < 0)
+    g_error ("%s", error->message);
+  g_string_truncate (s, 0);
+  return n;
+}
+
+/* PPPoE: every user starts a session in the first hour; churn_percent of
+ * them reconnect later and get a free address, so that addresses move
+ * between users within the day. */
+static guint64
+build_pppoe (SubIndex *ix, Population *pop, guint churn_percent, GRand *r)
+{
+  GString *s = g_string_sized_new (4 << 20);
+  guint64 records = 0;
+  guint32 next_free = pop->users; /* pool has 2x users addresses */
+  GArray *freed = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (guint32 u = 0; u < pop->users; u++)
+    {
+      pop->addr_of[u] = u;
+      append_record (s, "Start", u, 0, u, T0 + g_rand_int_range (r, 0, 3600),
+                     -1);
+      if (s->len > (4u << 20))
+        records += feed (ix, s);
+    }
+  records += feed (ix, s);
+  /* reconnects through the day, in time order */
+  guint32 n_churn = (guint32) ((guint64) pop->users * churn_percent / 100);
+  for (guint32 k = 0; k < n_churn; k++)
+    {
+      guint32 u = (guint32) g_rand_int_range (r, 0, (gint32) pop->users);
+      gint64 t = T0 + 3600 + (gint64) k * (82800 / MAX (n_churn, 1));
+      guint32 old = pop->addr_of[u];
+      append_record (s, "Stop", u, 0, old, t, t - T0);
+      g_array_append_val (freed, old);
+      /* the new address: one another user gave up, else a fresh one */
+      guint32 addr;
+      if (freed->len > 1000)
+        {
+          guint i = (guint) g_rand_int_range (r, 0, (gint32) freed->len - 1);
+          addr = g_array_index (freed, guint32, i);
+          g_array_remove_index_fast (freed, i);
+        }
+      else
+        addr = next_free++;
+      pop->addr_of[u] = addr;
+      append_record (s, "Start", u, k + 1, addr, t + 5, -1);
+      if (s->len > (4u << 20))
+        records += feed (ix, s);
+    }
+  records += feed (ix, s);
+  g_array_unref (freed);
+  g_string_free (s, TRUE);
+  return records;
+}
+
+static guint64
+build_ipoe (SubIndex *ix, SubConfig *c, Population *pop)
+{
+  FILE *map = fopen (c->kea_duid_map, "w");
+  FILE *leases = fopen (c->kea_leases[0], "w");
+  if (!map || !leases)
+    g_error ("cannot write the Kea files in the temp dir");
+  fprintf (leases, "address,duid,valid_lifetime,expire,subnet_id,"
+                   "pref_lifetime,lease_type,iaid,prefix_len,fqdn_fwd,"
+                   "fqdn_rev,hostname,hwaddr,state,user_context,hwtype,"
+                   "hwaddr_source\n");
+  for (guint32 u = 0; u < pop->users; u++)
+    {
+      char prefix[NFSUB_ADDR_STRLEN];
+      NfsubAddr a = ipoe_addr (u, 0);
+      a.hi &= ~G_GUINT64_CONSTANT (0xff);
+      a.lo = 0;
+      nfsub_addr_to_string (&a, prefix);
+      fprintf (map, "00:03:00:01:%02x:%02x:%02x:%02x,ipoe%u\n", u >> 24,
+               (u >> 16) & 0xff, (u >> 8) & 0xff, u & 0xff, u);
+      fprintf (leases,
+               "%s,00:03:00:01:%02x:%02x:%02x:%02x,86400,%" G_GINT64_FORMAT
+               ",1,7200,2,1,56,0,0,,,0,,,\n",
+               prefix, u >> 24, (u >> 16) & 0xff, (u >> 8) & 0xff, u & 0xff,
+               T0 - 600 + 86400);
+    }
+  fclose (map);
+  fclose (leases);
+  g_autoptr (GError) error = NULL;
+  if (!kea_source_refresh (ix, &error))
+    g_error ("%s", error->message);
+  return ix->kea.records;
+}
+
+static void
+make_flow (NfsubFlow *f, Population *pop, GRand *r)
+{
+  memset (f, 0, sizeof *f);
+  f->first_ms = (guint64) (T0 + 3600 + g_rand_int_range (r, 0, 82800)) * 1000;
+  f->last_ms = f->first_ms + 1000;
+  f->in_bytes = (guint64) g_rand_int_range (r, 40, 100000);
+  f->in_packets = 1 + f->in_bytes / 1000;
+  f->aggr_flows = 1;
+  f->proto = 6;
+  f->exporter = nfsub_addr_from_v4 (0xc0000201u);
+  gboolean v6 = g_rand_int_range (r, 0, 2) == 0;
+  f->family = v6 ? 6 : 4;
+  NfsubAddr sub, other;
+  guint32 u = (guint32) g_rand_int_range (r, 0, (gint32) pop->users);
+  guint32 u2 = (guint32) g_rand_int_range (r, 0, (gint32) pop->users);
+  if (v6)
+    {
+      sub = ipoe_addr (u, g_rand_int (r));
+      other = ipoe_addr (u2, g_rand_int (r));
+    }
+  else
+    {
+      sub = pppoe_addr (pop->addr_of[u]);
+      other = pppoe_addr (pop->addr_of[u2]);
+    }
+  int kind = g_rand_int_range (r, 0, 10);
+  NfsubAddr internet
+    = v6 ? (NfsubAddr) { G_GUINT64_CONSTANT (0x2a00145000000000) | g_rand_int (r),
+                         g_rand_int (r) }
+         : nfsub_addr_from_v4 (0x08000000u | (g_rand_int (r) & 0xffffff));
+  if (kind < 8)
+    other = internet; /* subscriber <-> Internet */
+  else if (kind == 9)
+    {
+      /* neither end is a subscriber (transit, a scanner) */
+      sub = internet;
+      other = v6 ? (NfsubAddr) { G_GUINT64_CONSTANT (0x2a00145000000000),
+                                 g_rand_int (r) }
+                 : nfsub_addr_from_v4 (0x01010000u | (g_rand_int (r) & 0xffff));
+    }
+  /* kind 8: subscriber <-> subscriber */
+  if (g_rand_boolean (r))
+    f->src = sub, f->dst = other;
+  else
+    f->src = other, f->dst = sub;
+}
+
+int
+main (int argc, char **argv)
+{
+  gint64 users = 1000000, flows = 10000000, seed = 1;
+  double read_ns = 110;
+  gint churn = 30;
+  GOptionEntry entries[] = {
+    { "users", 'u', 0, G_OPTION_ARG_INT64, &users, "Users (half PPPoE, half IPoE)", "N" },
+    { "flows", 'n', 0, G_OPTION_ARG_INT64, &flows, "Flows to tag", "N" },
+    { "churn", 0, 0, G_OPTION_ARG_INT, &churn, "Percent of PPPoE users reconnecting", "P" },
+    { "read-ns", 0, 0, G_OPTION_ARG_DOUBLE, &read_ns,
+      "Reader cost per flow to compare with (ns, default 110)", "NS" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- subscriber plugin benchmark");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  g_autofree char *dir = g_dir_make_tmp ("nfsub-bench-subscriber-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *leases = g_build_filename (dir, "leases6.csv", NULL);
+  g_autofree char *map = g_build_filename (dir, "duid.csv", NULL);
+  g_autofree char *index = g_build_filename (dir, "index.bin", NULL);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_key_file_set_string (kf, "subscriber", "kea_leases", leases);
+  g_key_file_set_string (kf, "subscriber", "kea_duid_map", map);
+  g_key_file_set_string (kf, "subscriber", "radius_strip_realm", "true");
+  SubConfig *c = sub_config_load (NULL, kf, "subscriber", &error);
+  g_assert_no_error (error);
+
+  Population pop = { (guint32) (users / 2), g_new0 (guint32, users / 2 + 1) };
+  GRand *r = g_rand_new_with_seed ((guint32) seed);
+  malloc_trim (0);
+  gsize rss0 = rss_bytes ();
+  SubIndex *ix = sub_index_new (c);
+  double t = now_s ();
+  guint64 radius_records = build_pppoe (ix, &pop, (guint) churn, r);
+  double t_radius = now_s () - t;
+  t = now_s ();
+  guint64 kea_records = build_ipoe (ix, c, &pop);
+  double t_kea = now_s () - t;
+  malloc_trim (0);
+  gsize rss1 = rss_bytes ();
+  guint32 bindings = lease_table_n_bindings (ix->table);
+
+  g_print ("users            %u (%u PPPoE, %u IPoE)\n",
+           lease_table_n_users (ix->table), pop.users, pop.users);
+  g_print ("bindings         %u (%zu RADIUS sessions)\n", bindings,
+           ix->n_sessions);
+  g_print ("RADIUS ingest    %" G_GUINT64_FORMAT " records in %.2f s: %.0f records/s\n",
+           radius_records, t_radius, radius_records / t_radius);
+  g_print ("Kea ingest       %" G_GUINT64_FORMAT " rows in %.2f s: %.0f rows/s\n",
+           kea_records, t_kea, kea_records / t_kea);
+  g_print ("build            RSS +%.1f MB while ingesting\n",
+           (double) (rss1 - rss0) / 1e6);
+
+  /* the steady state of a per-file process: load the saved index (and
+   * the DUID map, needed whenever the lease file has new rows) */
+  t = now_s ();
+  g_assert_true (sub_index_save (ix, index, &error));
+  double t_save = now_s () - t;
+  GStatBuf st;
+  g_stat (index, &st);
+  sub_index_free (ix);
+  malloc_trim (0);
+  gsize rss2 = rss_bytes ();
+  t = now_s ();
+  ix = sub_index_new (c);
+  g_assert_true (sub_index_load (ix, index, &error));
+  double t_load = now_s () - t;
+  g_assert_true (kea_load_duid_map (ix, &error));
+  malloc_trim (0);
+  gsize rss3 = rss_bytes ();
+  g_assert_cmpuint (lease_table_n_bindings (ix->table), ==, bindings);
+  gsize sessions_bytes = ix->sessions ? ((gsize) 1 << ix->session_bits)
+                                          * sizeof (Session)
+                                      : 0;
+  gsize map_bytes = (sizeof (DuidSlot) << ix->duid_map.bits)
+                    + ix->duid_map.names->allocated_len;
+  g_print ("index            %.1f MB, saved in %.2f s, loaded in %.2f s\n",
+           st.st_size / 1e6, t_save, t_load);
+  g_print ("memory           table %.1f MB + sessions %.1f MB + DUID map "
+           "%.1f MB; RSS +%.1f MB (%.1f MB in huge pages)\n",
+           lease_table_memory (ix->table) / 1e6, sessions_bytes / 1e6,
+           map_bytes / 1e6, (double) (rss3 - rss2) / 1e6, huge_bytes () / 1e6);
+  g_print ("per lease        %.0f bytes (RSS of the loaded index / bindings; "
+           "target < 200)\n",
+           (double) (rss3 - rss2) / bindings);
+
+  Tagger tg;
+  tagger_init (&tg, ix, c->rules);
+  NfsubFlow *batch_flows = g_new (NfsubFlow, BATCH);
+  TagCounters counters = { 0 };
+  double tagging = 0;
+  for (gint64 done = 0; done < flows; done += BATCH)
+    {
+      guint n = (guint) MIN (BATCH, flows - done);
+      for (guint i = 0; i < n; i++)
+        make_flow (&batch_flows[i], &pop, r);
+      NfsubBatch batch = { batch_flows, n, NULL, 0 };
+      t = cpu_s ();
+      tagger_tag_batch (&tg, &batch, &counters);
+      tagging += cpu_s () - t;
+    }
+  double ns = tagging * 1e9 / (double) flows;
+  g_print ("tagging          %" G_GINT64_FORMAT " flows in %.2f s CPU: %.1f M flows/s, "
+           "%.1f M lookups/s, %.1f ns/flow\n",
+           flows, tagging, flows / tagging / 1e6, 2 * flows / tagging / 1e6, ns);
+  g_print ("attributed       IN %.1f%% OUT %.1f%% unattributed %.1f%% of bytes\n",
+           100.0 * counters.in_bytes / counters.bytes,
+           100.0 * counters.out_bytes / counters.bytes,
+           100.0 * counters.unattr_bytes / counters.bytes);
+  g_print ("vs reading       %.0f%% of the reader's %.0f ns/flow (target <= 30%%)\n",
+           100.0 * ns / read_ns, read_ns);
+  if (counters.unattr_flows * 5 > counters.flows)
+    g_printerr ("warning: more unattributed flows than the mix should give\n");
+
+  tagger_clear (&tg);
+  g_free (batch_flows);
+  sub_index_free (ix);
+  sub_config_free (c);
+  g_free (pop.addr_of);
+  g_rand_free (r);
+  g_unlink (leases);
+  g_unlink (map);
+  g_unlink (index);
+  g_rmdir (dir);
+  return 0;
+}
