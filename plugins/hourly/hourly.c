@@ -22,6 +22,7 @@
 #include <nfsub/nfsub.h>
 #include <nfsub/rrd.h>
 
+#include "categories.h"
 #include "hourly.h"
 
 #define PLUGIN "hourly"
@@ -36,13 +37,10 @@
 #define CELL_UNATTRIBUTED (NFSUB_TAG_INDEXES * 2)
 #define N_FIXED_CELLS (CELL_UNATTRIBUTED + 1)
 enum { DIR_IN = 0, DIR_OUT = 1 };
-enum { CAT_IN = 0, CAT_OUT = 1, CAT_UNATTRIBUTED = 2, CAT_CELLS = 3 };
 
 static const char *const series_ds[] = { "in", "out", "late_in", "late_out",
                                          NULL };
 static const char *const unattributed_ds[] = { "bytes", "late", NULL };
-static const char *const category_ds[] = { "in", "out", "unattributed",
-                                           "late", NULL };
 
 typedef struct {
   char *name;
@@ -50,27 +48,18 @@ typedef struct {
   NfsubSeriesSpec spec;
 } HourlySeries;
 
-typedef struct {
-  char *name;
-  char *path;
-  NfsubFilter *filter;
-  guint first_cell;
-} HourlyCategory;
-
 struct HourlyPlugin {
   char *state_path;
   char *rrd_dir;
   char *unattributed_path;
   GPtrArray *series;      /* HourlySeries */
-  GPtrArray *categories;  /* HourlyCategory */
+  Categories *categories;
   NfsubBins *bins;
   NfsubRrd *rrd;
   NfsubLedger *ledger;
   guint lateness;
   gboolean skip_file;     /* the current file is already counted */
   guint files_skipped;
-  guint32 *selection;
-  guint selection_size;
 };
 
 static void
@@ -80,17 +69,6 @@ series_free (gpointer data)
   g_free (s->name);
   g_free (s->path);
   g_free (s);
-}
-
-static void
-category_free (gpointer data)
-{
-  HourlyCategory *c = data;
-  g_free (c->name);
-  g_free (c->path);
-  if (c->filter)
-    nfsub_filter_free (c->filter);
-  g_free (c);
 }
 
 void
@@ -104,12 +82,10 @@ hourly_plugin_free (gpointer data)
   g_free (self->unattributed_path);
   if (self->series)
     g_ptr_array_unref (self->series);
-  if (self->categories)
-    g_ptr_array_unref (self->categories);
+  categories_free (self->categories);
   nfsub_bins_free (self->bins);
   nfsub_rrd_free (self->rrd);
   nfsub_ledger_free (self->ledger);
-  g_free (self->selection);
   g_free (self);
 }
 
@@ -135,14 +111,7 @@ hourly_emit (gint64 bin_start, const guint64 *row, const guint64 *late,
   guint64 u[2] = { row[CELL_UNATTRIBUTED], late[CELL_UNATTRIBUTED] };
   nfsub_rrd_queue (self->rrd, self->unattributed_path, unattributed_ds,
                    bin_start, u);
-  for (guint i = 0; i < self->categories->len; i++)
-    {
-      HourlyCategory *c = self->categories->pdata[i];
-      const guint64 *r = &row[c->first_cell], *l = &late[c->first_cell];
-      guint64 v[4] = { r[CAT_IN], r[CAT_OUT], r[CAT_UNATTRIBUTED],
-                       l[CAT_IN] + l[CAT_OUT] + l[CAT_UNATTRIBUTED] };
-      nfsub_rrd_queue (self->rrd, c->path, category_ds, bin_start, v);
-    }
+  categories_emit (self->categories, self->rrd, bin_start, row, late);
 }
 
 static char **
@@ -156,15 +125,7 @@ hourly_cell_names (HourlyPlugin *self, guint *n_cells)
                                                nfsub_access_name (t % 4),
                                                d == DIR_IN ? "in" : "out"));
   g_ptr_array_add (names, g_strdup ("unattributed"));
-  for (guint i = 0; i < self->categories->len; i++)
-    {
-      HourlyCategory *c = self->categories->pdata[i];
-      c->first_cell = names->len;
-      g_ptr_array_add (names, g_strdup_printf ("category.%s.in", c->name));
-      g_ptr_array_add (names, g_strdup_printf ("category.%s.out", c->name));
-      g_ptr_array_add (names, g_strdup_printf ("category.%s.unattributed",
-                                               c->name));
-    }
+  categories_add_cells (self->categories, names);
   *n_cells = names->len;
   g_ptr_array_add (names, NULL);
   return (char **) g_ptr_array_free (names, FALSE);
@@ -204,59 +165,6 @@ hourly_load_state (HourlyPlugin *self, GError **error)
   return TRUE;
 }
 
-gboolean
-hourly_category_name_ok (const char *name)
-{
-  if (!*name || strlen (name) > 64)
-    return FALSE;
-  for (const char *p = name; *p; p++)
-    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-')
-      return FALSE;
-  return TRUE;
-}
-
-/* Categories: keys `category.NAME = <nfdump filter>` (GKeyFile keys cannot
- * hold spaces, so the name is part of the key). */
-static gboolean
-hourly_load_categories (HourlyPlugin *self, NfsubHost *host,
-                        GKeyFile *config, const char *group, GError **error)
-{
-  if (!g_key_file_has_group (config, group))
-    return TRUE;
-  g_auto (GStrv) keys = g_key_file_get_keys (config, group, NULL, NULL);
-  for (char **k = keys; k && *k; k++)
-    {
-      if (!g_str_has_prefix (*k, "category."))
-        continue;
-      const char *name = *k + strlen ("category.");
-      if (!hourly_category_name_ok (name))
-        {
-          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
-                       "%s: [%s] %s: a category name is 1-64 letters, "
-                       "digits, '_' or '-'", nfsub_host_config_path (host),
-                       group, *k);
-          return FALSE;
-        }
-      g_autofree char *expr = g_key_file_get_string (config, group, *k, NULL);
-      g_autoptr (GError) local = NULL;
-      NfsubFilter *filter = nfsub_filter_compile (expr ? expr : "", &local);
-      if (!filter)
-        {
-          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
-                       "%s: [%s] %s: %s", nfsub_host_config_path (host),
-                       group, *k, local->message);
-          return FALSE;
-        }
-      HourlyCategory *c = g_new0 (HourlyCategory, 1);
-      c->name = g_strdup (name);
-      c->filter = filter;
-      g_autofree char *file = g_strdup_printf ("cat-%s.rrd", name);
-      c->path = g_build_filename (self->rrd_dir, file, NULL);
-      g_ptr_array_add (self->categories, c);
-    }
-  return TRUE;
-}
-
 static gboolean
 get_uint_key (NfsubHost *host, GKeyFile *config, const char *group,
               const char *key, guint max, guint *value, GError **error)
@@ -276,39 +184,18 @@ get_uint_key (NfsubHost *host, GKeyFile *config, const char *group,
   return TRUE;
 }
 
-/* Checks the group's keys: the fixed ones plus every category.NAME. */
-gboolean
-hourly_check_keys (NfsubHost *host, GKeyFile *config, const char *group,
-                   const char *const *fixed, GError **error)
-{
-  g_autoptr (GPtrArray) allowed = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; fixed[i]; i++)
-    g_ptr_array_add (allowed, g_strdup (fixed[i]));
-  if (g_key_file_has_group (config, group))
-    {
-      g_auto (GStrv) keys = g_key_file_get_keys (config, group, NULL, NULL);
-      for (char **k = keys; k && *k; k++)
-        if (g_str_has_prefix (*k, "category."))
-          g_ptr_array_add (allowed, g_strdup (*k));
-    }
-  g_ptr_array_add (allowed, NULL);
-  return nfsub_config_check_keys (host, config, group,
-                                  (const char *const *) allowed->pdata, error);
-}
-
 HourlyPlugin *
 hourly_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
                    gboolean connect, GError **error)
 {
   static const char *const keys[] = { "series", "lateness", "ledger_days",
                                       NULL };
-  if (!hourly_check_keys (host, config, group, keys, error))
+  if (!categories_check_keys (host, config, group, keys, error))
     return NULL;
 
   g_autoptr (GError) local = NULL;
   g_autoptr (HourlyPlugin) self = g_new0 (HourlyPlugin, 1);
   self->series = g_ptr_array_new_with_free_func (series_free);
-  self->categories = g_ptr_array_new_with_free_func (category_free);
   self->rrd_dir = g_build_filename (nfsub_host_rrd_dir (host), PLUGIN, NULL);
   self->unattributed_path = g_build_filename (self->rrd_dir,
                                               "unattributed.rrd", NULL);
@@ -342,8 +229,11 @@ hourly_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   if (!get_uint_key (host, config, group, "lateness", 7 * 86400,
                      &self->lateness, error)
       || !get_uint_key (host, config, group, "ledger_days", 3660,
-                        &ledger_days, error)
-      || !hourly_load_categories (self, host, config, group, error))
+                        &ledger_days, error))
+    return NULL;
+  self->categories = categories_new (host, config, group, self->rrd_dir,
+                                     error);
+  if (!self->categories)
     return NULL;
 
   const char *dir = nfsub_host_state_dir (host, PLUGIN, error);
@@ -393,39 +283,6 @@ hourly_begin_file (gpointer data, const NfsubFileInfo *file, GError **error)
   return TRUE;
 }
 
-static void
-hourly_count_categories (HourlyPlugin *self, NfsubBatch *batch)
-{
-  guint need = batch->n_flows;
-  if (need > self->selection_size)
-    {
-      g_free (self->selection);
-      self->selection = g_new (guint32, need);
-      self->selection_size = need;
-    }
-  for (guint i = 0; i < self->categories->len; i++)
-    {
-      HourlyCategory *c = self->categories->pdata[i];
-      guint n = nfsub_filter_select (c->filter, batch->flows, batch->n_flows,
-                                     batch->selected, batch->n_selected,
-                                     self->selection);
-      for (guint j = 0; j < n; j++)
-        {
-          const NfsubFlow *f = &batch->flows[self->selection[j]];
-          guint64 bytes = nfsub_flow_bytes (f);
-          if (f->direction & NFSUB_DIR_IN)
-            nfsub_bins_add (self->bins, c->first_cell + CAT_IN, f->first_ms,
-                            f->last_ms, bytes);
-          if (f->direction & NFSUB_DIR_OUT)
-            nfsub_bins_add (self->bins, c->first_cell + CAT_OUT, f->first_ms,
-                            f->last_ms, bytes);
-          if (!(f->direction & (NFSUB_DIR_IN | NFSUB_DIR_OUT)))
-            nfsub_bins_add (self->bins, c->first_cell + CAT_UNATTRIBUTED,
-                            f->first_ms, f->last_ms, bytes);
-        }
-    }
-}
-
 static gboolean
 hourly_process (gpointer data, NfsubBatch *batch, GError **error)
 {
@@ -449,8 +306,7 @@ hourly_process (gpointer data, NfsubBatch *batch, GError **error)
         nfsub_bins_add (bins, CELL_UNATTRIBUTED, f->first_ms, f->last_ms,
                         bytes);
     }
-  if (self->categories->len)
-    hourly_count_categories (self, batch);
+  categories_account (self->categories, bins, batch);
   return TRUE;
 }
 

@@ -15,10 +15,6 @@ HourlyPlugin *hourly_plugin_new (NfsubHost *host, GKeyFile *config,
                                  const char *group, gboolean connect,
                                  GError **error);
 gboolean hourly_save_state (HourlyPlugin *self, GError **error);
-gboolean hourly_category_name_ok (const char *name);
-gboolean hourly_check_keys (NfsubHost *host, GKeyFile *config,
-                            const char *group, const char *const *fixed,
-                            GError **error);
 
 /* `nfsub graph` (graph.c) */
 int hourly_graph_command (NfsubHost *host, int argc, char **argv);

@@ -1,0 +1,690 @@
+/* ports: bytes by protocol and port (Tables 3 and 4) per week, and port
+ * categories over time in RRD files (Figures 7 and 8).
+ *
+ * For TCP and UDP the port of a flow is the lower of its two ports: a
+ * server port (< 1024) marks client/server traffic, two dynamic ports
+ * suggest P2P.  Per flow end the plugin adds the flow's bytes to
+ *   - the week table of the flow's start: per port cell (service/access of
+ *     the subscriber end, or unattributed), per protocol and lower port;
+ *   - the 5-minute bins of the RRD series: per (service, access,
+ *     direction) and category TCP 80 / TCP 443 / TCP dynamic / UDP 443 /
+ *     other.
+ * Both are array increments; series and totals are summed when a bin
+ * closes or a report is asked for.
+ *
+ * Files: RRD_DIR/ports/SERIES.rrd (in_/out_ tcp80, tcp443, tcpdyn,
+ * udp443, other, total; late_in, late_out), RRD_DIR/ports/unattributed.rrd,
+ * RRD_DIR/ports/cat-NAME.rrd; STATE_DIR/ports/state.gv (open weeks, bins,
+ * ledger) and STATE_DIR/ports/weeks/YYYY-MM-DD.gv (closed weeks).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "ports.h"
+
+#define PLUGIN "ports"
+#define STATE_VERSION 1
+#define STATE_TYPE "(uvvav)"
+#define DEFAULT_SERIES "broadband-pppoe;broadband-ipoe;broadband-all;mobile-all;all-all"
+#define DEFAULT_TCP_PORTS "443;80;183;993;22;31000;1935;8080"
+#define DEFAULT_UDP_PORTS "443;4500;8801;51820;53"
+#define DEFAULT_TOP 5
+#define DEFAULT_KEEP 100
+#define DEFAULT_LEDGER_DAYS 35
+/* flows starting later than this after the wall clock: broken clock */
+#define FUTURE_SLACK_MS (G_GUINT64_CONSTANT (86400) * 1000)
+
+/* bins: (tag, direction, category), then unattributed per category */
+#define PCELL(tag, dir, cat) ((((tag) * 2) + (dir)) * N_PCATS + (cat))
+#define PCELL_UNATTRIBUTED(cat) (NFSUB_TAG_INDEXES * 2 * N_PCATS + (cat))
+#define N_PFIXED_CELLS (PCELL_UNATTRIBUTED (N_PCATS))
+
+static const char *const pcat_names[N_PCATS] = { "tcp80", "tcp443",
+                                                 "tcpdyn", "udp443",
+                                                 "other" };
+static const char *const series_ds[] = {
+  "in_tcp80", "in_tcp443", "in_tcpdyn", "in_udp443", "in_other", "in_total",
+  "out_tcp80", "out_tcp443", "out_tcpdyn", "out_udp443", "out_other",
+  "out_total", "late_in", "late_out", NULL
+};
+static const char *const unattributed_ds[] = { "tcp80", "tcp443", "tcpdyn",
+                                               "udp443", "other", "total",
+                                               "late", NULL };
+
+static void
+series_free (gpointer data)
+{
+  PortsSeries *s = data;
+  g_free (s->name);
+  g_free (s->path);
+  g_free (s);
+}
+
+void
+ports_plugin_free (gpointer data)
+{
+  PortsPlugin *self = data;
+  if (!self)
+    return;
+  if (self->tz)
+    g_time_zone_unref (self->tz);
+  g_free (self->state_path);
+  g_free (self->weeks_dir);
+  g_free (self->rrd_dir);
+  g_free (self->unattributed_path);
+  if (self->series)
+    g_ptr_array_unref (self->series);
+  categories_free (self->categories);
+  nfsub_bins_free (self->bins);
+  nfsub_rrd_free (self->rrd);
+  nfsub_ledger_free (self->ledger);
+  for (guint k = 0; k < 2; k++)
+    if (self->fixed[k])
+      g_array_unref (self->fixed[k]);
+  if (self->weeks)
+    g_ptr_array_unref (self->weeks);
+  g_free (self);
+}
+
+static void
+ports_emit (gint64 bin_start, const guint64 *row, const guint64 *late,
+            gpointer data)
+{
+  PortsPlugin *self = data;
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      PortsSeries *s = self->series->pdata[i];
+      guint64 v[14] = { 0 };
+      for (guint t = 0; t < NFSUB_TAG_INDEXES; t++)
+        {
+          if (!nfsub_series_matches (&s->spec, t))
+            continue;
+          for (guint d = 0; d < 2; d++)
+            for (guint c = 0; c < N_PCATS; c++)
+              {
+                v[d * 6 + c] += row[PCELL (t, d, c)];
+                v[d * 6 + 5] += row[PCELL (t, d, c)];
+                v[12 + d] += late[PCELL (t, d, c)];
+              }
+        }
+      nfsub_rrd_queue (self->rrd, s->path, series_ds, bin_start, v);
+    }
+  guint64 u[7] = { 0 };
+  for (guint c = 0; c < N_PCATS; c++)
+    {
+      u[c] = row[PCELL_UNATTRIBUTED (c)];
+      u[5] += u[c];
+      u[6] += late[PCELL_UNATTRIBUTED (c)];
+    }
+  nfsub_rrd_queue (self->rrd, self->unattributed_path, unattributed_ds,
+                   bin_start, u);
+  categories_emit (self->categories, self->rrd, bin_start, row, late);
+}
+
+static char **
+ports_cell_names (PortsPlugin *self, guint *n)
+{
+  GPtrArray *names = g_ptr_array_new ();
+  for (guint t = 0; t < NFSUB_TAG_INDEXES; t++)
+    for (guint d = 0; d < 2; d++)
+      for (guint c = 0; c < N_PCATS; c++)
+        g_ptr_array_add (names, g_strdup_printf (
+                                  "%s.%s.%s.%s", nfsub_service_name (t / 4),
+                                  nfsub_access_name (t % 4),
+                                  d ? "out" : "in", pcat_names[c]));
+  for (guint c = 0; c < N_PCATS; c++)
+    g_ptr_array_add (names, g_strdup_printf ("unattributed.%s",
+                                             pcat_names[c]));
+  g_assert (names->len == N_PFIXED_CELLS);
+  categories_add_cells (self->categories, names);
+  *n = names->len;
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
+static gboolean
+get_uint_key (NfsubHost *host, GKeyFile *config, const char *group,
+              const char *key, guint min, guint max, guint *value,
+              GError **error)
+{
+  if (!g_key_file_has_key (config, group, key, NULL))
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  gint64 v = g_key_file_get_int64 (config, group, key, &local);
+  if (local || v < min || v > max)
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                   "%s: [%s] %s: expected an integer %u..%u",
+                   nfsub_host_config_path (host), group, key, min, max);
+      return FALSE;
+    }
+  *value = (guint) v;
+  return TRUE;
+}
+
+static GArray *
+parse_port_list (NfsubHost *host, GKeyFile *config, const char *group,
+                 const char *key, const char *def, GError **error)
+{
+  g_autofree char *text = g_key_file_has_key (config, group, key, NULL)
+                            ? g_key_file_get_value (config, group, key, NULL)
+                            : g_strdup (def);
+  g_auto (GStrv) parts = g_strsplit_set (text, ";, ", -1);
+  GArray *ports = g_array_new (FALSE, FALSE, sizeof (guint16));
+  for (char **p = parts; *p; p++)
+    {
+      if (!**p)
+        continue;
+      guint64 v;
+      if (!g_ascii_string_to_unsigned (*p, 10, 0, 65535, &v, NULL))
+        {
+          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                       "%s: [%s] %s: '%s' is not a port 0..65535",
+                       nfsub_host_config_path (host), group, key, *p);
+          g_array_unref (ports);
+          return NULL;
+        }
+      guint16 port = (guint16) v;
+      g_array_append_val (ports, port);
+    }
+  return ports;
+}
+
+static gboolean
+ports_load_state (PortsPlugin *self, GError **error)
+{
+  gboolean missing;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GVariant) state = nfsub_state_load (self->state_path, STATE_TYPE,
+                                                 &missing, &local);
+  if (!state)
+    {
+      if (missing)
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  guint32 version;
+  g_autoptr (GVariant) bins = NULL, ledger = NULL;
+  g_autoptr (GVariantIter) weeks = NULL;
+  g_variant_get (state, "(uvvav)", &version, &bins, &ledger, &weeks);
+  if (version != STATE_VERSION)
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                   "%s: state version %u, expected %u", self->state_path,
+                   version, STATE_VERSION);
+      return FALSE;
+    }
+  if (!nfsub_bins_load (self->bins, bins, &local)
+      || !nfsub_ledger_load (self->ledger, ledger, &local))
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE, "%s: %s",
+                   self->state_path, local->message);
+      return FALSE;
+    }
+  GVariant *wv;
+  while (g_variant_iter_next (weeks, "v", &wv))
+    {
+      PortWeek *w = port_week_load (wv, &local);
+      g_variant_unref (wv);
+      if (!w)
+        {
+          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE, "%s: %s",
+                       self->state_path, local->message);
+          return FALSE;
+        }
+      /* not in its week file yet (or changed since) */
+      w->dirty = TRUE;
+      g_ptr_array_add (self->weeks, w);
+    }
+  return TRUE;
+}
+
+PortsPlugin *
+ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
+                  gboolean connect, GError **error)
+{
+  static const char *const keys[] = { "series", "lateness", "ledger_days",
+                                      "top", "keep_ports", "tcp_ports",
+                                      "udp_ports", NULL };
+  if (!categories_check_keys (host, config, group, keys, error))
+    return NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (PortsPlugin) self = g_new0 (PortsPlugin, 1);
+  self->tz = g_time_zone_ref (nfsub_host_timezone (host));
+  self->series = g_ptr_array_new_with_free_func (series_free);
+  self->weeks = g_ptr_array_new_with_free_func ((GDestroyNotify) port_week_free);
+  self->rrd_dir = g_build_filename (nfsub_host_rrd_dir (host), PLUGIN, NULL);
+  self->unattributed_path = g_build_filename (self->rrd_dir,
+                                              "unattributed.rrd", NULL);
+  self->future_limit_ms = (guint64) (g_get_real_time () / 1000)
+                          + FUTURE_SLACK_MS;
+
+  g_auto (GStrv) names = NULL;
+  if (g_key_file_has_key (config, group, "series", NULL))
+    names = g_key_file_get_string_list (config, group, "series", NULL, NULL);
+  else
+    names = g_strsplit (DEFAULT_SERIES, ";", -1);
+  for (char **n = names; n && *n; n++)
+    {
+      g_strstrip (*n);
+      if (!**n)
+        continue;
+      PortsSeries *s = g_new0 (PortsSeries, 1);
+      s->name = g_strdup (*n);
+      g_ptr_array_add (self->series, s);
+      if (!nfsub_series_parse (*n, &s->spec, &local))
+        {
+          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                       "%s: [%s] series: %s", nfsub_host_config_path (host),
+                       group, local->message);
+          return NULL;
+        }
+      g_autofree char *file = g_strdup_printf ("%s.rrd", *n);
+      s->path = g_build_filename (self->rrd_dir, file, NULL);
+    }
+
+  self->lateness = nfsub_host_active_timeout (host) + NFSUB_RRD_STEP;
+  self->top = DEFAULT_TOP;
+  self->keep = DEFAULT_KEEP;
+  guint ledger_days = DEFAULT_LEDGER_DAYS;
+  if (!get_uint_key (host, config, group, "lateness", 0, 7 * 86400,
+                     &self->lateness, error)
+      || !get_uint_key (host, config, group, "ledger_days", 0, 3660,
+                        &ledger_days, error)
+      || !get_uint_key (host, config, group, "top", 0, 1000, &self->top,
+                        error)
+      || !get_uint_key (host, config, group, "keep_ports", 1, 65536,
+                        &self->keep, error))
+    return NULL;
+  if (self->top > self->keep)
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                   "%s: [%s] top: %u is more than keep_ports (%u), the ports "
+                   "a closed week keeps", nfsub_host_config_path (host),
+                   group, self->top, self->keep);
+      return NULL;
+    }
+  self->fixed[0] = parse_port_list (host, config, group, "tcp_ports",
+                                    DEFAULT_TCP_PORTS, error);
+  if (!self->fixed[0])
+    return NULL;
+  self->fixed[1] = parse_port_list (host, config, group, "udp_ports",
+                                    DEFAULT_UDP_PORTS, error);
+  if (!self->fixed[1])
+    return NULL;
+  self->categories = categories_new (host, config, group, self->rrd_dir,
+                                     error);
+  if (!self->categories)
+    return NULL;
+
+  const char *dir = nfsub_host_state_dir (host, PLUGIN, error);
+  if (!dir)
+    return NULL;
+  self->state_path = g_build_filename (dir, "state.gv", NULL);
+  self->weeks_dir = g_build_filename (dir, "weeks", NULL);
+
+  guint n_cells;
+  g_auto (GStrv) cells = ports_cell_names (self, &n_cells);
+  self->bins = nfsub_bins_new ((const char *const *) cells, n_cells,
+                               NFSUB_RRD_STEP, self->lateness, ports_emit,
+                               self);
+  self->ledger = nfsub_ledger_new (ledger_days);
+  if (!ports_load_state (self, error))
+    return NULL;
+  if (connect)
+    {
+      self->rrd = nfsub_rrd_new (PLUGIN, nfsub_host_rrdcached_address (host),
+                                 error);
+      if (!self->rrd)
+        return NULL;
+    }
+  self->wk_start_ms = 1;
+  self->wk_end_ms = 0;
+  return g_steal_pointer (&self);
+}
+
+static gpointer
+ports_init (NfsubHost *host, GKeyFile *config, const char *group,
+            GError **error)
+{
+  return ports_plugin_new (host, config, group, TRUE, error);
+}
+
+static char *
+week_path (PortsPlugin *self, const char *label)
+{
+  g_autofree char *file = g_strdup_printf ("%s.gv", label);
+  return g_build_filename (self->weeks_dir, file, NULL);
+}
+
+static PortWeek *
+load_week_file (const char *path, GError **error)
+{
+  gboolean missing;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GVariant) v = nfsub_state_load (path, PORT_WEEK_TYPE, &missing,
+                                             &local);
+  if (!v)
+    {
+      if (missing)
+        g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                     "%s: no such week file", path);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  PortWeek *w = port_week_load (v, &local);
+  if (!w)
+    g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE, "%s: %s", path,
+                 local->message);
+  return w;
+}
+
+/* The open week holding `first_ms`: found among the open ones, reopened
+ * from its file (late flows of a closed week), or new. */
+static PortWeek *
+ports_open_week (PortsPlugin *self, guint64 first_ms)
+{
+  for (guint i = 0; i < self->weeks->len; i++)
+    {
+      PortWeek *w = self->weeks->pdata[i];
+      if ((guint64) w->start * 1000 <= first_ms
+          && first_ms < (guint64) w->end * 1000)
+        return w;
+    }
+  g_autofree char *label = NULL;
+  port_week_start (self->tz, (gint64) (first_ms / 1000), &label);
+  g_autofree char *path = week_path (self, label);
+  PortWeek *w = NULL;
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr (GError) error = NULL;
+      w = load_week_file (path, &error);
+      if (w)
+        nfsub_info (PLUGIN, "week %s reopened for late flows", label);
+      else
+        /* Never merge into a table we cannot read: count the flows in a
+         * fresh table that will not overwrite it (see finish). */
+        nfsub_warning (PLUGIN, "%s", error->message);
+    }
+  if (!w)
+    w = port_week_new (self->tz, (gint64) (first_ms / 1000));
+  g_ptr_array_add (self->weeks, w);
+  return w;
+}
+
+static void
+ports_switch_week (PortsPlugin *self, guint64 first_ms)
+{
+  if (first_ms > self->future_limit_ms)
+    {
+      /* the bins count these as future bytes; no week table for them */
+      self->wk = NULL;
+      self->wk_start_ms = first_ms;
+      self->wk_end_ms = first_ms + 1;
+      return;
+    }
+  PortWeek *w = ports_open_week (self, first_ms);
+  self->wk_start_ms = (guint64) w->start * 1000;
+  self->wk_end_ms = (guint64) w->end * 1000;
+  if (port_week_has_file (w, self->file_key))
+    self->wk = NULL; /* an old duplicate: this week already has it */
+  else
+    {
+      port_week_add_file (w, self->file_key);
+      self->wk = w;
+    }
+}
+
+static gboolean
+ports_begin_file (gpointer data, const NfsubFileInfo *file, GError **error)
+{
+  PortsPlugin *self = data;
+  self->file_key = nfsub_ledger_file_key (file);
+  self->skip_file = !nfsub_ledger_add (self->ledger, self->file_key,
+                                       nfsub_ledger_file_time (file));
+  self->wk = NULL;
+  self->wk_start_ms = 1;
+  self->wk_end_ms = 0;
+  if (self->skip_file)
+    {
+      nfsub_info (PLUGIN, "%s: already counted, skipped", file->path);
+      return TRUE;
+    }
+  nfsub_bins_begin_file (self->bins, file);
+  return TRUE;
+}
+
+static gboolean
+ports_process (gpointer data, NfsubBatch *batch, GError **error)
+{
+  PortsPlugin *self = data;
+  if (self->skip_file)
+    return TRUE;
+  NfsubBins *bins = self->bins;
+  guint n = nfsub_batch_size (batch);
+  for (guint i = 0; i < n; i++)
+    {
+      const NfsubFlow *f = nfsub_batch_flow (batch, i);
+      guint64 bytes = nfsub_flow_bytes (f);
+      guint16 lower;
+      guint cat = ports_category (f->proto, f->src_port, f->dst_port, &lower);
+      if (G_UNLIKELY (f->first_ms < self->wk_start_ms
+                      || f->first_ms >= self->wk_end_ms))
+        ports_switch_week (self, f->first_ms);
+      PortWeek *w = self->wk;
+      guint8 d = f->direction;
+      if (d & NFSUB_DIR_IN)
+        {
+          guint t = nfsub_tag_index (&f->src_tag);
+          if (w)
+            port_cell_add (&w->cells[t], f->proto, lower, bytes);
+          nfsub_bins_add (bins, PCELL (t, 0, cat), f->first_ms, f->last_ms,
+                          bytes);
+        }
+      if (d & NFSUB_DIR_OUT)
+        {
+          guint t = nfsub_tag_index (&f->dst_tag);
+          if (w)
+            port_cell_add (&w->cells[t], f->proto, lower, bytes);
+          nfsub_bins_add (bins, PCELL (t, 1, cat), f->first_ms, f->last_ms,
+                          bytes);
+        }
+      if (!(d & (NFSUB_DIR_IN | NFSUB_DIR_OUT)))
+        {
+          if (w)
+            port_cell_add (&w->cells[PORT_CELL_UNATTRIBUTED], f->proto,
+                           lower, bytes);
+          nfsub_bins_add (bins, PCELL_UNATTRIBUTED (cat), f->first_ms,
+                          f->last_ms, bytes);
+        }
+    }
+  categories_account (self->categories, bins, batch);
+  return TRUE;
+}
+
+#define FLUSH_EVERY_POINTS 4096
+
+static gboolean
+ports_end_file (gpointer data, const NfsubFileInfo *file, GError **error)
+{
+  PortsPlugin *self = data;
+  self->skip_file = FALSE;
+  nfsub_bins_close (self->bins);
+  if (nfsub_rrd_n_queued (self->rrd) >= FLUSH_EVERY_POINTS)
+    return nfsub_rrd_flush (self->rrd, error);
+  return TRUE;
+}
+
+/* Weeks the watermark has passed by the lateness window are complete:
+ * compacted and written to their own file, then left out of the state. */
+static gboolean
+ports_close_weeks (PortsPlugin *self, GError **error)
+{
+  guint64 wm = nfsub_bins_watermark (self->bins);
+  for (guint i = 0; i < self->weeks->len;)
+    {
+      PortWeek *w = self->weeks->pdata[i];
+      if ((guint64) (w->end + self->lateness) * 1000 > wm)
+        {
+          i++;
+          continue;
+        }
+      if (!w->dirty)
+        {
+          /* reopened for a file it already had: nothing to write */
+          g_ptr_array_remove_index (self->weeks, i);
+          self->wk = NULL;
+          self->wk_start_ms = 1;
+          self->wk_end_ms = 0;
+          continue;
+        }
+      port_week_compact (w, self->keep,
+                         (const guint16 *) self->fixed[0]->data,
+                         self->fixed[0]->len,
+                         (const guint16 *) self->fixed[1]->data,
+                         self->fixed[1]->len);
+      g_autofree char *path = week_path (self, w->label);
+      if (g_mkdir_with_parents (self->weeks_dir, 0755) != 0)
+        {
+          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                       "cannot create %s: %s", self->weeks_dir,
+                       g_strerror (errno));
+          return FALSE;
+        }
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          /* A week file we could not read when late flows came: keep it
+           * and put the late table beside it, for a human to merge. */
+          g_autoptr (GError) local = NULL;
+          PortWeek *old = load_week_file (path, &local);
+          if (!old)
+            {
+              g_free (path);
+              path = g_strdup_printf ("%s/%s.late-%" G_GINT64_FORMAT ".gv",
+                                      self->weeks_dir, w->label,
+                                      g_get_real_time ());
+              nfsub_warning (PLUGIN, "late flows of week %s saved in %s",
+                             w->label, path);
+            }
+          port_week_free (old);
+        }
+      if (!nfsub_state_save (path, port_week_save (w), error))
+        return FALSE;
+      nfsub_info (PLUGIN, "week %s closed (%u files)", w->label,
+                  g_hash_table_size (w->files));
+      g_ptr_array_remove_index (self->weeks, i);
+      self->wk = NULL;
+      self->wk_start_ms = 1;
+      self->wk_end_ms = 0;
+    }
+  return TRUE;
+}
+
+static gboolean
+ports_save_state (PortsPlugin *self, GError **error)
+{
+  GVariantBuilder weeks;
+  g_variant_builder_init (&weeks, G_VARIANT_TYPE ("av"));
+  for (guint i = 0; i < self->weeks->len; i++)
+    g_variant_builder_add (&weeks, "v", port_week_save (self->weeks->pdata[i]));
+  return nfsub_state_save (self->state_path,
+                           g_variant_new ("(uvv@av)", (guint32) STATE_VERSION,
+                                          nfsub_bins_save (self->bins),
+                                          nfsub_ledger_save (self->ledger),
+                                          g_variant_builder_end (&weeks)),
+                           error);
+}
+
+static gboolean
+ports_finish (gpointer data, GError **error)
+{
+  PortsPlugin *self = data;
+  nfsub_bins_close (self->bins);
+  /* RRD first: a crash before the state is saved re-runs into points the
+   * files already hold, which the writer skips. */
+  if (!nfsub_rrd_flush (self->rrd, error))
+    return FALSE;
+  if (!ports_close_weeks (self, error))
+    return FALSE;
+  return ports_save_state (self, error);
+}
+
+static gint
+compare_labels (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+ports_stored_weeks (PortsPlugin *self, GError **error)
+{
+  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < self->weeks->len; i++)
+    {
+      PortWeek *w = self->weeks->pdata[i];
+      char *l = g_strdup (w->label);
+      g_ptr_array_add (labels, l);
+      g_hash_table_add (seen, l);
+    }
+  g_autoptr (GDir) dir = g_dir_open (self->weeks_dir, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir)))
+    {
+      if (strlen (name) != 13 || !g_str_has_suffix (name, ".gv"))
+        continue;
+      char *l = g_strndup (name, 10);
+      if (g_hash_table_contains (seen, l))
+        {
+          g_free (l);
+          continue;
+        }
+      g_ptr_array_add (labels, l);
+      g_hash_table_add (seen, l);
+    }
+  g_ptr_array_sort (labels, compare_labels);
+  return g_steal_pointer (&labels);
+}
+
+PortWeek *
+ports_get_week (PortsPlugin *self, const char *label, gboolean *borrowed,
+                GError **error)
+{
+  *borrowed = FALSE;
+  for (guint i = 0; i < self->weeks->len; i++)
+    {
+      PortWeek *w = self->weeks->pdata[i];
+      if (strcmp (w->label, label) == 0)
+        {
+          *borrowed = TRUE;
+          return w;
+        }
+    }
+  g_autofree char *path = week_path (self, label);
+  return load_week_file (path, error);
+}
+
+static const NfsubCommand ports_commands[] = {
+  { "ports", "bytes by protocol and port for a week (Tables 3, 4); JSON, CSV",
+    ports_report_command },
+  { NULL, NULL, NULL }
+};
+
+NFSUB_PLUGIN_DEFINE (.name = PLUGIN,
+                     .description = "bytes by protocol and port per week, "
+                                    "port categories into RRD files",
+                     .stage = NFSUB_STAGE_ACCOUNT,
+                     .init = ports_init,
+                     .begin_file = ports_begin_file,
+                     .process = ports_process,
+                     .end_file = ports_end_file,
+                     .finish = ports_finish,
+                     .free = ports_plugin_free,
+                     .commands = ports_commands);

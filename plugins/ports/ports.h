@@ -1,0 +1,96 @@
+/* ports plugin internals shared by ports.c and report.c (not installed). */
+#ifndef NFSUB_PLUGIN_PORTS_H
+#define NFSUB_PLUGIN_PORTS_H
+
+#include <nfsub/nfsub.h>
+#include <nfsub/rrd.h>
+
+#include "../hourly/categories.h"
+#include "weeks.h"
+
+G_BEGIN_DECLS
+
+/* Port categories of the RRD series (Figures 7 and 8). */
+enum {
+  PCAT_TCP80,
+  PCAT_TCP443,
+  PCAT_TCPDYN, /* TCP, lower port >= 1024 */
+  PCAT_UDP443,
+  PCAT_OTHER,
+  N_PCATS
+};
+
+typedef struct {
+  char *name;
+  char *path;
+  NfsubSeriesSpec spec;
+} PortsSeries;
+
+typedef struct {
+  GTimeZone *tz;
+  char *state_path;
+  char *weeks_dir;
+  char *rrd_dir;
+  char *unattributed_path;
+  GPtrArray *series;     /* PortsSeries */
+  Categories *categories;
+  NfsubBins *bins;
+  NfsubRrd *rrd;
+  NfsubLedger *ledger;
+  guint lateness;
+  guint top;             /* ports per protocol added to the fixed ones */
+  guint keep;            /* ports per protocol and series a closed week keeps */
+  GArray *fixed[2];      /* guint16: TCP, UDP ports always shown */
+  GPtrArray *weeks;      /* PortWeek, open */
+
+  /* the file being processed */
+  gboolean skip_file;
+  guint64 file_key;
+  /* the week of the previous flow (wk NULL: this file is already in it) */
+  guint64 wk_start_ms, wk_end_ms;
+  PortWeek *wk;
+  guint64 future_limit_ms;
+} PortsPlugin;
+
+PortsPlugin *ports_plugin_new (NfsubHost *host, GKeyFile *config,
+                               const char *group, gboolean connect,
+                               GError **error);
+void ports_plugin_free (gpointer self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PortsPlugin, ports_plugin_free)
+
+/* Labels (YYYY-MM-DD) of every stored week, open or closed, sorted. */
+GPtrArray *ports_stored_weeks (PortsPlugin *self, GError **error);
+/* The week table with that label (open: the state's; closed: its file).
+ * NULL with error if not stored.  Owned by the caller unless *borrowed. */
+PortWeek *ports_get_week (PortsPlugin *self, const char *label,
+                          gboolean *borrowed, GError **error);
+
+/* Category of a flow for the RRD series, and its lower port. */
+static inline guint
+ports_category (guint8 proto, guint16 sport, guint16 dport, guint16 *lower)
+{
+  if (proto == 6)
+    {
+      guint16 p = sport < dport ? sport : dport;
+      *lower = p;
+      return p == 443 ? PCAT_TCP443
+             : p == 80 ? PCAT_TCP80
+             : p >= 1024 ? PCAT_TCPDYN
+                         : PCAT_OTHER;
+    }
+  if (proto == 17)
+    {
+      guint16 p = sport < dport ? sport : dport;
+      *lower = p;
+      return p == 443 ? PCAT_UDP443 : PCAT_OTHER;
+    }
+  *lower = 0;
+  return PCAT_OTHER;
+}
+
+/* `nfsub ports` (report.c) */
+int ports_report_command (NfsubHost *host, int argc, char **argv);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,86 @@
+/* ports plugin: byte counts per protocol and lower port for one week.
+ *
+ * A week is Monday 00:00 to the next Monday 00:00 in the configured time
+ * zone ([nfsub] timezone), named after its Monday ("2024-06-03").  A flow
+ * belongs to the week of its start.  Counters are kept per "port cell":
+ * the service/access pair of a subscriber end (nfsub_tag_index, 12) or
+ * unattributed (12); a flow with both ends subscribers counts in both
+ * ends' cells, as in the IN/OUT series.
+ */
+#ifndef NFSUB_PORTS_WEEKS_H
+#define NFSUB_PORTS_WEEKS_H
+
+#include <nfsub/nfsub.h>
+#include <nfsub/rrd.h>
+
+G_BEGIN_DECLS
+
+#define PORT_CELLS (NFSUB_TAG_INDEXES + 1)
+#define PORT_CELL_UNATTRIBUTED NFSUB_TAG_INDEXES
+#define N_PORTS 65536
+
+enum { PORT_TCP = 0, PORT_UDP = 1 };
+enum { PORT_LOW = 0, PORT_HIGH = 1 }; /* lower port < 1024, >= 1024 */
+
+typedef struct {
+  guint64 proto[256];
+  guint64 *ports[2];  /* [PORT_TCP], [PORT_UDP]: N_PORTS each, or NULL */
+  /* Bytes of ports a compaction dropped (kept in their < / >= 1024 group
+   * so the group totals stay exact). */
+  guint64 rest[2][2];
+} PortCell;
+
+typedef struct {
+  gint64 start;       /* seconds */
+  gint64 end;
+  char *label;        /* local date of the Monday, YYYY-MM-DD */
+  PortCell cells[PORT_CELLS];
+  GHashTable *files;  /* file keys (guint64 *) whose flows are in here */
+  gboolean dirty;     /* changed since loaded */
+} PortWeek;
+
+/* The week containing `t` (seconds) in `tz`. */
+PortWeek *port_week_new (GTimeZone *tz, gint64 t);
+void port_week_free (PortWeek *w);
+/* Start (seconds) and label of the week containing `t`. */
+gint64 port_week_start (GTimeZone *tz, gint64 t, char **label);
+/* ISO 8601 week-numbering year and week of a week's Monday. */
+void port_week_iso (GTimeZone *tz, gint64 start, int *year, int *week);
+
+static inline void
+port_cell_add (PortCell *c, guint8 proto, guint16 lower, guint64 bytes)
+{
+  c->proto[proto] += bytes;
+  if (proto == 6 || proto == 17)
+    {
+      guint k = proto == 6 ? PORT_TCP : PORT_UDP;
+      if (G_UNLIKELY (!c->ports[k]))
+        c->ports[k] = g_new0 (guint64, N_PORTS);
+      c->ports[k][lower] += bytes;
+    }
+}
+
+/* Sum over the cells a series selects (spec NULL: the unattributed cell)
+ * into `out` (zeroed first; out->ports allocated). */
+void port_cell_sum (const PortWeek *w, const NfsubSeriesSpec *spec,
+                    PortCell *out);
+void port_cell_clear (PortCell *c);
+/* Bytes of TCP/UDP (k) in the < or >= 1024 group (g). */
+guint64 port_cell_group (const PortCell *c, guint k, guint g);
+
+/* Keeps, per protocol, the ports of `fixed` and the `keep` largest ports
+ * of every series a report can ask for; the others go to `rest`. */
+void port_week_compact (PortWeek *w, guint keep, const guint16 *fixed_tcp,
+                        guint n_fixed_tcp, const guint16 *fixed_udp,
+                        guint n_fixed_udp);
+
+#define PORT_WEEK_TYPE "(xxsata(qatataqataqat))"
+GVariant *port_week_save (const PortWeek *w);
+PortWeek *port_week_load (GVariant *v, GError **error);
+
+gboolean port_week_has_file (PortWeek *w, guint64 key);
+void port_week_add_file (PortWeek *w, guint64 key);
+
+G_END_DECLS
+
+#endif
