@@ -442,13 +442,13 @@ stats_of (GArray *v, Stats *s)
         continue;
       int k = (int) floor ((log10 (x[i]) - 4) / 0.05 + 0.5);
       if (k >= 0 && k < 141)
-        hist[k]++;
+        hist[k]++; /* out of the grid: not counted (the truth's catch-all bins) */
     }
   double best = -1;
   for (int k = 1; k < 140; k++)
     {
       double num = 0, den = 0;
-      for (int j = MAX (0, k - 8); j <= MIN (140, k + 8); j++)
+      for (int j = MAX (1, k - 8); j <= MIN (139, k + 8); j++)
         {
           double w = exp (-0.5 * (j - k) * (j - k) / 4.0);
           num += w * hist[j];

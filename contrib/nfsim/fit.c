@@ -61,11 +61,23 @@ component_tail_mean (const NfsimMixture *m, int i, double q)
   return exp (mu + 0.5 * s * s) * norm_cdf ((mu + s * s - q * LN10) / s);
 }
 
-static double
-smoothed_mode (const NfsimMixture *m)
+/* The mode of the mixture's density over log10(bytes), smoothed with the
+ * kernel the ground truth uses; *bumps (if not NULL) measures how far the
+ * smoothed density is from unimodal: the total fall on the way up to the
+ * mode plus the total rise after it, relative to the peak (0: unimodal). */
+double
+nfsim_mixture_tail_mean (const NfsimMixture *m, double q)
 {
-  /* density of the mixture convolved with the smoothing kernel; scan a
-   * grid around the components, then refine by golden section */
+  double t = 0;
+  for (int i = 0; i < NFSIM_MIX_K; i++)
+    if (m->weight[i] > 0)
+      t += m->weight[i] * component_tail_mean (m, i, q);
+  return t;
+}
+
+static double
+smoothed_mode_ex (const NfsimMixture *m, double *bumps)
+{
   double sm[NFSIM_MIX_K];
   for (int i = 0; i < NFSIM_MIX_K; i++)
     sm[i] = sqrt (m->sigma[i] * m->sigma[i]
@@ -81,30 +93,56 @@ smoothed_mode (const NfsimMixture *m)
         }                                                                       \
     _p;                                                                         \
   })
-  double best_x = 0, best = -1, lo = 1e9, hi = -1e9;
+  double lo = 1e9, hi = -1e9;
   for (int i = 0; i < NFSIM_MIX_K; i++)
     if (m->weight[i] > 0)
       {
         lo = MIN (lo, m->mu[i] - 2 * sm[i]);
         hi = MAX (hi, m->mu[i] + 2 * sm[i]);
       }
-  for (double x = lo; x <= hi; x += 0.02)
+  int n = (int) ((hi - lo) / 0.02) + 1;
+  if (n > 2000)
+    n = 2000;
+  double step = (hi - lo) / MAX (n - 1, 1);
+  double grid[2000];
+  int best_i = 0;
+  for (int i = 0; i < n; i++)
     {
-      double p = PDF (x);
-      if (p > best)
-        best = p, best_x = x;
+      grid[i] = PDF (lo + i * step);
+      if (grid[i] > grid[best_i])
+        best_i = i;
     }
-  double a = best_x - 0.02, b = best_x + 0.02;
+  if (bumps)
+    {
+      double b = 0;
+      for (int i = 1; i < n; i++)
+        {
+          double d = grid[i] - grid[i - 1];
+          if (i <= best_i && d < 0)
+            b -= d;
+          if (i > best_i && d > 0)
+            b += d;
+        }
+      *bumps = grid[best_i] > 0 ? b / grid[best_i] : 0;
+    }
+  double best_x = lo + best_i * step;
+  double a = best_x - step, c2 = best_x + step;
   for (int it = 0; it < 30; it++)
     {
-      double c = b - (b - a) * 0.618033988749895, d = a + (b - a) * 0.618033988749895;
+      double c = c2 - (c2 - a) * 0.618033988749895, d = a + (c2 - a) * 0.618033988749895;
       if (PDF (c) > PDF (d))
-        b = d;
+        c2 = d;
       else
         a = c;
     }
 #undef PDF
-  return 0.5 * (a + b);
+  return 0.5 * (a + c2);
+}
+
+static double
+smoothed_mode (const NfsimMixture *m)
+{
+  return smoothed_mode_ex (m, NULL);
 }
 
 void
@@ -188,6 +226,15 @@ objective (const double *p, const NfsimTargets *t)
     f += 0.01 * sq ((m.mu[0] - (log10 (t->mode_mb) + 6)) / 0.1);
   if (m.weight[2] > 0.15)
     f += sq ((m.weight[2] - 0.15) * 2);
+  /* one peak: the published densities are unimodal */
+  double bumps = 0;
+  smoothed_mode_ex (&m, &bumps);
+  f += sq (bumps * 5);
+  /* the light users sit within a decade and a half of the body (without this
+   * the median alone would let them drift to a few bytes a day) */
+  double d_light = m.mu[0] - m.mu[1];
+  if (d_light > 1.5)
+    f += sq ((d_light - 1.5) * 2);
   f += 1e-4 * (sq (p[1] - log (0.35)) + sq (p[4] - log (0.5)) + sq (p[7] - log (0.4)));
   return f;
 }

@@ -43,6 +43,8 @@ void nfsim_mixture_stats (const NfsimMixture *m, NfsimMixStats *out);
 double nfsim_mixture_cdf (const NfsimMixture *m, double x);
 /* x with cdf(x) = u, 0 < u < 1 */
 double nfsim_mixture_quantile (const NfsimMixture *m, double u);
+/* E[V ; log10 V > q] in bytes/day (V = 10^x) */
+double nfsim_mixture_tail_mean (const NfsimMixture *m, double q);
 /* Fits a mixture to the targets; returns the worst relative error of the
  * given targets (shares: absolute points / 100). */
 double nfsim_mixture_fit (const NfsimTargets *t, NfsimMixture *out);

@@ -85,6 +85,10 @@ typedef struct {
   char *port_row_names[N_PORT_ROWS];
   guint n_port_rows;
 
+  /* bytes given to each port category so far, per port table */
+  double cat_bytes[2][64];
+  double cat_total[2];
+
   /* export */
   NfsimExporter *exporters[3];
   guint64 exported_so_far, export_total;

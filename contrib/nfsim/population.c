@@ -164,6 +164,17 @@ assign_volumes (Pop *pop)
             {
               double u = (k + nfsim_rng_uniform (&rng)) / n;
               double x = cdf_table_quantile (&t, u);
+              if (k + 3 >= n && n >= 10)
+                {
+                  /* the top strata span the heavy tail: a random point in
+                   * them moves the group's mean by percents; their exact
+                   * conditional mean keeps it (and the top shares) */
+                  double qa = nfsim_mixture_quantile (&gm->mix[dir], (double) k / n);
+                  double qb = k + 1 < n ? nfsim_mixture_quantile (&gm->mix[dir], (double) (k + 1) / n) : 1e9;
+                  double mass = nfsim_mixture_tail_mean (&gm->mix[dir], qa)
+                                - (k + 1 < n ? nfsim_mixture_tail_mean (&gm->mix[dir], qb) : 0);
+                  x = log10 (mass * n);
+                }
               guint32 ui = g_array_index (members, guint32, r[dir][k].index);
               g_array_index (pop->users, User, ui).daily[dir] = pow (10, x);
             }
@@ -1066,7 +1077,26 @@ gen_session (Pop *pop, guint d, const PlanEntry *pe, EmitFunc emit, gpointer dat
   guint nc = MIN (pt->cats->len, 64);
   for (guint i = 0; i < nc; i++)
     shares[i] = ((NfsimCategory *) g_ptr_array_index (pt->cats, i))->share;
+  /* the category with the largest byte deficit against its share (smooth
+   * weighted round robin over bytes): the realised port shares then
+   * match the table to a fraction of a point even where a few heavy
+   * users carry much of the traffic; the random draw breaks ties */
+  int table = pt == &cfg->port_tables[0] ? 0 : 1;
+  double sbytes = pe->bytes + pe->ack;
+  double after = pop->cat_total[table] + sbytes;
   guint ci = nfsim_rng_pick (&rng, shares, nc, pt->total);
+  double best = -G_MAXDOUBLE;
+  for (guint i = 0; i < nc; i++)
+    {
+      double deficit = shares[i] / pt->total * after - pop->cat_bytes[table][i];
+      if (shares[i] > 0 && deficit > best + 1e-9)
+        {
+          best = deficit;
+          ci = i;
+        }
+    }
+  pop->cat_bytes[table][ci] += sbytes;
+  pop->cat_total[table] = after;
   const NfsimCategory *c = g_ptr_array_index (pt->cats, ci);
 
   if (u->access == ACCESS_IPOE && u->group != GROUP_ENTERPRISE)
@@ -1217,6 +1247,8 @@ progress (Pop *pop, guint hour, gboolean force)
 static gboolean
 run_pass (Pop *pop, gboolean exporting, GError **error)
 {
+  memset (pop->cat_bytes, 0, sizeof pop->cat_bytes);
+  memset (pop->cat_total, 0, sizeof pop->cat_total);
   guint days = pop->cfg->days;
   GArray *buckets[24];
   for (int h = 0; h < 24; h++)

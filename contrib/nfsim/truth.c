@@ -68,7 +68,8 @@ compute_stats (double *v, guint n, Stats *s)
   for (int k = 0; k < DENS_BINS; k++)
     {
       double num = 0, den = 0;
-      for (int j = MAX (0, k - 8); j <= MIN (DENS_BINS - 1, k + 8); j++)
+      /* the catch-all bins 0 and 140 are not densities: left out */
+      for (int j = MAX (1, k - 8); j <= MIN (DENS_BINS - 2, k + 8); j++)
         {
           double w = exp (-0.5 * (j - k) * (j - k) / (SMOOTH_BINS * SMOOTH_BINS));
           num += w * s->density[j];
@@ -147,6 +148,11 @@ write_groups (Pop *pop, NfsimJson *j)
           compute_stats (v, n, &st);
           static const char *const names[] = { "in", "out", "in_sampled", "out_sampled" };
           json_stats (j, names[m], &st);
+          if (pop->opt.verbose && (s == 0 || s == 3))
+            g_printerr ("nfsim: truth %-9s %-11s %6u users  mean %9.1f  median %8.1f  "
+                        "mode %8.1f MB/day  top10 %4.1f%%  top1 %4.1f%%\n",
+                        sel[s].name, names[m], n, st.mean / 1e6, st.median / 1e6,
+                        st.mode / 1e6, st.top10, st.top1);
         }
       nfsim_json_end_object (j);
     }
