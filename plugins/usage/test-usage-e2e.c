@@ -432,9 +432,16 @@ compare_group (const NfsubTestJson *mine, const char *service,
                       median, tmedian, mode, tmode, 100 * t10, tt10, 100 * t1, tt1);
       g_assert_cmpfloat (fabs (mean / tmean - 1), <=, 0.02);
       g_assert_cmpfloat (fabs (median / tmedian - 1), <=, 0.02);
-      /* one bin; the truth's bins are edge-aligned, ours centred on the
-       * grid: half a bin apart by construction */
-      g_assert_cmpfloat (fabs (mode - tmode), <=, 0.05 + 0.025 + 1e-9);
+      /* one bin (and half a bin for a truth whose bins start at the
+       * grid instead of being centred on it).  The truth counts users
+       * below 10^4 in its first bin; when that pile is its tallest, its
+       * mode is not the peak of the 10^4..10^11 curve the report plots
+       * and there is nothing to compare. */
+      if (tmode < 4.0 + 0.1)
+        g_test_message ("%s %s: truth's mode is its underflow bin (%.2f): "
+                        "not compared", service, dir, tmode);
+      else
+        g_assert_cmpfloat (fabs (mode - tmode), <=, 0.05 + 0.025 + 1e-9);
       g_assert_cmpfloat (fabs (100 * t10 - tt10), <=, 1.0);
       g_assert_cmpfloat (fabs (100 * t1 - tt1), <=, 1.0);
     }
