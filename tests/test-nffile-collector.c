@@ -21,15 +21,24 @@ collector_tools_available (void)
          && g_file_test (nfsub_test_nfsim (), G_FILE_TEST_IS_EXECUTABLE);
 }
 
-/* The receive queue of the UDP socket bound to 127.0.0.1:port, from
- * /proc/net/udp; -1 while no such socket exists. */
+gboolean
+collector_nfreplay_available (void)
+{
+  g_autofree char *p = g_find_program_in_path ("nfreplay");
+  return p != NULL;
+}
+
+/* The receive queue of the UDP socket bound to 127.0.0.1:port (or
+ * [::1]:port), from /proc/net/udp{,6}; -1 while no such socket exists. */
 static gint64
-udp_rx_queue (guint16 port)
+udp_rx_queue (guint16 port, gboolean v6)
 {
   g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/net/udp", &text, NULL, NULL))
+  if (!g_file_get_contents (v6 ? "/proc/net/udp6" : "/proc/net/udp", &text,
+                            NULL, NULL))
     return -1;
-  g_autofree char *local = g_strdup_printf ("0100007F:%04X ", port);
+  g_autofree char *local = g_strdup_printf (
+      "%s:%04X ", v6 ? "00000000000000000000000001000000" : "0100007F", port);
   char *line = strstr (text, local);
   if (!line)
     return -1;
@@ -47,6 +56,7 @@ udp_rx_queue (guint16 port)
 typedef struct {
   GPid pid;
   guint16 port;
+  gboolean v6; /* nfcapd -6 on ::1 */
   char *pid_file;
 } Collector;
 
@@ -59,12 +69,16 @@ collector_start (const char *dir, const char *flag, const char *ident,
   g_autofree char *port = g_strdup_printf ("%u", c->port);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (char *) nfsub_test_nfcapd ());
-  const char *args[] = { "-w", dir, "-p", port, "-b", "127.0.0.1", "-t",
+  g_auto (GStrv) flags = g_strsplit (flag ? flag : "", " ", -1);
+  c->v6 = g_strv_contains ((const char *const *) flags, "-6");
+  const char *args[] = { "-w", dir, "-p", port, "-b",
+                         c->v6 ? "::1" : "127.0.0.1", "-t",
                          "3600", "-P", c->pid_file, "-B", "4000000" };
   for (guint i = 0; i < G_N_ELEMENTS (args); i++)
     g_ptr_array_add (argv, (char *) args[i]);
-  if (flag)
-    g_ptr_array_add (argv, (char *) flag);
+  for (guint i = 0; flags[i]; i++)
+    if (*flags[i])
+      g_ptr_array_add (argv, flags[i]);
   if (ident)
     {
       g_ptr_array_add (argv, "-I");
@@ -79,7 +93,7 @@ collector_start (const char *dir, const char *flag, const char *ident,
     return FALSE;
   for (int i = 0; i < 500; i++)
     {
-      if (udp_rx_queue (c->port) >= 0
+      if (udp_rx_queue (c->port, c->v6) >= 0
           && g_file_test (c->pid_file, G_FILE_TEST_EXISTS))
         return TRUE;
       if (waitpid (c->pid, NULL, WNOHANG) == c->pid)
@@ -104,7 +118,7 @@ collector_stop (Collector *c, GError **error)
   gboolean ok = TRUE;
   if (c->pid > 0)
     {
-      for (int i = 0; i < 500 && udp_rx_queue (c->port) > 0; i++)
+      for (int i = 0; i < 500 && udp_rx_queue (c->port, c->v6) > 0; i++)
         g_usleep (10000);
       g_usleep (200000);
       kill (c->pid, SIGTERM);
@@ -132,10 +146,36 @@ collector_stop (Collector *c, GError **error)
   return ok;
 }
 
+/* nfreplay sends the flows of an nfdump file as NetFlow v5 (IPv4 only) */
 static gboolean
-run_nfsim (guint16 port, const NfsimRun *r, GError **error)
+run_nfreplay (const Collector *c, const NfsimRun *r, GError **error)
 {
-  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *port_s = g_strdup_printf ("%u", c->port);
+  const char *argv[] = { "nfreplay", "-r", r->replay_file, "-v", "5", "-H",
+                         c->v6 ? "::1" : "127.0.0.1", "-p", port_s, "-d",
+                         "100", NULL };
+  int status;
+  g_autofree char *err = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                     NULL, NULL, &err, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+                   "nfreplay failed: %s", err);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+run_nfsim (const Collector *c, const NfsimRun *r, GError **error)
+{
+  if (r->replay_file)
+    return run_nfreplay (c, r, error);
+  g_autofree char *target = g_strdup_printf (
+      c->v6 ? "[::1]:%u" : "127.0.0.1:%u", c->port);
   g_autofree char *flows = g_strdup_printf ("%" G_GUINT64_FORMAT, r->flows);
   g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, r->seed);
   g_autofree char *sampling = g_strdup_printf ("%u", r->sampling);
@@ -183,7 +223,7 @@ collect (const char *dir, const char *flag, const char *ident,
     }
   gboolean ok = TRUE;
   for (guint i = 0; i < n_runs && ok; i++)
-    ok = run_nfsim (c.port, &runs[i], error);
+    ok = run_nfsim (&c, &runs[i], error);
   if (!collector_stop (&c, ok ? error : NULL))
     ok = FALSE;
   return ok;

@@ -20,12 +20,15 @@ typedef struct {
   guint64 seed;
   guint32 sampling;   /* 1-in-N announced to nfcapd; 1: none */
   guint32 source_id;  /* v9 source id / IPFIX observation domain */
+  const char *replay_file; /* instead of nfsim: nfreplay -v 5 this file */
 } NfsimRun;
 
 /* nfcapd, nfdump (as tests/testutil.h finds them) and nfsim exist */
 gboolean collector_tools_available (void);
+/* nfreplay (Debian's nfdump package has it) exists */
+gboolean collector_nfreplay_available (void);
 
-/* Runs nfcapd (compression flag such as "-y", or NULL; ident or NULL) in a
+/* Runs nfcapd (options such as "-y" or "-z -s 100", or NULL; ident or NULL) in a
  * fresh DIR and sends the runs in order.  Returns the path of the single
  * file nfcapd wrote (retried if the run straddled a rotation). */
 char *collector_make_file (const char *dir, const char *compression_flag,

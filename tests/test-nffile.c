@@ -611,6 +611,98 @@ test_two_exporters (void)
   check_sampling (r, want, 2);
 }
 
+/* NetFlow v5: nfreplay sends the IPv4 flows of the LZ4 fixture as v5 to
+ * an nfcapd with a default sampling rate (-s 100), which nfcapd applies
+ * to v5 (it announces none) and records as Sampler id -2 (default). */
+static void
+test_v5_default_sampling (void)
+{
+  if (!have_tools ())
+    return;
+  if (!collector_nfreplay_available ())
+    {
+      g_test_skip ("nfreplay not available");
+      return;
+    }
+  const char *source = fixture_path (FX_LZ4);
+  g_assert_nonnull (source);
+  /* how many IPv4 flows the source holds, per nfdump */
+  const char *args[] = { "-r", source, "-q", "-N", "-o", "fmt:%sa", NULL };
+  g_autofree char *out = run_nfdump (args);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint64 n_v4 = 0;
+  for (guint i = 0; lines[i]; i++)
+    if (*lines[i] && !strchr (lines[i], ':'))
+      n_v4++;
+  g_assert_cmpuint (n_v4, >, 1000);
+
+  g_autofree char *dir = g_build_filename (tmp_root, "v5", NULL);
+  g_autoptr (GError) error = NULL;
+  const NfsimRun runs[] = { { .replay_file = source } };
+  g_autofree char *path = collector_make_file (dir, "-z -s 100", NULL, runs,
+                                               1, &error);
+  g_assert_no_error (error);
+  g_autoptr (ReadResult) r = read_file (path, 2048);
+  g_assert_no_error (r->error);
+  compare_with_nfdump_info (path, r);
+  compare_with_nfdump_lines (path, r->flows);
+  g_assert_cmpuint (r->flows->len, ==, n_v4);
+  g_assert_cmpuint (r->exporters->len, ==, 1);
+  const NfsubExporter *e = (const NfsubExporter *) r->exporters->data;
+  g_assert_cmpuint (e->version, ==, 5);
+  g_assert_cmpuint (r->samplers->len, ==, 1);
+  const NfsubSampler *s = (const NfsubSampler *) r->samplers->data;
+  g_assert_cmpint (s->id, ==, -2);
+  g_assert_cmpuint (s->packet_interval, ==, 1);
+  g_assert_cmpuint (s->space_interval, ==, 99);
+  for (guint i = 0; i < r->flows->len; i++)
+    {
+      const NfsubFlow *f = &g_array_index (r->flows, NfsubFlow, i);
+      g_assert_cmpuint (f->nfversion, ==, 5);
+      g_assert_cmpuint (f->family, ==, 4);
+      g_assert_true (f->flags & NFSUB_FLOW_SAMPLED);
+      g_assert_cmpuint (f->sampling_rate, ==, 100);
+      g_assert_cmpuint (f->in_packets % 100, ==, 0);
+    }
+}
+
+/* An exporter talking over IPv6 (nfcapd -6 on ::1): the address comes in
+ * EXipReceivedV6 and in an ExporterInfo record of family AF_INET6. */
+static void
+test_ipv6_exporter (void)
+{
+  if (!have_tools ())
+    return;
+  g_autofree char *dir = g_build_filename (tmp_root, "ipv6-exporter", NULL);
+  g_autoptr (GError) error = NULL;
+  const NfsimRun runs[] = { { .format = "v9", .flows = 4000, .seed = 31,
+                              .sampling = 3, .source_id = 7 } };
+  g_autofree char *path = collector_make_file (dir, "-6 -y", NULL, runs, 1,
+                                               &error);
+  if (!path && error && strstr (error->message, "did not bind"))
+    {
+      g_test_skip ("no IPv6 loopback here");
+      return;
+    }
+  g_assert_no_error (error);
+  g_autoptr (ReadResult) r = read_file (path, 2048);
+  g_assert_no_error (r->error);
+  compare_with_nfdump_info (path, r);
+  compare_with_nfdump_lines (path, r->flows);
+  NfsubAddr lo6;
+  g_assert_true (nfsub_addr_parse ("::1", &lo6));
+  g_assert_cmpuint (r->exporters->len, ==, 1);
+  const NfsubExporter *e = (const NfsubExporter *) r->exporters->data;
+  g_assert_true (nfsub_addr_equal (&e->ip, &lo6));
+  g_assert_cmpuint (e->id, ==, 7);
+  for (guint i = 0; i < r->flows->len; i++)
+    {
+      const NfsubFlow *f = &g_array_index (r->flows, NfsubFlow, i);
+      g_assert_true (nfsub_addr_equal (&f->exporter, &lo6));
+      g_assert_cmpuint (f->sampling_rate, ==, 3);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* ZSTD.  nfcapd 1.7.1 cannot write ZSTD (it arrived in 1.7.3) and the
  * Debian nfdump cannot read it, so there is no real ZSTD file to compare
@@ -1314,6 +1406,9 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/nffile/oracle/zstd-from-lz4", test_zstd);
   g_test_add_func ("/nffile/oracle/two-exporters", test_two_exporters);
+  g_test_add_func ("/nffile/oracle/v5-default-sampling",
+                   test_v5_default_sampling);
+  g_test_add_func ("/nffile/oracle/ipv6-exporter", test_ipv6_exporter);
   g_test_add_func ("/nffile/oracle/empty-slot", test_empty_slot);
   g_test_add_func ("/nffile/oracle/appended", test_appended);
   g_test_add_func ("/nffile/bad/header", test_bad_header);
