@@ -187,11 +187,11 @@ fi
 report=
 if [ -e "$build/plugins/report/.libs/report.so" ]; then
   say "nfsub report"
-  if "$nfsub" -c "$work/nfsub.conf" report --week "$week" -o "$work/report" >"$work/report.log" 2>&1; then
-    report=$work/report/index.html
-  else
-    tail -5 "$work/report.log"
-  fi
+  # exit 1 = written with warnings (e.g. a figure it could not draw)
+  "$nfsub" -c "$work/nfsub.conf" report --week "$week" -o "$work/report" >"$work/report.log" 2>&1 \
+    || say "nfsub report exited with status $?: $(grep -c WARNING "$work/report.log" || true) warnings, see $work/report.log"
+  tail -2 "$work/report.log" | sed 's/^/           /'
+  [ -f "$work/report/index.html" ] && report=$work/report/index.html
 fi
 say "done in $(( $(date +%s) - t0 )) s"
 echo

@@ -50,6 +50,7 @@ typedef struct {
   GArray *flows;          /* Flow */
   GHashTable *prefixes;   /* "family/plen/hex" -> GArray of Interval */
   GHashTable *keys;       /* interned user keys */
+  GHashTable *accounting; /* key -> guint64[2]: RADIUS counters per user */
   gint64 week_start;
   guint days;
 } Pop;
@@ -161,6 +162,8 @@ load_radius (const char *dir, const char *access)
     char *key;
     char *nets[3];
     gint64 start, stop;
+    gint64 last_time;     /* Acct-Session-Time of the latest counters */
+    guint64 octets[2];    /* their Input (IN) and Output (OUT) octets */
   } Sess;
   g_autoptr (GHashTable) sess = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint records = 0;
@@ -176,6 +179,8 @@ load_radius (const char *dir, const char *access)
             continue;
           g_auto (GStrv) lines = g_strsplit (*b, "\n", -1);
           g_autofree char *type = NULL, *user = NULL, *sid = NULL, *ev = NULL;
+          gint64 stime = -1;
+          guint64 oct[2] = { 0, 0 }, giga[2] = { 0, 0 };
           char *nets[3] = { NULL, NULL, NULL };
           for (char **l = lines + 1; *l; l++)
             {
@@ -198,6 +203,16 @@ load_radius (const char *dir, const char *access)
                 sid = g_strdup (val);
               else if (!strcmp (name, "Event-Timestamp"))
                 ev = g_strdup (val);
+              else if (!strcmp (name, "Acct-Session-Time"))
+                stime = g_ascii_strtoll (val, NULL, 10);
+              else if (!strcmp (name, "Acct-Input-Octets"))
+                oct[0] = g_ascii_strtoull (val, NULL, 10);
+              else if (!strcmp (name, "Acct-Output-Octets"))
+                oct[1] = g_ascii_strtoull (val, NULL, 10);
+              else if (!strcmp (name, "Acct-Input-Gigawords"))
+                giga[0] = g_ascii_strtoull (val, NULL, 10);
+              else if (!strcmp (name, "Acct-Output-Gigawords"))
+                giga[1] = g_ascii_strtoull (val, NULL, 10);
               else if (!strcmp (name, "Framed-IP-Address"))
                 nets[0] = g_strdup (val);
               else if (!strcmp (name, "Framed-IPv6-Prefix"))
@@ -217,6 +232,7 @@ load_radius (const char *dir, const char *access)
               s->key = g_strdup_printf ("%s:%s", access, user);
               s->start = G_MININT64;
               s->stop = G_MAXINT64;
+              s->last_time = -1;
               g_hash_table_insert (sess, g_strdup (sid), s);
             }
           for (int i = 0; i < 3; i++)
@@ -225,6 +241,13 @@ load_radius (const char *dir, const char *access)
                 g_free (s->nets[i]);
                 s->nets[i] = nets[i];
               }
+          if (stime > s->last_time)
+            {
+              /* counters are cumulative: the latest record has them all */
+              s->last_time = stime;
+              s->octets[0] = oct[0] + (giga[0] << 32);
+              s->octets[1] = oct[1] + (giga[1] << 32);
+            }
           if (!strcmp (type, "Start"))
             s->start = parse_event_timestamp (ev);
           else if (!strcmp (type, "Stop"))
@@ -239,6 +262,14 @@ load_radius (const char *dir, const char *access)
     {
       Sess *s = v;
       g_assert_cmpint (s->start, !=, G_MININT64); /* every session has its Start */
+      guint64 *acc = g_hash_table_lookup (pop->accounting, s->key);
+      if (!acc)
+        {
+          acc = g_new0 (guint64, 2);
+          g_hash_table_insert (pop->accounting, g_strdup (s->key), acc);
+        }
+      acc[0] += s->octets[0];
+      acc[1] += s->octets[1];
       for (int i = 0; i < 3; i++)
         if (s->nets[i])
           {
@@ -389,6 +420,7 @@ pop_setup (void)
   pop->prefixes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) g_array_unref);
   pop->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  pop->accounting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *r1 = g_build_filename (pop->sim, "radacct", "192.0.2.1", NULL);
   g_autofree char *r2 = g_build_filename (pop->sim, "radacct", "192.0.2.101", NULL);
   load_radius (r1, "pppoe");
@@ -730,6 +762,29 @@ test_assignments_explain_truth (void)
   g_assert_cmpuint (outliers, <=, big / 50);
 }
 
+/* RADIUS accounting (the report's source for mobile volumes): the
+ * counters of each user's sessions add up to the true volumes */
+static void
+test_accounting_counters (void)
+{
+  pop_setup ();
+  const NfsubTestJson *users = nfsub_test_json_member (pop->truth, "users");
+  guint checked = 0;
+  for (guint i = 0; i < nfsub_test_json_length (users); i++)
+    {
+      const char *key;
+      const NfsubTestJson *u = nfsub_test_json_index (users, i, &key);
+      if (!g_str_has_prefix (key, "mobile:") && !g_str_has_prefix (key, "pppoe:u"))
+        continue;
+      guint64 *acc = g_hash_table_lookup (pop->accounting, key);
+      g_assert_nonnull (acc);
+      g_assert_cmpuint (acc[0], ==, (guint64) nfsub_test_json_number (u, "in"));
+      g_assert_cmpuint (acc[1], ==, (guint64) nfsub_test_json_number (u, "out"));
+      checked++;
+    }
+  g_assert_cmpuint (checked, >, 2000);
+}
+
 /* the lower-of-two-ports rule over what nfdump prints equals the truth */
 static void
 test_ports_from_nfdump (void)
@@ -877,6 +932,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/population/nfcapd-totals", test_nfcapd_totals);
   g_test_add_func ("/sim/population/assignments-explain-truth", test_assignments_explain_truth);
   g_test_add_func ("/sim/population/ports-from-nfdump", test_ports_from_nfdump);
+  g_test_add_func ("/sim/population/accounting-counters", test_accounting_counters);
   g_test_add_func ("/sim/population/deterministic", test_deterministic);
   g_test_add_func ("/sim/population/ipfix", test_ipfix);
   g_test_add_func ("/sim/population/bad-config", test_bad_config);

@@ -222,6 +222,18 @@ write_radius (Pop *pop, const char *dir, gboolean want_mobile, GError **error)
                                 : nfsim_rng_below (&rng, 2000));
           g_array_append_val (recs, r);
         }
+      if (b->stop_ms == G_MAXINT64 && end > b->start_ms
+          && (end - b->start_ms) % interval_ms != 0)
+        {
+          /* still up at the end: a last Interim-Update at the final
+           * second closes the books, so that accounting counts all of
+           * the simulated traffic (the ground truth's "in"/"out") */
+          r.type = RAD_INTERIM;
+          r.event_ms = end - 1000;
+          r.slots_upto = G_MAXUINT32;
+          r.arrival_ms = r.event_ms + nfsim_rng_below (&rng, 1000);
+          g_array_append_val (recs, r);
+        }
       if (b->stop_ms != G_MAXINT64)
         {
           r.type = RAD_STOP;
