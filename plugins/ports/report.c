@@ -105,22 +105,23 @@ listed_ports (PortsPlugin *self, const PortCell *ref, guint k, guint top)
   GArray *list = g_array_new (FALSE, FALSE, sizeof (ListedPort));
   g_autofree gboolean *in = g_new0 (gboolean, N_PORTS);
   const GArray *fixed = self->fixed[k];
+  const guint64 *ports = port_cell_ports (ref, k);
   for (guint i = 0; i < fixed->len; i++)
     {
       guint16 p = g_array_index (fixed, guint16, i);
       if (in[p])
         continue;
       in[p] = TRUE;
-      ListedPort lp = { p, ref->ports[k] ? ref->ports[k][p] : 0, TRUE };
+      ListedPort lp = { p, ports ? ports[p] : 0, TRUE };
       g_array_append_val (list, lp);
     }
-  if (ref->ports[k] && top)
+  if (ports && top)
     {
       g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (ListedPort));
       for (guint p = 0; p < N_PORTS; p++)
-        if (ref->ports[k][p] && !in[p])
+        if (ports[p] && !in[p])
           {
-            ListedPort lp = { (guint16) p, ref->ports[k][p], FALSE };
+            ListedPort lp = { (guint16) p, ports[p], FALSE };
             g_array_append_val (all, lp);
           }
       g_array_sort (all, listed_desc);
@@ -157,7 +158,7 @@ build_table (PortsPlugin *self, const char *name, Column *cols, guint n_cols,
       Row *r = add_row (t, n_cols, protos[k].name, ROW_PROTOCOL, 0, proto, -1,
                         -1);
       for (guint c = 0; c < n_cols; c++)
-        r->bytes[c] = sums[c].proto[proto];
+        r->bytes[c] = port_cell_proto (&sums[c], proto);
       g_autoptr (GArray) listed = listed_ports (self, &sums[ref_col], k, top);
       for (guint g = 0; g < 2; g++)
         {
@@ -177,8 +178,10 @@ build_table (PortsPlugin *self, const char *name, Column *cols, guint n_cols,
                            (int) g);
               r->fixed = lp->fixed;
               for (guint c = 0; c < n_cols; c++)
-                r->bytes[c] = sums[c].ports[k] ? sums[c].ports[k][lp->port]
-                                               : 0;
+                {
+                  const guint64 *cp = port_cell_ports (&sums[c], k);
+                  r->bytes[c] = cp ? cp[lp->port] : 0;
+                }
             }
         }
     }
@@ -189,9 +192,8 @@ build_table (PortsPlugin *self, const char *name, Column *cols, guint n_cols,
   guint64 *named = g_new0 (guint64, n_cols);
   for (guint c = 0; c < n_cols; c++)
     {
-      for (guint p = 0; p < 256; p++)
-        t->total[c] += sums[c].proto[p];
-      named[c] = sums[c].proto[6] + sums[c].proto[17];
+      t->total[c] = port_cell_total (&sums[c]);
+      named[c] = port_cell_proto (&sums[c], 6) + port_cell_proto (&sums[c], 17);
     }
   for (guint i = 0; i < G_N_ELEMENTS (others); i++)
     {
@@ -199,7 +201,7 @@ build_table (PortsPlugin *self, const char *name, Column *cols, guint n_cols,
                         others[i].proto, -1, -1);
       for (guint c = 0; c < n_cols; c++)
         {
-          r->bytes[c] = sums[c].proto[others[i].proto];
+          r->bytes[c] = port_cell_proto (&sums[c], others[i].proto);
           named[c] += r->bytes[c];
         }
     }
@@ -207,7 +209,8 @@ build_table (PortsPlugin *self, const char *name, Column *cols, guint n_cols,
   Row *r = add_row (t, n_cols, "ICMP", ROW_PROTOCOL, 0, 1, -1, -1);
   for (guint c = 0; c < n_cols; c++)
     {
-      r->bytes[c] = sums[c].proto[1] + sums[c].proto[58];
+      r->bytes[c] = port_cell_proto (&sums[c], 1)
+                    + port_cell_proto (&sums[c], 58);
       named[c] += r->bytes[c];
     }
   r = add_row (t, n_cols, "other", ROW_OTHER, 0, -1, -1, -1);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "weeks.h"
 
@@ -59,12 +60,51 @@ port_week_new (GTimeZone *tz, gint64 t)
   return w;
 }
 
+/* A cell's counters are 1 MiB hit at random (dynamic ports): on a 2 MiB
+ * huge page where the kernel allows it (madvise mode), so the accesses
+ * miss the cache at most, not the TLB as well. */
+#define HUGE_PAGE (2u << 20)
+
+guint64 *
+port_cell_alloc (PortCell *c)
+{
+  gsize size = PORT_SLOTS * sizeof (guint64);
+  void *p = NULL;
+  if (posix_memalign (&p, HUGE_PAGE, size) != 0)
+    g_error ("ports: out of memory (%zu bytes)", size);
+#ifdef MADV_HUGEPAGE
+  (void) madvise (p, (size + HUGE_PAGE - 1) & ~(gsize) (HUGE_PAGE - 1),
+                  MADV_HUGEPAGE);
+#endif
+  memset (p, 0, size);
+  c->counts = p;
+  return c->counts;
+}
+
 void
 port_cell_clear (PortCell *c)
 {
-  g_free (c->ports[0]);
-  g_free (c->ports[1]);
+  free (c->counts);
   memset (c, 0, sizeof *c);
+}
+
+guint64
+port_cell_proto (const PortCell *c, guint8 proto)
+{
+  if (proto == 6 || proto == 17)
+    return port_cell_group (c, proto == 17, PORT_LOW)
+           + port_cell_group (c, proto == 17, PORT_HIGH);
+  return c->counts ? c->counts[PORT_SLOT_PROTO + proto] : 0;
+}
+
+guint64
+port_cell_total (const PortCell *c)
+{
+  guint64 sum = c->rest[0][0] + c->rest[0][1] + c->rest[1][0] + c->rest[1][1];
+  if (c->counts)
+    for (guint i = 0; i < PORT_SLOTS; i++)
+      sum += c->counts[i];
+  return sum;
 }
 
 void
@@ -98,19 +138,17 @@ port_week_add_file (PortWeek *w, guint64 key)
 static void
 cell_accumulate (PortCell *out, const PortCell *c)
 {
-  for (guint p = 0; p < 256; p++)
-    out->proto[p] += c->proto[p];
   for (guint k = 0; k < 2; k++)
     {
       out->rest[k][0] += c->rest[k][0];
       out->rest[k][1] += c->rest[k][1];
-      if (!c->ports[k])
-        continue;
-      if (!out->ports[k])
-        out->ports[k] = g_new0 (guint64, N_PORTS);
-      for (guint p = 0; p < N_PORTS; p++)
-        out->ports[k][p] += c->ports[k][p];
     }
+  if (!c->counts)
+    return;
+  if (!out->counts)
+    port_cell_alloc (out);
+  for (guint i = 0; i < PORT_SLOTS; i++)
+    out->counts[i] += c->counts[i];
 }
 
 void
@@ -131,9 +169,10 @@ guint64
 port_cell_group (const PortCell *c, guint k, guint g)
 {
   guint64 sum = c->rest[k][g];
-  if (c->ports[k])
+  const guint64 *ports = port_cell_ports (c, k);
+  if (ports)
     for (guint p = g == PORT_LOW ? 0 : 1024; p < (g == PORT_LOW ? 1024 : N_PORTS); p++)
-      sum += c->ports[k][p];
+      sum += ports[p];
   return sum;
 }
 
@@ -186,15 +225,16 @@ port_week_compact (PortWeek *w, guint keep_n, const guint16 *fixed_tcp,
             NfsubSeriesSpec spec = { s, a };
             PortCell sum = { 0 };
             port_cell_sum (w, &spec, &sum);
-            mark_top (sum.ports[k], keep_n, keep);
+            mark_top (port_cell_ports (&sum, k), keep_n, keep);
             port_cell_clear (&sum);
           }
-      mark_top (w->cells[PORT_CELL_UNATTRIBUTED].ports[k], keep_n, keep);
+      mark_top (port_cell_ports (&w->cells[PORT_CELL_UNATTRIBUTED], k),
+                keep_n, keep);
       for (guint c = 0; c < PORT_CELLS; c++)
         {
-          guint64 *ports = w->cells[c].ports[k];
-          if (!ports)
+          if (!w->cells[c].counts)
             continue;
+          guint64 *ports = w->cells[c].counts + (gsize) k * N_PORTS;
           for (guint p = 0; p < N_PORTS; p++)
             if (ports[p] && !keep[p])
               {
@@ -245,23 +285,23 @@ port_week_save (const PortWeek *w)
   for (guint c = 0; c < PORT_CELLS; c++)
     {
       const PortCell *cell = &w->cells[c];
-      gboolean any = FALSE;
-      for (guint p = 0; p < 256 && !any; p++)
-        any = cell->proto[p] != 0;
-      if (!any)
+      if (port_cell_total (cell) == 0)
         continue;
+      guint64 proto[256];
+      for (guint p = 0; p < 256; p++)
+        proto[p] = port_cell_proto (cell, (guint8) p);
       guint64 rest[4] = { cell->rest[0][0], cell->rest[0][1],
                           cell->rest[1][0], cell->rest[1][1] };
       g_variant_builder_add (
         &cells, "(q@at@at@aq@at@aq@at)", (guint16) c,
-        g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, cell->proto, 256,
+        g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, proto, 256,
                                    sizeof (guint64)),
         g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, rest, 4,
                                    sizeof (guint64)),
-        sparse_ports (cell->ports[0], TRUE),
-        sparse_ports (cell->ports[0], FALSE),
-        sparse_ports (cell->ports[1], TRUE),
-        sparse_ports (cell->ports[1], FALSE));
+        sparse_ports (port_cell_ports (cell, PORT_TCP), TRUE),
+        sparse_ports (port_cell_ports (cell, PORT_TCP), FALSE),
+        sparse_ports (port_cell_ports (cell, PORT_UDP), TRUE),
+        sparse_ports (port_cell_ports (cell, PORT_UDP), FALSE));
     }
   return g_variant_new (PORT_WEEK_TYPE, w->start, w->end, w->label, &files, &cells);
 }
@@ -281,11 +321,10 @@ load_ports (PortCell *cell, guint k, GVariant *ports_v, GVariant *bytes_v,
                    "%zu ports but %zu byte counters", np, nb);
       return FALSE;
     }
-  if (np == 0)
-    return TRUE;
-  cell->ports[k] = g_new0 (guint64, N_PORTS);
+  if (np && !cell->counts)
+    port_cell_alloc (cell);
   for (gsize i = 0; i < np; i++)
-    cell->ports[k][ports[i]] += bytes[i];
+    cell->counts[(gsize) k * N_PORTS + ports[i]] += bytes[i];
   return TRUE;
 }
 
@@ -322,13 +361,28 @@ port_week_load (GVariant *v, GError **error)
       else
         {
           PortCell *cell = &w->cells[c];
-          memcpy (cell->proto, proto, sizeof cell->proto);
           cell->rest[0][0] = rest[0];
           cell->rest[0][1] = rest[1];
           cell->rest[1][0] = rest[2];
           cell->rest[1][1] = rest[3];
           ok = load_ports (cell, PORT_TCP, tp, tb, error)
                && load_ports (cell, PORT_UDP, up, ub, error);
+          for (guint p = 0; ok && p < 256; p++)
+            if (p != 6 && p != 17 && proto[p])
+              {
+                if (!cell->counts)
+                  port_cell_alloc (cell);
+                cell->counts[PORT_SLOT_PROTO + p] = proto[p];
+              }
+          /* TCP/UDP totals are the ports plus the rest: a check */
+          if (ok && (port_cell_proto (cell, 6) != proto[6]
+                     || port_cell_proto (cell, 17) != proto[17]))
+            {
+              g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                           "week %s: cell %u: TCP/UDP totals disagree with "
+                           "their ports", w->label, c);
+              ok = FALSE;
+            }
         }
       g_variant_unref (proto_v);
       g_variant_unref (rest_v);

@@ -22,11 +22,16 @@ G_BEGIN_DECLS
 enum { PORT_TCP = 0, PORT_UDP = 1 };
 enum { PORT_LOW = 0, PORT_HIGH = 1 }; /* lower port < 1024, >= 1024 */
 
+/* One flat counter array per cell, so a flow end is one increment
+ * wherever its bytes go: [0, 65536) TCP by lower port, [65536, 131072)
+ * UDP by lower port, then one counter per other IP protocol. */
+#define PORT_SLOT_PROTO (2 * N_PORTS)
+#define PORT_SLOTS (2 * N_PORTS + 256)
+
 typedef struct {
-  guint64 proto[256];
-  guint64 *ports[2];  /* [PORT_TCP], [PORT_UDP]: N_PORTS each, or NULL */
+  guint64 *counts;    /* PORT_SLOTS, or NULL before the cell's first flow */
   /* Bytes of ports a compaction dropped (kept in their < / >= 1024 group
-   * so the group totals stay exact). */
+   * so the group totals stay exact): [PORT_TCP/UDP][PORT_LOW/HIGH]. */
   guint64 rest[2][2];
 } PortCell;
 
@@ -47,18 +52,37 @@ gint64 port_week_start (GTimeZone *tz, gint64 t, char **label);
 /* ISO 8601 week-numbering year and week of a week's Monday. */
 void port_week_iso (GTimeZone *tz, gint64 start, int *year, int *week);
 
-static inline void
-port_cell_add (PortCell *c, guint8 proto, guint16 lower, guint64 bytes)
+guint64 *port_cell_alloc (PortCell *c);
+
+/* The slot of a flow: selects rather than branches (see
+ * ports_category). */
+static inline guint
+port_slot (guint8 proto, guint16 lower)
 {
-  c->proto[proto] += bytes;
-  if (proto == 6 || proto == 17)
-    {
-      guint k = proto == 6 ? PORT_TCP : PORT_UDP;
-      if (G_UNLIKELY (!c->ports[k]))
-        c->ports[k] = g_new0 (guint64, N_PORTS);
-      c->ports[k][lower] += bytes;
-    }
+  guint other = PORT_SLOT_PROTO + proto;
+  guint udp = N_PORTS + lower;
+  return proto == 6 ? lower : proto == 17 ? udp : other;
 }
+
+static inline void
+port_cell_add (PortCell *c, guint slot, guint64 bytes)
+{
+  guint64 *counts = c->counts;
+  if (G_UNLIKELY (!counts))
+    counts = port_cell_alloc (c);
+  counts[slot] += bytes;
+}
+
+/* Counters of protocol k's ports (NULL: none yet). */
+static inline const guint64 *
+port_cell_ports (const PortCell *c, guint k)
+{
+  return c->counts ? c->counts + (gsize) k * N_PORTS : NULL;
+}
+
+/* Bytes of an IP protocol (TCP and UDP: every port and the rest). */
+guint64 port_cell_proto (const PortCell *c, guint8 proto);
+guint64 port_cell_total (const PortCell *c);
 
 /* Sum over the cells a series selects (spec NULL: the unattributed cell)
  * into `out` (zeroed first; out->ports allocated). */

@@ -40,10 +40,6 @@ struct NfsubBins {
   guint64 future_bytes;
   guint64 watermark_ms;
   guint64 future_limit_ms;
-
-  /* the bin the previous single-bin flow fell in */
-  guint64 cur_start_ms, cur_end_ms;
-  guint64 *cur_row;
 };
 
 #define NOT_STARTED G_MININT64
@@ -57,9 +53,6 @@ bins_reset_ring (NfsubBins *b, guint cap)
   b->rows = g_new0 (guint64, (gsize) cap * b->n_cells);
   b->seen = g_new0 (guint8, cap);
   b->n_seen = 0;
-  b->cur_start_ms = 1;
-  b->cur_end_ms = 0; /* empty range: the fast path never matches */
-  b->cur_row = NULL;
 }
 
 NfsubBins *
@@ -126,12 +119,6 @@ bins_close_oldest (NfsubBins *b)
       *seen = 0;
       b->n_seen--;
     }
-  if (b->cur_row == row)
-    {
-      b->cur_start_ms = 1;
-      b->cur_end_ms = 0;
-      b->cur_row = NULL;
-    }
   b->base++;
 }
 
@@ -174,9 +161,6 @@ bins_reach (NfsubBins *b, gint64 last)
   b->rows = rows;
   b->seen = seen;
   b->cap = cap;
-  b->cur_start_ms = 1;
-  b->cur_end_ms = 0;
-  b->cur_row = NULL;
 }
 
 static inline void
@@ -230,12 +214,6 @@ bins_add_slow (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
   if (b0 == b1)
     {
       bins_put (b, b0, cell, bytes);
-      if (b0 >= b->base)
-        {
-          b->cur_start_ms = (guint64) b0 * b->step_ms;
-          b->cur_end_ms = b->cur_start_ms + b->step_ms;
-          b->cur_row = bins_row (b, b0);
-        }
       return;
     }
 
@@ -263,13 +241,45 @@ bins_add_slow (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
     }
 }
 
+/* Bin numbers of a flow covering [first, last) (a zero-length flow sits
+ * at first).  The layout's step is a constant, so the common case
+ * divides by multiplication. */
+static inline void
+bins_of (const NfsubBins *b, guint64 first_ms, guint64 last_ms, guint64 *b0,
+         guint64 *b1)
+{
+  guint64 end = last_ms > first_ms ? last_ms - 1 : first_ms;
+  if (G_LIKELY (b->step_ms == NFSUB_RRD_STEP * 1000))
+    {
+      *b0 = first_ms / (NFSUB_RRD_STEP * 1000);
+      *b1 = end / (NFSUB_RRD_STEP * 1000);
+    }
+  else
+    {
+      *b0 = first_ms / b->step_ms;
+      *b1 = end / b->step_ms;
+    }
+}
+
 void
 nfsub_bins_add (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
                 guint64 bytes)
 {
-  if (G_LIKELY (first_ms >= b->cur_start_ms && last_ms < b->cur_end_ms))
+  /* Fast path: the flow lies in one bin and that bin is open.  Flows of a
+   * file start up to the active timeout before it, so several bins are
+   * hit in turn: index the ring directly rather than caching one bin. */
+  guint64 b0, b1;
+  bins_of (b, first_ms, last_ms, &b0, &b1);
+  guint64 rel = b0 - (guint64) b->base;
+  if (G_LIKELY (b0 == b1 && rel < b->cap && last_ms <= b->future_limit_ms))
     {
-      b->cur_row[cell] += bytes;
+      guint64 slot = b0 & (b->cap - 1);
+      b->rows[slot * b->n_cells + cell] += bytes;
+      if (G_UNLIKELY (!b->seen[slot]))
+        {
+          b->seen[slot] = 1;
+          b->n_seen++;
+        }
       if (last_ms > b->watermark_ms)
         b->watermark_ms = last_ms;
       return;
@@ -303,9 +313,6 @@ nfsub_bins_close (NfsubBins *b)
                                   / b->step_ms);
           closed += (guint) MIN (keep - b->base, (gint64) G_MAXUINT / 2);
           b->base = keep;
-          b->cur_start_ms = 1;
-          b->cur_end_ms = 0;
-          b->cur_row = NULL;
           break;
         }
       bins_close_oldest (b);
