@@ -493,7 +493,7 @@ save_chain (const LeasePrefix *p, LeaseKind kind, guint32 head, gpointer data)
   guint kept_before = w->out->len;
   for (guint k = total; k-- > 0;)
     {
-      LeaseBinding *b = lease_table_binding (w->ix->table, all[k]);
+      const LeaseBinding *b = lease_table_binding (w->ix->table, all[k]);
       if (b->end != LEASE_END_OPEN && b->end < w->cutoff)
         continue;
       if (!w->user_map[b->user])

@@ -256,10 +256,10 @@ kea_close_pending (SubIndex *ix, guint32 when)
 {
   for (guint i = 0; i < ix->kea_pending->len; i++)
     {
-      LeaseBinding *b = lease_table_binding (
-        ix->table, g_array_index (ix->kea_pending, guint32, i));
+      guint32 id = g_array_index (ix->kea_pending, guint32, i);
+      const LeaseBinding *b = lease_table_binding (ix->table, id);
       if (when < b->end)
-        b->end = MAX (b->start, when);
+        lease_table_set_end (ix->table, id, MAX (b->start, when));
     }
   g_array_set_size (ix->kea_pending, 0);
 }
@@ -365,7 +365,8 @@ kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
   guint32 end = expire >= LEASE_END_OPEN ? LEASE_END_OPEN - 1
                                          : (guint32) expire;
   guint32 latest = lease_table_latest (ix->table, LEASE_DYNAMIC, &p);
-  LeaseBinding *b = latest ? lease_table_binding (ix->table, latest) : NULL;
+  const LeaseBinding *b = latest ? lease_table_binding (ix->table, latest)
+                                 : NULL;
   gboolean same = b && b->user == user;
   ix->newest_event = MAX (ix->newest_event, (gint64) start);
   ix->kea.applied++;
@@ -381,7 +382,7 @@ kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
     {
       /* reclaimed after it expired: it ended at its expire */
       if (same && end < b->end)
-        b->end = MAX (b->start, end);
+        lease_table_set_end (ix->table, latest, MAX (b->start, end));
       return TRUE;
     }
   /* a row that grants or renews is written at its cltt: removals above it
@@ -390,10 +391,8 @@ kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
   if (same && start <= b->end)
     {
       /* a renewal; a newer row is the truth even if it shortens */
-      if (start >= b->start)
-        b->end = end;
-      else if (end > b->end)
-        b->end = end;
+      if (start >= b->start || end > b->end)
+        lease_table_set_end (ix->table, latest, end);
       return TRUE;
     }
   lease_table_add (ix->table, LEASE_DYNAMIC, &p, start, end, user);

@@ -10,22 +10,32 @@
  * the id, so clearing them leaves the dynamic ids intact. */
 #define STATIC_ID_BIT 0x80000000u
 
+/* A slot's copy of its newest binding (see lease_table_set_end for how it
+ * stays in step). */
+typedef struct {
+  guint32 head;        /* newest binding, 0: empty slot */
+  guint32 start, end;
+  guint32 user;        /* user id | service << 26 | class << 28 | access << 30 */
+  const char *key;     /* the user's key */
+} SlotHead;
+
+#define USER_ID_MASK ((1u << 26) - 1)
+
 typedef struct {
   guint64 key;
-  guint32 head; /* 0: empty slot */
-  guint32 spare;
+  SlotHead h;
 } Slot64;
 
 typedef struct {
   guint64 hi, lo;
-  guint32 head;
-  guint32 spare;
+  SlotHead h;
 } Slot128;
 
 typedef struct {
   guint8 family;
   guint8 plen;
   guint8 kind;
+  guint8 id;       /* index in LeaseTable.by_id[kind] */
   gboolean wide;   /* IPv6 longer than /64: 128-bit keys */
   guint64 mask_hi; /* address mask (IPv6 halves; IPv4 in mask_lo) */
   guint64 mask_lo;
@@ -49,6 +59,7 @@ typedef struct {
 struct LeaseTable {
   /* per family, sorted by plen descending, dynamic before static */
   GPtrArray *tables[2]; /* [0] IPv4, [1] IPv6 */
+  GPtrArray *by_id[2];  /* per kind: table id -> table (not owned) */
   BindingArray dyn, stat;
 
   LeaseUser *users; /* users[0] unused */
@@ -181,6 +192,8 @@ lease_prefix_make (LeasePrefix *p, const NfsubAddr *addr, guint8 family,
 
 /* ---- bindings ---- */
 
+#define NO_TABLE 0xff
+
 static guint32
 binding_array_push (BindingArray *a, const LeaseBinding *b)
 {
@@ -203,7 +216,7 @@ binding_get (LeaseTable *t, guint32 id)
   return (id & STATIC_ID_BIT) ? &t->stat.v[id & ~STATIC_ID_BIT] : &t->dyn.v[id];
 }
 
-LeaseBinding *
+const LeaseBinding *
 lease_table_binding (LeaseTable *t, guint32 id)
 {
   g_return_val_if_fail (id != 0, NULL);
@@ -263,16 +276,29 @@ slot_of128 (const PrefixTable *pt, guint64 hi, guint64 lo)
   return (gsize) (hash128 (hi, lo) >> (64 - pt->bits));
 }
 
-/* The head slot field for the prefix's key, inserting an empty one when
- * `create`.  NULL when absent and not creating. */
-static guint32 *
-prefix_table_slot (PrefixTable *pt, const NfsubAddr *a, gboolean create);
+static inline SlotHead *
+slot_head_at (PrefixTable *pt, gsize j)
+{
+  return pt->wide ? &pt->s128[j].h : &pt->s64[j].h;
+}
+
+/* The head binding keeps the index of its slot: a moved slot tells it. */
+static void
+prefix_table_relink (LeaseTable *t, PrefixTable *pt)
+{
+  gsize n = (gsize) 1 << pt->bits;
+  for (gsize j = 0; j < n; j++)
+    {
+      SlotHead *h = slot_head_at (pt, j);
+      if (h->head)
+        binding_get (t, h->head)->slot = (guint32) j;
+    }
+}
 
 static void
-prefix_table_grow (PrefixTable *pt)
+prefix_table_grow (LeaseTable *t, PrefixTable *pt)
 {
-  guint old_bits = pt->bits;
-  gsize old_n = (gsize) 1 << old_bits;
+  gsize old_n = (gsize) 1 << pt->bits;
   pt->bits++;
   gsize n = (gsize) 1 << pt->bits;
   gsize mask = n - 1;
@@ -281,10 +307,10 @@ prefix_table_grow (PrefixTable *pt)
       Slot128 *old = pt->s128;
       pt->s128 = big_alloc0 (sizeof (Slot128) * n);
       for (gsize i = 0; i < old_n; i++)
-        if (old[i].head)
+        if (old[i].h.head)
           {
             gsize j = slot_of128 (pt, old[i].hi, old[i].lo);
-            while (pt->s128[j].head)
+            while (pt->s128[j].h.head)
               j = (j + 1) & mask;
             pt->s128[j] = old[i];
           }
@@ -295,64 +321,72 @@ prefix_table_grow (PrefixTable *pt)
       Slot64 *old = pt->s64;
       pt->s64 = big_alloc0 (sizeof (Slot64) * n);
       for (gsize i = 0; i < old_n; i++)
-        if (old[i].head)
+        if (old[i].h.head)
           {
             gsize j = slot_of64 (pt, old[i].key);
-            while (pt->s64[j].head)
+            while (pt->s64[j].h.head)
               j = (j + 1) & mask;
             pt->s64[j] = old[i];
           }
       big_free (old, sizeof (Slot64) * old_n);
     }
+  prefix_table_relink (t, pt);
 }
 
-static guint32 *
-prefix_table_slot (PrefixTable *pt, const NfsubAddr *a, gboolean create)
+/* The slot of the prefix's key, claiming an empty one when `create`
+ * (head 0 until the caller links a binding).  NULL when absent and not
+ * creating.  *index gets the slot's index. */
+static SlotHead *
+prefix_table_slot (LeaseTable *t, PrefixTable *pt, const NfsubAddr *a,
+                   gboolean create, gsize *index)
 {
   gsize mask = ((gsize) 1 << pt->bits) - 1;
+  if (create && (pt->used + 1) * 10 > (mask + 1) * 7)
+    {
+      prefix_table_grow (t, pt);
+      mask = ((gsize) 1 << pt->bits) - 1;
+    }
   if (pt->wide)
     {
       guint64 hi = a->hi & pt->mask_hi, lo = a->lo & pt->mask_lo;
       for (gsize j = slot_of128 (pt, hi, lo);; j = (j + 1) & mask)
         {
           Slot128 *s = &pt->s128[j];
-          if (s->head == 0)
+          if (s->h.head == 0)
             {
               if (!create)
                 return NULL;
-              if ((pt->used + 1) * 10 > (mask + 1) * 7)
-                {
-                  prefix_table_grow (pt);
-                  return prefix_table_slot (pt, a, create);
-                }
               s->hi = hi;
               s->lo = lo;
               pt->used++;
-              return &s->head;
+              *index = j;
+              return &s->h;
             }
           if (s->hi == hi && s->lo == lo)
-            return &s->head;
+            {
+              *index = j;
+              return &s->h;
+            }
         }
     }
   guint64 key = key64_of (pt, a);
   for (gsize j = slot_of64 (pt, key);; j = (j + 1) & mask)
     {
       Slot64 *s = &pt->s64[j];
-      if (s->head == 0)
+      if (s->h.head == 0)
         {
           if (!create)
             return NULL;
-          if ((pt->used + 1) * 10 > (mask + 1) * 7)
-            {
-              prefix_table_grow (pt);
-              return prefix_table_slot (pt, a, create);
-            }
           s->key = key;
           pt->used++;
-          return &s->head;
+          *index = j;
+          return &s->h;
         }
       if (s->key == key)
-        return &s->head;
+        {
+          *index = j;
+          return &s->h;
+        }
     }
 }
 
@@ -380,6 +414,9 @@ table_for (LeaseTable *t, guint8 family, guint8 plen, LeaseKind kind,
   if (!create)
     return NULL;
   PrefixTable *pt = prefix_table_new (family, plen, (guint8) kind);
+  /* at most 33 + 129 lengths per kind: ids fit below NO_TABLE */
+  pt->id = (guint8) t->by_id[kind]->len;
+  g_ptr_array_add (t->by_id[kind], pt);
   g_ptr_array_add (list, pt);
   g_ptr_array_sort (list, table_order);
   return pt;
@@ -421,16 +458,34 @@ filter_pass (const LeaseTable *t, const NfsubAddr *a)
   return (t->v6_filter[h >> 6] >> (h & 63)) & 1;
 }
 
+static inline guint32
+pack_user (const LeaseBinding *b)
+{
+  return b->user | (guint32) b->service << 26 | (guint32) b->user_class << 28
+         | (guint32) b->access << 30;
+}
+
+static void
+slot_sync (LeaseTable *t, SlotHead *h)
+{
+  const LeaseBinding *b = binding_get (t, h->head);
+  h->start = b->start;
+  h->end = b->end;
+  h->user = pack_user (b);
+  h->key = t->users[b->user].key;
+}
+
 guint32
 lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
                  guint32 start, guint32 end, guint32 user)
 {
   g_return_val_if_fail (user != 0 && user <= t->n_users, 0);
   PrefixTable *pt = table_for (t, p->family, p->plen, kind, TRUE);
-  guint32 *head = prefix_table_slot (pt, &p->addr, TRUE);
+  gsize index;
+  SlotHead *h = prefix_table_slot (t, pt, &p->addr, TRUE, &index);
   const LeaseUser *u = &t->users[user];
-  LeaseBinding b = { start, end, user, 0, u->key, u->service, u->user_class,
-                     u->access, { 0 } };
+  LeaseBinding b = { start, end, user, 0, u->service & 3, u->user_class & 3,
+                     u->access & 3, NO_TABLE, 0 };
   BindingArray *arr = kind == LEASE_STATIC ? &t->stat : &t->dyn;
   guint32 id = binding_array_push (arr, &b);
   if (kind == LEASE_STATIC)
@@ -438,13 +493,41 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
 
   /* keep the chain sorted by start, newest first; ties: the later added
    * goes first (it is the newer information) */
-  guint32 *link = head;
-  while (*link && binding_get (t, *link)->start > start)
-    link = &binding_get (t, *link)->next;
-  binding_get (t, id)->next = *link;
-  *link = id;
+  if (h->head == 0 || binding_get (t, h->head)->start <= start)
+    {
+      if (h->head)
+        binding_get (t, h->head)->table = NO_TABLE;
+      LeaseBinding *nb = binding_get (t, id);
+      nb->next = h->head;
+      nb->table = pt->id;
+      nb->slot = (guint32) index;
+      h->head = id;
+      slot_sync (t, h);
+    }
+  else
+    {
+      guint32 *link = &binding_get (t, h->head)->next;
+      while (*link && binding_get (t, *link)->start > start)
+        link = &binding_get (t, *link)->next;
+      binding_get (t, id)->next = *link;
+      *link = id;
+    }
   filter_mark (t, p);
   return id;
+}
+
+void
+lease_table_set_end (LeaseTable *t, guint32 id, guint32 end)
+{
+  LeaseBinding *b = binding_get (t, id);
+  b->end = end;
+  if (b->table != NO_TABLE)
+    {
+      PrefixTable *pt = t->by_id[(id & STATIC_ID_BIT) ? LEASE_STATIC
+                                                      : LEASE_DYNAMIC]
+                          ->pdata[b->table];
+      slot_head_at (pt, b->slot)->end = end;
+    }
 }
 
 void
@@ -469,7 +552,7 @@ lease_table_reserve (LeaseTable *t, LeaseKind kind, guint8 family,
   /* Keys that arrive in another table's hash order cluster badly while a
    * table grows under them: size it once for all of them. */
   while (((gsize) 1 << pt->bits) * 7 < (pt->used + keys) * 10)
-    prefix_table_grow (pt);
+    prefix_table_grow (t, pt);
 }
 
 guint32
@@ -478,8 +561,9 @@ lease_table_latest (LeaseTable *t, LeaseKind kind, const LeasePrefix *p)
   PrefixTable *pt = table_for (t, p->family, p->plen, kind, FALSE);
   if (!pt)
     return 0;
-  guint32 *head = prefix_table_slot (pt, &p->addr, FALSE);
-  return head ? *head : 0;
+  gsize index;
+  SlotHead *h = prefix_table_slot (t, pt, &p->addr, FALSE, &index);
+  return h ? h->head : 0;
 }
 
 void
@@ -493,6 +577,7 @@ lease_table_clear_static (LeaseTable *t)
           g_ptr_array_remove_index (list, i);
       g_ptr_array_sort (list, table_order);
     }
+  g_ptr_array_set_size (t->by_id[LEASE_STATIC], 0);
   t->stat.n = 0;
   /* The prefilters may now pass a few addresses they need not: they
    * are only ever a shortcut. */
@@ -500,10 +585,14 @@ lease_table_clear_static (LeaseTable *t)
 
 /* ---- lookup ---- */
 
+/* The binding of this slot's key that applies at `when`, 0: none. */
 static inline guint32
-chain_find (LeaseTable *t, guint32 id, guint32 when)
+slot_find (LeaseTable *t, const SlotHead *h, guint32 when)
 {
-  for (; id; id = binding_get (t, id)->next)
+  if (h->start <= when)
+    return when < h->end ? h->head : 0;
+  for (guint32 id = binding_get (t, h->head)->next; id;
+       id = binding_get (t, id)->next)
     {
       const LeaseBinding *b = binding_get (t, id);
       if (b->start <= when)
@@ -512,18 +601,47 @@ chain_find (LeaseTable *t, guint32 id, guint32 when)
   return 0;
 }
 
+static void
+hit_from_binding (LeaseTable *t, guint32 id, LeaseHit *out)
+{
+  const LeaseBinding *b = binding_get (t, id);
+  out->key = t->users[b->user].key;
+  out->user = b->user;
+  out->binding = id;
+  out->service = b->service;
+  out->user_class = b->user_class;
+  out->access = b->access;
+}
+
+static inline void
+hit_from_slot (const SlotHead *h, LeaseHit *out)
+{
+  out->key = h->key;
+  out->user = h->user & USER_ID_MASK;
+  out->binding = h->head;
+  out->service = (h->user >> 26) & 3;
+  out->user_class = (h->user >> 28) & 3;
+  out->access = h->user >> 30;
+}
+
 static guint32
-lookup_from (LeaseTable *t, const NfsubAddr *a, guint32 when, guint first)
+lookup_from (LeaseTable *t, const NfsubAddr *a, guint32 when, guint first,
+             PrefixTable **where)
 {
   GPtrArray *list = t->tables[nfsub_addr_is_v4 (a) ? 0 : 1];
   for (guint i = first; i < list->len; i++)
     {
-      guint32 *head = prefix_table_slot (list->pdata[i], a, FALSE);
-      if (head)
+      gsize index;
+      SlotHead *h = prefix_table_slot (t, list->pdata[i], a, FALSE, &index);
+      if (h)
         {
-          guint32 id = chain_find (t, *head, when);
+          guint32 id = slot_find (t, h, when);
           if (id)
-            return id;
+            {
+              if (where)
+                *where = list->pdata[i];
+              return id;
+            }
         }
     }
   return 0;
@@ -533,20 +651,14 @@ guint32
 lease_table_lookup_match (LeaseTable *t, const NfsubAddr *a, guint32 when,
                           LeasePrefix *prefix, LeaseKind *kind)
 {
-  GPtrArray *list = t->tables[nfsub_addr_is_v4 (a) ? 0 : 1];
-  for (guint i = 0; i < list->len; i++)
+  PrefixTable *pt = NULL;
+  guint32 id = lookup_from (t, a, when, 0, &pt);
+  if (id)
     {
-      PrefixTable *pt = list->pdata[i];
-      guint32 *head = prefix_table_slot (pt, a, FALSE);
-      guint32 id = head ? chain_find (t, *head, when) : 0;
-      if (id)
-        {
-          lease_prefix_make (prefix, a, pt->family, pt->plen);
-          *kind = (LeaseKind) pt->kind;
-          return id;
-        }
+      lease_prefix_make (prefix, a, pt->family, pt->plen);
+      *kind = (LeaseKind) pt->kind;
     }
-  return 0;
+  return id;
 }
 
 guint32
@@ -554,7 +666,7 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
 {
   if (!filter_pass (t, a))
     return 0;
-  return lookup_from (t, a, when, 0);
+  return lookup_from (t, a, when, 0, NULL);
 }
 
 #define LOOKUP_STRIDE 256
@@ -563,22 +675,22 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
 
 void
 lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
-                         const guint32 *whens, guint32 *out)
+                         const guint32 *whens, LeaseHit *out)
 {
-  /* Three passes over a stride of addresses: hash the first (longest)
-   * table's key and prefetch its slot; probe the slot and prefetch the
-   * head binding; walk the chain.  Each pass issues independent memory
-   * loads, so the cache misses of a big table overlap instead of
-   * queueing.  Keys of the first table are 64-bit (IPv4, IPv6 up to /64);
-   * anything else takes the general path. */
+  /* Two passes over a stride of addresses: hash the first (longest)
+   * table's key and prefetch its slot; then probe.  The slot holds the
+   * newest binding's times and user, so the usual case is answered from
+   * it; the first pass's independent loads let the cache misses of a big
+   * table overlap instead of queueing.  Keys of the first table are
+   * 64-bit (IPv4, IPv6 up to /64); anything else takes the general
+   * path. */
   PrefixTable *first[2] = {
     t->tables[0]->len ? t->tables[0]->pdata[0] : NULL,
     t->tables[1]->len ? t->tables[1]->pdata[0] : NULL,
   };
-  guint more[2] = { t->tables[0]->len > 1, t->tables[1]->len > 1 };
+  gboolean more[2] = { t->tables[0]->len > 1, t->tables[1]->len > 1 };
   guint64 keys[LOOKUP_STRIDE];
   guint32 slots[LOOKUP_STRIDE];
-  guint32 heads[LOOKUP_STRIDE];
 
   for (guint base = 0; base < n; base += LOOKUP_STRIDE)
     {
@@ -604,37 +716,46 @@ lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
         }
       for (guint i = 0; i < m; i++)
         {
-          heads[i] = 0;
-          if (slots[i] >= SLOW_PATH)
+          LeaseHit *o = &out[base + i];
+          o->key = NULL;
+          o->user = o->binding = 0;
+          if (slots[i] == NO_SLOT)
             continue;
-          const PrefixTable *pt = first[!nfsub_addr_is_v4 (&a[i])];
-          gsize mask = ((gsize) 1 << pt->bits) - 1;
-          for (gsize j = slots[i];; j = (j + 1) & mask)
-            {
-              const Slot64 *sl = &pt->s64[j];
-              if (sl->head == 0)
-                break;
-              if (sl->key == keys[i])
-                {
-                  heads[i] = sl->head;
-                  __builtin_prefetch (binding_get (t, sl->head));
-                  break;
-                }
-            }
-        }
-      for (guint i = 0; i < m; i++)
-        {
+          guint32 when = whens[base + i];
           guint32 id = 0;
+          gboolean v4 = nfsub_addr_is_v4 (&a[i]);
           if (slots[i] == SLOW_PATH)
-            id = lookup_from (t, &a[i], whens[base + i], 0);
-          else if (slots[i] != NO_SLOT)
+            id = lookup_from (t, &a[i], when, 0, NULL);
+          else
             {
-              if (heads[i])
-                id = chain_find (t, heads[i], whens[base + i]);
-              if (!id && more[!nfsub_addr_is_v4 (&a[i])])
-                id = lookup_from (t, &a[i], whens[base + i], 1);
+              PrefixTable *pt = first[!v4];
+              gsize mask = ((gsize) 1 << pt->bits) - 1;
+              for (gsize j = slots[i];; j = (j + 1) & mask)
+                {
+                  const Slot64 *sl = &pt->s64[j];
+                  if (sl->h.head == 0)
+                    break;
+                  if (sl->key == keys[i])
+                    {
+                      if (sl->h.start <= when)
+                        {
+                          if (when < sl->h.end)
+                            {
+                              hit_from_slot (&sl->h, o);
+                              goto next;
+                            }
+                        }
+                      else
+                        id = slot_find (t, &sl->h, when);
+                      break;
+                    }
+                }
+              if (!id && more[!v4])
+                id = lookup_from (t, &a[i], when, 1, NULL);
             }
-          out[base + i] = id;
+          if (id)
+            hit_from_binding (t, id, o);
+        next:;
         }
     }
 }
@@ -693,6 +814,8 @@ lease_table_intern_user (LeaseTable *t, const char *key, guint8 service,
           t->users = big_realloc (t->users, sizeof (LeaseUser) * old_cap,
                                   sizeof (LeaseUser) * t->cap_users);
         }
+      if (t->n_users >= LEASE_MAX_USERS)
+        g_error ("subscriber: more than %u users", LEASE_MAX_USERS);
       id = ++t->n_users;
       LeaseUser *u = &t->users[id];
       memset (u, 0, sizeof *u);
@@ -731,6 +854,8 @@ lease_table_new (void)
   LeaseTable *t = g_new0 (LeaseTable, 1);
   t->tables[0] = g_ptr_array_new_with_free_func (prefix_table_free);
   t->tables[1] = g_ptr_array_new_with_free_func (prefix_table_free);
+  t->by_id[0] = g_ptr_array_new ();
+  t->by_id[1] = g_ptr_array_new ();
   t->v6_filter = g_new0 (guint64, ((gsize) 1 << V6_FILTER_BITS) / 64);
   t->user_bits = 10;
   t->user_index = big_alloc0 (sizeof (UserSlot) << t->user_bits);
@@ -745,6 +870,8 @@ lease_table_free (LeaseTable *t)
     return;
   g_ptr_array_unref (t->tables[0]);
   g_ptr_array_unref (t->tables[1]);
+  g_ptr_array_unref (t->by_id[0]);
+  g_ptr_array_unref (t->by_id[1]);
   big_free (t->dyn.v, sizeof (LeaseBinding) * t->dyn.cap);
   big_free (t->stat.v, sizeof (LeaseBinding) * t->stat.cap);
   big_free (t->users, sizeof (LeaseUser) * t->cap_users);
@@ -774,13 +901,13 @@ lease_table_foreach (LeaseTable *t, LeaseTableForeachFunc fn, gpointer data)
               guint32 head;
               if (pt->wide)
                 {
-                  head = pt->s128[j].head;
+                  head = pt->s128[j].h.head;
                   p.addr.hi = pt->s128[j].hi;
                   p.addr.lo = pt->s128[j].lo;
                 }
               else
                 {
-                  head = pt->s64[j].head;
+                  head = pt->s64[j].h.head;
                   if (pt->family == 4)
                     p.addr = nfsub_addr_from_v4 ((guint32) pt->s64[j].key);
                   else

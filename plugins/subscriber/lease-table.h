@@ -11,7 +11,11 @@
  * length, dynamic bindings (RADIUS, Kea) are tried before static ones, so
  * a static entry is the fallback while no dynamic binding is active.
  *
- * Memory: 32 bytes per binding, 16 bytes per hash slot (load <= 0.7),
+ * Each slot keeps a copy of its newest binding's times and user, so the
+ * usual lookup (the newest binding applies) reads one slot and nothing
+ * else; older bindings are read only for flows from before a reconnect.
+ *
+ * Memory: 24 bytes per binding, 32 bytes per hash slot (load <= 0.7),
  * 16 bytes + 8 bytes of index + the key text per user.
  */
 #ifndef SUBSCRIBER_LEASE_TABLE_H
@@ -24,19 +28,26 @@ G_BEGIN_DECLS
 
 #define LEASE_END_OPEN G_MAXUINT32
 
-/* A binding carries a copy of what a tag needs from its user, so that a
- * lookup touches two cache lines (slot, binding) instead of three. */
 typedef struct {
   guint32 start;      /* epoch seconds, inclusive */
-  guint32 end;        /* epoch seconds, exclusive */
+  guint32 end;        /* epoch seconds, exclusive; change it only with
+                         lease_table_set_end() */
   guint32 user;       /* user id, >= 1 */
   guint32 next;       /* the next older binding of the same key, 0: none */
-  const char *key;    /* the user's key */
   guint8 service;     /* the user's, when the binding was added */
   guint8 user_class;
   guint8 access;
-  guint8 reserved[5];
+  guint8 table;       /* private: where the key's slot is, while newest */
+  guint32 slot;       /* private */
 } LeaseBinding;
+
+/* What a lookup found: enough to fill a tag without another access. */
+typedef struct {
+  const char *key;    /* the user's key, NULL: no binding */
+  guint32 user;
+  guint32 binding;
+  guint8 service, user_class, access;
+} LeaseHit;
 
 typedef struct {
   const char *key;    /* "ACCESS:NAME", interned */
@@ -65,6 +76,7 @@ LeaseTable *lease_table_new (void);
 void lease_table_free (LeaseTable *t);
 
 /* ---- users ---- */
+#define LEASE_MAX_USERS ((1u << 26) - 1)
 /* The id of `key`, creating the user if new; service/class/access are
  * (re)set to the given values unless they are UNKNOWN (0). */
 guint32 lease_table_intern_user (LeaseTable *t, const char *key,
@@ -82,7 +94,9 @@ gboolean lease_prefix_make (LeasePrefix *p, const NfsubAddr *addr,
 /* Adds a binding and returns its id (stable for the table's life). */
 guint32 lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
                          guint32 start, guint32 end, guint32 user);
-LeaseBinding *lease_table_binding (LeaseTable *t, guint32 id);
+const LeaseBinding *lease_table_binding (LeaseTable *t, guint32 id);
+/* Ends a binding at `end` (keeps the slot's copy in step). */
+void lease_table_set_end (LeaseTable *t, guint32 id, guint32 end);
 /* Makes room for n more dynamic bindings (bulk loads). */
 void lease_table_reserve_bindings (LeaseTable *t, gsize n);
 /* Makes room for `keys` more prefixes of one length (bulk loads). */
@@ -105,9 +119,9 @@ guint32 lease_table_lookup_match (LeaseTable *t, const NfsubAddr *addr,
                                   LeaseKind *kind);
 /* The same for n addresses at once; overlaps the memory accesses of the
  * lookups (prefetching), which is what makes tagging cheap for big
- * tables.  out[i] gets the binding id or 0. */
+ * tables. */
 void lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
-                              const guint32 *whens, guint32 *out);
+                              const guint32 *whens, LeaseHit *out);
 
 /* Every key with its binding chain (newest first). */
 typedef void (*LeaseTableForeachFunc) (const LeasePrefix *p, LeaseKind kind,

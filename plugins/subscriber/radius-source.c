@@ -74,10 +74,11 @@ chain_has (SubIndex *ix, const LeasePrefix *p, guint32 id)
 }
 
 static void
-binding_close (LeaseBinding *b, guint32 t)
+binding_close (SubIndex *ix, guint32 id, guint32 t)
 {
+  const LeaseBinding *b = lease_table_binding (ix->table, id);
   if (t < b->end)
-    b->end = MAX (b->start, t);
+    lease_table_set_end (ix->table, id, MAX (b->start, t));
 }
 
 static gboolean
@@ -91,12 +92,9 @@ accounting_on_off (SubIndex *ix, const char *nas, guint32 t)
       if (!s->id || s->closed || s->nas != n)
         continue;
       for (int k = 0; k < 3; k++)
-        if (s->binding[k])
-          {
-            LeaseBinding *b = lease_table_binding (ix->table, s->binding[k]);
-            if (b->start < t)
-              binding_close (b, t);
-          }
+        if (s->binding[k]
+            && lease_table_binding (ix->table, s->binding[k])->start < t)
+          binding_close (ix, s->binding[k], t);
       s->closed = 1;
       s->last_event = MAX (s->last_event, t);
     }
@@ -283,8 +281,7 @@ radius_apply_record (SubIndex *ix, const NfsubRadiusRecord *r,
           if (s->binding[k] && !chain_has (ix, &prefixes[k], s->binding[k]))
             {
               /* the session moved to another address */
-              binding_close (lease_table_binding (ix->table, s->binding[k]),
-                             t);
+              binding_close (ix, s->binding[k], t);
               s->binding[k] = lease_table_add (ix->table, LEASE_DYNAMIC,
                                                &prefixes[k], t, end, s->user);
               continue;
@@ -299,11 +296,11 @@ radius_apply_record (SubIndex *ix, const NfsubRadiusRecord *r,
         }
       if (!s->binding[k])
         continue;
-      LeaseBinding *b = lease_table_binding (ix->table, s->binding[k]);
+      const LeaseBinding *b = lease_table_binding (ix->table, s->binding[k]);
       if (stop)
-        b->end = MAX (b->start, t);
+        lease_table_set_end (ix->table, s->binding[k], MAX (b->start, t));
       else if (end > b->end)
-        b->end = end;
+        lease_table_set_end (ix->table, s->binding[k], end);
     }
   if (stop)
     s->closed = 1;

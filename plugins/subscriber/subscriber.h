@@ -235,7 +235,7 @@ typedef struct {
   GHashTable *access_users;  /* (user << 2 | access) -> user */
   NfsubAddr *addrs;          /* scratch, 2 per flow */
   guint32 *whens;
-  guint32 *found;
+  LeaseHit *found;
   guint scratch;
 } Tagger;
 

@@ -46,31 +46,28 @@ user_with_access (Tagger *tg, guint32 user, guint8 access)
 }
 
 static inline void
-fill_tag (Tagger *tg, NfsubSubscriberTag *tag, guint32 binding,
+fill_tag (Tagger *tg, NfsubSubscriberTag *tag, const LeaseHit *hit,
           const NfsubFlow *f, guint32 ifindex)
 {
-  LeaseTable *t = tg->index->table;
-  const LeaseBinding *b = lease_table_binding (t, binding);
   if (G_UNLIKELY (tg->flow_rules))
     {
       guint8 access = rules_flow_access (tg->rules, &f->exporter, ifindex);
-      if (access && access != b->access)
+      if (access && access != hit->access)
         {
-          guint32 user = user_with_access (tg, b->user, access);
-          const LeaseUser *u = lease_table_user (t, user);
-          tag->user = u->key;
+          guint32 user = user_with_access (tg, hit->user, access);
+          tag->user = lease_table_user (tg->index->table, user)->key;
           tag->user_id = user;
-          tag->service = b->service;
-          tag->user_class = b->user_class;
+          tag->service = hit->service;
+          tag->user_class = hit->user_class;
           tag->access = access;
           return;
         }
     }
-  tag->user = b->key;
-  tag->user_id = b->user;
-  tag->service = b->service;
-  tag->user_class = b->user_class;
-  tag->access = b->access;
+  tag->user = hit->key;
+  tag->user_id = hit->user;
+  tag->service = hit->service;
+  tag->user_class = hit->user_class;
+  tag->access = hit->access;
 }
 
 void
@@ -84,7 +81,7 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
       tg->scratch = 2 * n;
       tg->addrs = g_renew (NfsubAddr, tg->addrs, tg->scratch);
       tg->whens = g_renew (guint32, tg->whens, tg->scratch);
-      tg->found = g_renew (guint32, tg->found, tg->scratch);
+      tg->found = g_renew (LeaseHit, tg->found, tg->scratch);
     }
   for (guint i = 0; i < n; i++)
     {
@@ -104,14 +101,14 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
       /* The source is the subscriber: traffic enters the router on the
        * subscriber side (input interface); the destination: it leaves
        * towards the subscriber (output interface). */
-      if (tg->found[2 * i])
+      if (tg->found[2 * i].key)
         {
-          fill_tag (tg, &f->src_tag, tg->found[2 * i], f, f->input_if);
+          fill_tag (tg, &f->src_tag, &tg->found[2 * i], f, f->input_if);
           dir |= NFSUB_DIR_IN;
         }
-      if (tg->found[2 * i + 1])
+      if (tg->found[2 * i + 1].key)
         {
-          fill_tag (tg, &f->dst_tag, tg->found[2 * i + 1], f, f->output_if);
+          fill_tag (tg, &f->dst_tag, &tg->found[2 * i + 1], f, f->output_if);
           dir |= NFSUB_DIR_OUT;
         }
       f->direction = dir;

@@ -11,6 +11,7 @@ typedef struct {
   LeaseKind kind;
   guint32 start, end, user;
   guint order; /* insertion order */
+  guint32 id;  /* the table's id for it */
 } RefBinding;
 
 static gboolean
@@ -176,8 +177,8 @@ test_random_against_reference (void)
                     : b.start + (guint32) g_rand_int_range (r, 0, 300);
           b.user = users[g_rand_int_range (r, 0, 50)];
           b.order = ref->len;
+          b.id = lease_table_add (t, b.kind, &b.p, b.start, b.end, b.user);
           g_array_append_val (ref, b);
-          lease_table_add (t, b.kind, &b.p, b.start, b.end, b.user);
           /* sometimes the same prefix again: churn */
           if (g_rand_int_range (r, 0, 3) == 0)
             {
@@ -185,14 +186,23 @@ test_random_against_reference (void)
               b.end = b.start + (guint32) g_rand_int_range (r, 1, 300);
               b.user = users[g_rand_int_range (r, 0, 50)];
               b.order = ref->len;
+              b.id = lease_table_add (t, b.kind, &b.p, b.start, b.end, b.user);
               g_array_append_val (ref, b);
-              lease_table_add (t, b.kind, &b.p, b.start, b.end, b.user);
             }
+        }
+      /* Stops and renewals after the fact: ends change (the slots keep a
+       * copy of their newest binding's) */
+      for (guint i = 0; i < ref->len / 3; i++)
+        {
+          RefBinding *b = &g_array_index (
+            ref, RefBinding, g_rand_int_range (r, 0, (gint32) ref->len));
+          b->end = b->start + (guint32) g_rand_int_range (r, 0, 400);
+          lease_table_set_end (t, b->id, b->end);
         }
       const guint q = 3000;
       NfsubAddr *addrs = g_new (NfsubAddr, q);
       guint32 *whens = g_new (guint32, q);
-      guint32 *found = g_new (guint32, q);
+      LeaseHit *found = g_new (LeaseHit, q);
       for (guint i = 0; i < q; i++)
         {
           if (g_rand_boolean (r) && ref->len)
@@ -225,7 +235,19 @@ test_random_against_reference (void)
         {
           const RefBinding *want = ref_lookup (ref, &addrs[i], whens[i]);
           guint32 got = lease_table_lookup (t, &addrs[i], whens[i]);
-          g_assert_cmpuint (found[i], ==, got);
+          g_assert_cmpuint (found[i].binding, ==, got);
+          if (got)
+            {
+              const LeaseBinding *fb = lease_table_binding (t, got);
+              const LeaseUser *fu = lease_table_user (t, fb->user);
+              g_assert_cmpstr (found[i].key, ==, fu->key);
+              g_assert_cmpuint (found[i].user, ==, fb->user);
+              g_assert_cmpuint (found[i].access, ==, fu->access);
+              g_assert_cmpuint (found[i].service, ==, fu->service);
+              g_assert_cmpuint (found[i].user_class, ==, fu->user_class);
+            }
+          else
+            g_assert_null (found[i].key);
           if (!want)
             {
               g_assert_cmpuint (got, ==, 0);
