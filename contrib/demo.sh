@@ -110,6 +110,9 @@ radius_detail = $work/sim/radacct/*/detail-*
 kea_leases = $work/sim/kea/leases6.csv
 kea_duid_map = $work/sim/kea/duid-users.csv
 static = $work/sim/static.csv
+# all accounting is on disk before the first flow arrives: no need to wait
+# for late RADIUS records before tagging a file
+early_file = process
 rule.mobile = nas 192.0.2.101 => service=mobile access=mobile
 rule.pppoe = nas 192.0.2.1 => service=broadband access=pppoe
 
@@ -138,6 +141,13 @@ done
 [ -n "$port" ] || { echo "demo: no free UDP port in 39100-39199" >&2; exit 1; }
 
 # ---------------------------------------------------------------- run
+# the simulator's files first (RADIUS, Kea, static, ground truth), so that
+# every `nfsub process` nfcapd starts finds them; then the same run again,
+# exporting only
+simargs="-o $work/sim -u $users -d $days -w $week -s $seed"
+say "nfsim: $users users, $days days from $week, seed $seed: assignment files and ground truth"
+"$nfsim" $simargs -v 2>&1 | sed 's/^/           /'
+
 say "nfcapd on 127.0.0.1:$port, rotating every 10 s, -x nfsub process"
 "$nfcapd" -D -w "$work/flows" -b 127.0.0.1 -p "$port" -t 10 -y -B 8388608 \
   -P "$work/nfcapd.pid" -x "$work/hook.sh %d/%f" >"$work/nfcapd.log" 2>&1
@@ -151,9 +161,9 @@ stop_nfcapd () {
 }
 trap 'stop_nfcapd' EXIT INT TERM
 
-say "nfsim: $users users, $days days from $week, seed $seed, $format at $rate records/s"
-"$nfsim" -o "$work/sim" -t "127.0.0.1:$port" -u "$users" -d "$days" -w "$week" \
-  -s "$seed" -f "$format" -r "$rate" -p -v 2>&1 | sed 's/^/           /'
+say "nfsim: exporting the week as NetFlow $format at $rate records/s"
+"$nfsim" $simargs --no-files -t "127.0.0.1:$port" -f "$format" -r "$rate" -p 2>&1 \
+  | sed 's/^/           /'
 
 sleep 2
 say "stopping nfcapd (it closes the last file and hands it to nfsub)"

@@ -207,6 +207,18 @@ write_radius (Pop *pop, const char *dir, gboolean want_mobile, GError **error)
       r.arrival_ms = r.event_ms + nfsim_rng_below (&rng, 2000);
       g_array_append_val (recs, r);
       gint64 end = MIN (b->stop_ms, pop->end_ms);
+      if (b->start_ms < pop->start_ms && end > pop->start_ms)
+        {
+          /* started before the simulated days: an Interim-Update at their
+           * first second opens the books (counters 0), so that a reader
+           * spreading a delta over its interval puts none of the
+           * simulated traffic before the start */
+          r.type = RAD_INTERIM;
+          r.event_ms = pop->start_ms;
+          r.slots_upto = 0;
+          r.arrival_ms = r.event_ms + nfsim_rng_below (&rng, 1000);
+          g_array_append_val (recs, r);
+        }
       for (guint32 k = 1;; k++)
         {
           gint64 t = b->start_ms + k * interval_ms;

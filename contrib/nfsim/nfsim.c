@@ -78,6 +78,9 @@ main (int argc, char **argv)
       "Population mode: number of days (overrides the config)", "N" },
     { "week", 'w', 0, G_OPTION_ARG_STRING, &opt.week,
       "Population mode: first day, UTC (overrides the config)", "YYYY-MM-DD" },
+    { "no-files", 0, 0, G_OPTION_ARG_NONE, &opt.no_files,
+      "Population mode: export only, write no files (a run with the same "
+      "config, seed and options wrote them before)", NULL },
     { "progress", 'p', 0, G_OPTION_ARG_NONE, &opt.progress,
       "Print progress to stderr", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "Print a summary", NULL },

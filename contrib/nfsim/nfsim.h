@@ -30,6 +30,7 @@ typedef struct {
   gint64 users;        /* overrides the config when > 0 */
   gint days;           /* overrides the config when > 0 */
   char *week;          /* overrides the config's start day */
+  gboolean no_files;   /* export only: the files of an earlier identical run stand */
 } NfsimOptions;
 
 int nfsim_run_random (const NfsimOptions *opt, GError **error);

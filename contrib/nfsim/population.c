@@ -1237,11 +1237,30 @@ progress (Pop *pop, guint hour, gboolean force)
     return;
   pop->progress_last_us = now;
   double secs = (now - pop->export_begin_us) / 1e6;
-  g_printerr ("nfsim: exported %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-              " records (%.0f%%), simulated day %u hour %02u, %.0f records/s\n",
-              pop->exported_so_far, pop->export_total,
-              pop->export_total ? 100.0 * pop->exported_so_far / pop->export_total : 100.0,
-              hour / 24 + 1, hour % 24, secs > 0 ? pop->exported_so_far / secs : 0.0);
+  if (pop->export_total)
+    g_printerr ("nfsim: exported %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                " records (%.0f%%), simulated day %u hour %02u, %.0f records/s\n",
+                pop->exported_so_far, pop->export_total,
+                100.0 * pop->exported_so_far / pop->export_total,
+                hour / 24 + 1, hour % 24, secs > 0 ? pop->exported_so_far / secs : 0.0);
+  else
+    g_printerr ("nfsim: exported %" G_GUINT64_FORMAT " records (%.0f%% of the simulated "
+                "time), simulated day %u hour %02u, %.0f records/s\n",
+                pop->exported_so_far, 100.0 * (hour + 1) / pop->n_hours,
+                hour / 24 + 1, hour % 24, secs > 0 ? pop->exported_so_far / secs : 0.0);
+}
+
+/* One pace for all three exporters: records leave at opt.rate per second
+ * in their common time order. */
+static void
+pace (Pop *pop, guint64 records)
+{
+  if (pop->opt.rate <= 0)
+    return;
+  gint64 due = pop->export_begin_us + (gint64) (records * 1e6 / pop->opt.rate);
+  gint64 now = g_get_monotonic_time ();
+  if (due > now)
+    g_usleep (due - now);
 }
 
 static gboolean
@@ -1277,6 +1296,8 @@ run_pass (Pop *pop, gboolean exporting, GError **error)
                  && (last || g_array_index (pending, GenRecord, n).rec.last_ms < (guint64) horizon))
             {
               GenRecord *g = &g_array_index (pending, GenRecord, n);
+              if ((pop->exported_so_far + n) % 64 == 0)
+                pace (pop, pop->exported_so_far + n);
               if (!nfsim_exporter_add (pop->exporters[g->exporter], &g->rec, error))
                 {
                   ok = FALSE;
@@ -1335,6 +1356,12 @@ nfsim_run_population (const NfsimOptions *opt, GError **error)
                    "nfsim: population mode needs --out-dir DIR");
       return 2;
     }
+  if (opt->no_files && !opt->target)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "nfsim: --no-files without --target has nothing to do");
+      return 2;
+    }
   pop.cfg = nfsim_config_load (opt->config_path, opt, error);
   if (!pop.cfg)
     return 2;
@@ -1372,21 +1399,24 @@ nfsim_run_population (const NfsimOptions *opt, GError **error)
   }
   build_bindings (&pop);
 
-  pop.collect = TRUE;
-  t0 = g_get_monotonic_time ();
-  if (!run_pass (&pop, FALSE, error))
-    goto out;
-  if (opt->verbose)
-    g_printerr ("nfsim: %u users, %" G_GUINT64_FORMAT " records generated, %" G_GUINT64_FORMAT
-                " exported after sampling (%.1f s)\n",
-                pop.users->len - 1, pop.rec_true,
-                pop.rec_exported[0] + pop.rec_exported[1] + pop.rec_exported[2],
-                (g_get_monotonic_time () - t0) / 1e6);
-  if (!nfsim_write_assignments (&pop, opt->out_dir, error)
-      || !nfsim_write_truth (&pop, opt->out_dir, error))
-    goto out;
-  if (opt->verbose)
-    g_printerr ("nfsim: wrote assignments and ground truth to %s\n", opt->out_dir);
+  if (!opt->no_files)
+    {
+      pop.collect = TRUE;
+      t0 = g_get_monotonic_time ();
+      if (!run_pass (&pop, FALSE, error))
+        goto out;
+      if (opt->verbose)
+        g_printerr ("nfsim: %u users, %" G_GUINT64_FORMAT " records generated, %" G_GUINT64_FORMAT
+                    " exported after sampling (%.1f s)\n",
+                    pop.users->len - 1, pop.rec_true,
+                    pop.rec_exported[0] + pop.rec_exported[1] + pop.rec_exported[2],
+                    (g_get_monotonic_time () - t0) / 1e6);
+      if (!nfsim_write_assignments (&pop, opt->out_dir, error)
+          || !nfsim_write_truth (&pop, opt->out_dir, error))
+        goto out;
+      if (opt->verbose)
+        g_printerr ("nfsim: wrote assignments and ground truth to %s\n", opt->out_dir);
+    }
 
   if (opt->target)
     {
@@ -1394,13 +1424,8 @@ nfsim_run_population (const NfsimOptions *opt, GError **error)
       static const guint32 source_ids[3] = { 1, 2, 3 };
       for (int e = 0; e < 3; e++)
         {
-          /* the rate is shared: each exporter paces a share of it */
-          guint64 total = pop.rec_exported[0] + pop.rec_exported[1] + pop.rec_exported[2];
-          double share = total ? (double) pop.rec_exported[e] / total : 1.0 / 3;
           pop.exporters[e] = nfsim_exporter_new (opt->target, opt->format, source_ids[e],
-                                                 cfg->sampling[e],
-                                                 opt->rate > 0 ? MAX (opt->rate * share, 1) : 0,
-                                                 error);
+                                                 cfg->sampling[e], 0, error);
           if (!pop.exporters[e])
             goto out;
         }
@@ -1409,7 +1434,7 @@ nfsim_run_population (const NfsimOptions *opt, GError **error)
       if (!run_pass (&pop, TRUE, error))
         goto out;
       progress (&pop, pop.n_hours - 1, TRUE);
-      if (pop.exported_so_far != pop.export_total)
+      if (!opt->no_files && pop.exported_so_far != pop.export_total)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                        "nfsim: internal error: exported %" G_GUINT64_FORMAT
