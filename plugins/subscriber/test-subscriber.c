@@ -911,6 +911,56 @@ test_grace (void)
   nfsub_test_rm_rf (dir);
 }
 
+/* Flow rules: the access comes from the router interface.  The test
+ * exporter sends every flow with input 10 and output 20; a rule makes
+ * the subscriber seen through output 20 (the destination end) IPoE. */
+typedef struct {
+  guint checked;
+} RuleCheck;
+
+static void
+check_flow_rule (const NfsubFlow *f, guint index, gpointer data)
+{
+  RuleCheck *rc = data;
+  char src[NFSUB_ADDR_STRLEN], dst[NFSUB_ADDR_STRLEN];
+  gint64 t = (gint64) (f->first_ms / 1000);
+  const char *want_src = ref_lookup (nfsub_addr_to_string (&f->src, src), t);
+  const char *want_dst = ref_lookup (nfsub_addr_to_string (&f->dst, dst), t);
+  g_assert_cmpstr (f->src_tag.user, ==, want_src);
+  if (!want_dst)
+    {
+      g_assert_null (f->dst_tag.user);
+      return;
+    }
+  const char *colon = strchr (want_dst, ':');
+  g_autofree char *ipoe = g_strconcat ("ipoe", colon, NULL);
+  g_assert_cmpstr (f->dst_tag.user, ==, ipoe);
+  g_assert_cmpuint (f->dst_tag.access, ==, NFSUB_ACCESS_IPOE);
+  g_assert_cmpuint (f->dst_tag.service, ==, ref_user (want_dst)->service);
+  /* another access is another user */
+  if (want_src && strcmp (want_src, want_dst) == 0
+      && ref_user (want_dst)->access != NFSUB_ACCESS_IPOE)
+    g_assert_cmpuint (f->src_tag.user_id, !=, f->dst_tag.user_id);
+  rc->checked++;
+}
+
+static void
+test_flow_rules (void)
+{
+  fixture_build ();
+  g_autofree char *dir = nfsub_test_tmpdir ("subscriber-rules");
+  write_sources (dir, "rule.bng-ipoe-port = exporter 127.0.0.0/8 if 20 "
+                      "=> access=ipoe\n"
+                      "rule.other-router = exporter 192.0.2.77 => "
+                      "access=mobile\n");
+  g_autofree char *conf = g_build_filename (dir, "nfsub.conf", NULL);
+  RuleCheck rc = { 0 };
+  Tagged *t = tag_file (conf, fx.main_file, check_flow_rule, &rc);
+  g_assert_cmpuint (rc.checked, >, 50);
+  tagged_free (t);
+  nfsub_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -924,6 +974,7 @@ main (int argc, char **argv)
   g_test_add_func ("/subscriber/filters", test_filters);
   g_test_add_func ("/subscriber/bad-input", test_bad_input);
   g_test_add_func ("/subscriber/grace", test_grace);
+  g_test_add_func ("/subscriber/flow-rules", test_flow_rules);
   int rc = g_test_run ();
   if (fx.dir)
     nfsub_test_rm_rf (fx.dir);
