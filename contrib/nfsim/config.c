@@ -181,6 +181,12 @@ get_port_table (GKeyFile *kf, const char *group, NfsimPortTable *t, GError **err
           return FALSE;
         }
     }
+  if (t->cats->len > 48)
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "nfsim config: [%s]: %u categories, at most 48", group, t->cats->len);
+      return FALSE;
+    }
   if (t->total <= 0)
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

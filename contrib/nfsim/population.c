@@ -623,8 +623,8 @@ account (Pop *pop, const GenRecord *g)
       pop->proto_stat[pc][2] += g->scaled_bytes;
     }
   gint hour = pop_hour_index (pop, g->rec.first_ms);
-  if (!(hour >= 0 && (guint) hour < pop->n_hours))
-    g_error ("record outside the days: first %" G_GUINT64_FORMAT " last %" G_GUINT64_FORMAT " start %" G_GINT64_FORMAT " end %" G_GINT64_FORMAT " user %u/%u tp %" G_GUINT64_FORMAT " k %" G_GUINT64_FORMAT, g->rec.first_ms, g->rec.last_ms, pop->start_ms, pop->end_ms, g->in_user, g->out_user, g->true_packets, g->rec.packets);
+  /* records start inside the simulated days by construction */
+  g_assert (hour >= 0 && (guint) hour < pop->n_hours);
   guint day = hour / 24;
   int hc = hour_category (&g->rec);
   gboolean counted_tg[N_TG] = { FALSE };
