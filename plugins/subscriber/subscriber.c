@@ -24,8 +24,10 @@
  * and none (unattributed), so that
  *     IN + OUT - both + unattributed = the file's total   (nfdump -I).
  */
+#define _GNU_SOURCE 1 /* dladdr */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,12 +91,29 @@ log_source_stats (SubIndex *ix)
     }
 }
 
+/* Tags hand out user keys "for the process lifetime": the key strings
+ * outlive the table that made them (lease-table.c keeps them), and the
+ * module must stay mapped for that, even after the host closes it. */
+static void
+stay_resident (void)
+{
+  static gboolean done;
+  Dl_info info;
+  if (done || !dladdr ((void *) stay_resident, &info) || !info.dli_fname)
+    return;
+  GModule *self = g_module_open (info.dli_fname, G_MODULE_BIND_LOCAL);
+  if (self)
+    g_module_make_resident (self);
+  done = TRUE;
+}
+
 /* Loads config, index and sources.  Shared by the plugin and commands. */
 static SubPlugin *
 sub_plugin_open (NfsubHost *host, GKeyFile *config, const char *group,
                  GError **error)
 {
   g_autoptr (GError) local = NULL;
+  stay_resident ();
   SubPlugin *self = g_new0 (SubPlugin, 1);
   self->host = host;
   self->config = sub_config_load (host, config, group, error);
