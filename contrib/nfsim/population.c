@@ -791,7 +791,10 @@ emit_slices (Pop *pop, NfsimRng *rng, const Session *s, const User *u, Binding *
   /* idle gaps: some sessions pause (page reading, buffering) */
   int gaps = 0;
   if (span_ms > 60000 && nfsim_rng_uniform (rng) < 0.4)
-    gaps = MIN (nfsim_rng_poisson (rng, span_ms / 900000.0), 8);
+    {
+      guint64 g = nfsim_rng_poisson (rng, span_ms / 900000.0);
+      gaps = (int) MIN (g, 8);
+    }
   gint64 gap_at[8], gap_len[8];
   for (int i = 0; i < gaps; i++)
     {
