@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -391,4 +393,39 @@ rrdtest_stop_rrdcached (RrdTestEnv *env)
   g_spawn_close_pid (env->cached_pid);
   env->cached_pid = 0;
   g_clear_pointer (&env->cached_sock, g_free);
+}
+
+char *
+rrdtest_plugin_command (RrdTestEnv *env, const char *plugin,
+                        const char *command, int *status,
+                        const char *const *args)
+{
+  const NfsubPluginDesc *desc = rrdtest_plugin (plugin);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubHost) host = nfsub_host_new (env->config_path, NULL, &error);
+  g_assert_no_error (error);
+  const NfsubCommand *cmd = desc->commands;
+  while (cmd && cmd->name && strcmp (cmd->name, command) != 0)
+    cmd++;
+  g_assert_true (cmd && cmd->name);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) command);
+  for (guint i = 0; args && args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_autofree char *out_path = g_build_filename (env->dir, "stdout.txt", NULL);
+  fflush (stdout);
+  int saved = dup (1);
+  int fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  dup2 (fd, 1);
+  close (fd);
+  *status = cmd->run (host, (int) argv->len - 1, (char **) argv->pdata);
+  fflush (stdout);
+  dup2 (saved, 1);
+  close (saved);
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (out_path, &text, NULL, NULL));
+  return text;
 }

@@ -74,6 +74,13 @@ void rrdtest_flushcached (RrdTestEnv *env, const char *path);
 
 char *rrdtest_run_command (const char *const *argv, int *status);
 
+/* Runs the plugin's subcommand `command` in-process with `args`
+ * (NULL-terminated, without the command name) on env's config; returns
+ * what it printed on stdout, its exit status in *status. */
+char *rrdtest_plugin_command (RrdTestEnv *env, const char *plugin,
+                              const char *command, int *status,
+                              const char *const *args);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RrdTestEnv, rrdtest_env_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RrdTestFile, rrdtest_file_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RrdTestFetch, rrdtest_fetch_free)
