@@ -117,6 +117,7 @@ static const RefAssign reference[] = {
   { "2001:db8:200:100::/56", "ipoe:dave", T0 - 100, T0 - 100 + 86400 },
   { "2001:db8:200:200::/56", "ipoe:alice", T0 - 100, T0 - 100 + 86400 },
   { "203.0.113.0/29", "ipoe:acme", 0, OPEN },
+  { "198.51.100.0/24", "ipoe:corp", T0 + 300, T0 + 900 },
 };
 
 typedef struct {
@@ -133,6 +134,7 @@ static const RefUser ref_users[] = {
   { "ipoe:dave", NFSUB_SERVICE_BROADBAND, NFSUB_CLASS_PERSONAL, NFSUB_ACCESS_IPOE },
   { "ipoe:alice", NFSUB_SERVICE_BROADBAND, NFSUB_CLASS_PERSONAL, NFSUB_ACCESS_IPOE },
   { "ipoe:acme", NFSUB_SERVICE_BROADBAND, NFSUB_CLASS_ENTERPRISE, NFSUB_ACCESS_IPOE },
+  { "ipoe:corp", NFSUB_SERVICE_BROADBAND, NFSUB_CLASS_ENTERPRISE, NFSUB_ACCESS_IPOE },
 };
 
 static const RefUser *
@@ -170,7 +172,8 @@ ref_lookup (const char *addr, gint64 t)
 
 static const char *const subscriber_v4[] = { "100.64.0.1", "100.64.0.3",
                                              "10.200.0.5", "203.0.113.3",
-                                             "203.0.113.5", "203.0.113.7" };
+                                             "203.0.113.5", "203.0.113.7",
+                                             "198.51.100.7" };
 static const char *const subscriber_v6[] = { "2001:db8:100:1ab::5",
                                              "2001:db8:200:1ff::9",
                                              "2001:db8:200:200::1",
@@ -242,7 +245,10 @@ write_sources (const char *dir, const char *extra_config)
                         "00:03:00:01:00:00:00:01,alice\n");
   g_autofree char *st = g_build_filename (dir, "static.csv", NULL);
   test_write_file (st, "prefix,user,service,class,access\n"
-                       "203.0.113.0/29,acme,broadband,enterprise,ipoe\n");
+                       "203.0.113.0/29,acme,broadband,enterprise,ipoe\n"
+                       "# a time-bounded one; class and access by default\n"
+                       "198.51.100.0/24,corp,broadband,,,2024-06-03T00:05:00Z,"
+                       "2024-06-03 00:15\n");
   g_autofree char *conf = g_strdup_printf (
     "[nfsub]\n"
     "state_dir = state\n"
@@ -961,6 +967,79 @@ test_flow_rules (void)
   nfsub_test_rm_rf (dir);
 }
 
+/* Bindings that ended before the retention window are dropped when the
+ * index is saved; what is still open survives the save and load. */
+static const char *
+who_at (SubIndex *ix, const char *addr, gint64 t)
+{
+  NfsubAddr a;
+  g_assert_true (nfsub_addr_parse (addr, &a));
+  guint32 id = lease_table_lookup (ix->table, &a, (guint32) t);
+  return id ? lease_table_user (ix->table,
+                                lease_table_binding (ix->table, id)->user)
+                ->key
+            : "-";
+}
+
+static void
+test_retention (void)
+{
+  g_autofree char *dir = nfsub_test_tmpdir ("subscriber-retention");
+  write_sources (dir, "retention = 1h\n");
+  /* three hours later someone else connects: the newest event */
+  g_autofree char *detail = g_build_filename (dir, "radacct",
+                                              "detail-20240603", NULL);
+  g_autofree char *more = g_strconcat (
+    detail_text,
+    "Mon Jun  3 03:00:00 2024\n"
+    "\tAcct-Status-Type = Start\n"
+    "\tUser-Name = \"frank\"\n"
+    "\tAcct-Session-Id = \"f1\"\n"
+    "\tNAS-IP-Address = 192.0.2.1\n"
+    "\tFramed-IP-Address = 100.64.0.9\n"
+    "\tEvent-Timestamp = \"Jun  3 2024 03:00:00 UTC\"\n"
+    "\n",
+    NULL);
+  test_write_file (detail, more);
+  g_autofree char *conf = g_build_filename (dir, "nfsub.conf", NULL);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_key_file_load_from_file (kf, conf, 0, &error));
+  g_autofree char *cwd = g_get_current_dir ();
+  g_assert_cmpint (g_chdir (dir), ==, 0);
+  SubConfig *c = sub_config_load (NULL, kf, "subscriber", &error);
+  g_assert_no_error (error);
+  g_autofree char *index = g_build_filename (dir, "index.bin", NULL);
+  SubIndex *ix = sub_index_new (c);
+  g_assert_true (sub_index_refresh (ix, &error));
+  g_assert_cmpstr (who_at (ix, "100.64.0.1", T0 + 10), ==, "pppoe:alice");
+  g_assert_cmpstr (who_at (ix, "100.64.0.3", T0 + 200), ==, "pppoe:carol");
+  guint32 before = lease_table_n_bindings (ix->table);
+  g_assert_true (sub_index_save (ix, index, &error));
+  sub_index_free (ix);
+
+  ix = sub_index_new (c);
+  g_assert_true (sub_index_load (ix, index, &error));
+  g_assert_true (sub_index_refresh (ix, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ix->radius.records, ==, 0); /* nothing read again */
+  /* alice's two bindings and carol's ended more than an hour before
+   * 03:00: gone; the open ones and the Kea and static ones remain */
+  g_assert_cmpuint (lease_table_n_bindings (ix->table), ==, before - 3);
+  g_assert_cmpstr (who_at (ix, "100.64.0.1", T0 + 10), ==, "-");
+  g_assert_cmpstr (who_at (ix, "100.64.0.3", T0 + 200), ==, "-");
+  g_assert_cmpstr (who_at (ix, "100.64.0.1", T0 + 700), ==, "pppoe:bob");
+  g_assert_cmpstr (who_at (ix, "100.64.0.9", T0 + 10801), ==, "pppoe:frank");
+  g_assert_cmpstr (who_at (ix, "2001:db8:200:1ff::1", T0), ==, "ipoe:dave");
+  g_assert_cmpstr (who_at (ix, "203.0.113.1", T0), ==, "ipoe:acme");
+  /* bob's session is still known: his Stop still ends his binding */
+  g_assert_cmpuint (ix->n_sessions, ==, 4); /* bob, mobile, erin, frank */
+  sub_index_free (ix);
+  sub_config_free (c);
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  nfsub_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -975,6 +1054,7 @@ main (int argc, char **argv)
   g_test_add_func ("/subscriber/bad-input", test_bad_input);
   g_test_add_func ("/subscriber/grace", test_grace);
   g_test_add_func ("/subscriber/flow-rules", test_flow_rules);
+  g_test_add_func ("/subscriber/retention", test_retention);
   int rc = g_test_run ();
   if (fx.dir)
     nfsub_test_rm_rf (fx.dir);
