@@ -1,6 +1,8 @@
 # nfsub report: density of daily usage over log10(bytes/day) (Figures 3, 4, 11).
 # Variables: datafile (column 1 = log10 bin centre, then one column per
-# series: density per decade), nseries, titles[], colors[], dashes[],
+# series: density per decade; with show_raw another nseries columns of
+# raw bins drawn thin in raw_colors[]), nseries, show_raw, titles[],
+# colors[], raw_colors[], dashes[],
 # plot_title, nthresholds, thresh_x[] (bytes/day), thresh_color[],
 # thresh_label[].
 load assets . "/common.gp"
@@ -21,5 +23,12 @@ do for [i=1:nthresholds] {
     set label i thresh_label[i] at thresh_x[i], graph 0.5 rotate by 90 \
         offset -0.7,0 center font ",9" textcolor rgb thresh_color[i] front
 }
-plot for [i=1:nseries] datafile using (10**$1):(column(i+1)) with lines \
-     lw 2.2 dt dashes[i] lc rgb colors[i] title titles[i]
+if (show_raw) {
+    plot for [i=1:nseries] datafile using (10**$1):(column(nseries+i+1)) \
+             with histeps lw 0.8 lc rgb raw_colors[i] notitle, \
+         for [i=1:nseries] datafile using (10**$1):(column(i+1)) with lines \
+             lw 2.2 dt dashes[i] lc rgb colors[i] title titles[i]
+} else {
+    plot for [i=1:nseries] datafile using (10**$1):(column(i+1)) with lines \
+         lw 2.2 dt dashes[i] lc rgb colors[i] title titles[i]
+}

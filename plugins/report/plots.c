@@ -203,16 +203,31 @@ typedef struct {
   guint rank;   /* 0 = main week, 1.. older */
 } DensitySeries;
 
+/* The raw density, or the smoothed one the usage plugin takes the mode
+ * from (raw when it gave none). */
 static double
-series_density (const DensitySeries *ds, ReportService s, guint bin)
+series_density (const DensitySeries *ds, ReportService s, guint bin,
+                gboolean smoothed)
 {
   const UsageDir *ud = &ds->week->usage[s].dir[ds->dir];
-  return bin < ud->density->len ? g_array_index (ud->density, double, bin) : NAN;
+  GArray *a = smoothed && ud->density_smoothed->len == ud->density->len
+                ? ud->density_smoothed : ud->density;
+  return bin < a->len ? g_array_index (a, double, bin) : NAN;
 }
 
+static gboolean
+series_has_smoothed (const DensitySeries *ds, ReportService s)
+{
+  const UsageDir *ud = &ds->week->usage[s].dir[ds->dir];
+  return ud->density->len > 0 && ud->density_smoothed->len == ud->density->len;
+}
+
+/* Lines are the smoothed densities; with show_raw the raw 0.05-decade
+ * bins are drawn thin underneath (the main week's figure). */
 static void
 density_figure (Report *r, ReportService s, const char *id,
-                const char *number, gboolean all_weeks, const char *title)
+                const char *number, gboolean all_weeks, gboolean show_raw,
+                const char *title)
 {
   ReportFigure *fig = report_figure_new (r, id, number, title);
   GError *error = NULL;
@@ -232,13 +247,23 @@ density_figure (Report *r, ReportService s, const char *id,
       rank++;
     }
   ReportWeek *main = report_main_week (r);
+  gboolean smoothed = series->len > 0;
+  for (guint k = 0; k < series->len; k++)
+    if (!series_has_smoothed (&g_array_index (series, DensitySeries, k), s))
+      smoothed = FALSE;
+  show_raw = show_raw && smoothed;
   g_free (fig->caption);
   fig->caption = g_strdup_printf (
     "Probability density of daily usage (a user's weekly total / 7) over "
-    "log10(bytes/day), in 0.05-decade bins, %s users.  Dashed vertical "
-    "lines: below this volume the sampled-NetFlow estimate of a user's "
-    "volume is unreliable (relative standard error above the usage "
-    "plugin's threshold), week %s.", report_service_titles[s], main->label);
+    "log10(bytes/day), %s users%s.  Dashed vertical lines: below this "
+    "volume the sampled-NetFlow estimate of a user's volume is unreliable "
+    "(relative standard error above the usage plugin's threshold), week %s.",
+    report_service_titles[s],
+    !smoothed ? ", in 0.05-decade bins"
+    : show_raw ? ", smoothed as for the mode (Gaussian kernel, sigma 0.1 "
+                 "decade); thin lines: the raw 0.05-decade bins"
+               : ", smoothed as for the mode (Gaussian kernel, sigma 0.1 decade)",
+    main->label);
   if (series->len == 0)
     {
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
@@ -300,8 +325,16 @@ density_figure (Report *r, ReportService s, const char *id,
       rjson_key (&jw, "density");
       rjson_begin_array (&jw);
       for (guint b = 0; b < n_bins; b++)
-        rjson_number_value (&jw, series_density (ds, s, b));
+        rjson_number_value (&jw, series_density (ds, s, b, FALSE));
       rjson_end_array (&jw);
+      if (smoothed)
+        {
+          rjson_key (&jw, "smoothed");
+          rjson_begin_array (&jw);
+          for (guint b = 0; b < n_bins; b++)
+            rjson_number_value (&jw, series_density (ds, s, b, TRUE));
+          rjson_end_array (&jw);
+        }
       rjson_end_object (&jw);
     }
   rjson_end_array (&jw);
@@ -311,13 +344,16 @@ density_figure (Report *r, ReportService s, const char *id,
       char buf[G_ASCII_DTOSTR_BUF_SIZE];
       g_string_append (dat, g_ascii_formatd (buf, sizeof buf, "%.4f",
                                              fu->density_first + b * fu->density_step));
-      for (guint k = 0; k < series->len; k++)
-        {
-          double v = series_density (&g_array_index (series, DensitySeries, k), s, b);
-          g_string_append_c (dat, '\t');
-          g_string_append (dat, isfinite (v) ? g_ascii_formatd (buf, sizeof buf, "%.6g", v)
-                                             : "NaN");
-        }
+      /* the drawn lines, then (show_raw) the raw bins */
+      for (guint pass = 0; pass < (show_raw ? 2u : 1u); pass++)
+        for (guint k = 0; k < series->len; k++)
+          {
+            double v = series_density (&g_array_index (series, DensitySeries, k), s, b,
+                                       pass == 0 && smoothed);
+            g_string_append_c (dat, '\t');
+            g_string_append (dat, isfinite (v) ? g_ascii_formatd (buf, sizeof buf, "%.6g", v)
+                                               : "NaN");
+          }
       g_string_append_c (dat, '\n');
     }
 
@@ -354,8 +390,14 @@ density_figure (Report *r, ReportService s, const char *id,
   gp_set_string (vars, "datafile", dat_path);
   gp_set_string (vars, "plot_title", fig->title);
   gp_set_number (vars, "nseries", series->len);
+  gp_set_number (vars, "show_raw", show_raw);
   gp_set_string_array (vars, "titles", titles);
   gp_set_string_array (vars, "colors", colors);
+  /* the raw bins: the same colours, mostly transparent (#AARRGGBB) */
+  g_autoptr (GPtrArray) raw_colors = g_ptr_array_new_with_free_func (g_free);
+  for (guint k = 0; k < colors->len; k++)
+    g_ptr_array_add (raw_colors, g_strdup_printf ("#A0%s", (char *) colors->pdata[k] + 1));
+  gp_set_string_array (vars, "raw_colors", raw_colors);
   gp_set_number_array (vars, "dashes", dashes);
   gp_set_number (vars, "nthresholds", tx->len);
   gp_set_number_array (vars, "thresh_x", tx);
@@ -458,12 +500,12 @@ report_usage_figures (Report *r)
   ReportWeek *main = report_main_week (r);
   g_autofree char *t3 = g_strdup_printf (
     "Broadband: distribution of daily usage, IN and OUT, %s", main->label);
-  density_figure (r, SERVICE_BROADBAND, "fig3", "Figure 3", FALSE, t3);
-  density_figure (r, SERVICE_BROADBAND, "fig4", "Figure 4", TRUE,
+  density_figure (r, SERVICE_BROADBAND, "fig3", "Figure 3", FALSE, TRUE, t3);
+  density_figure (r, SERVICE_BROADBAND, "fig4", "Figure 4", TRUE, FALSE,
                   "Broadband: distribution of daily usage by year, IN and OUT");
   scatter_figure (r, SERVICE_BROADBAND, "fig5", "Figure 5");
   scatter_figure (r, SERVICE_MOBILE, "fig6", "Figure 6");
-  density_figure (r, SERVICE_MOBILE, "fig11", "Figure 11", TRUE,
+  density_figure (r, SERVICE_MOBILE, "fig11", "Figure 11", TRUE, FALSE,
                   "Mobile: distribution of daily usage by year, IN and OUT");
 }
 

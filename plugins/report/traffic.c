@@ -769,9 +769,19 @@ profile_figure (Report *r, const char *id, const char *number,
   g_ptr_array_add (options, g_strdup ("--units=si"));
   if (in_scale != 1)
     {
+      /* rrdtool prints a right axis without SI prefixes: put the unit in
+       * its label and scale the numbers to it */
+      static const char *const prefixes[] = { "", "k", "M", "G", "T", "P" };
+      int e = (int) floor (log10 (max_dir[DIR_IN]) / 3);
+      e = CLAMP (e, 0, (int) G_N_ELEMENTS (prefixes) - 1);
+      double unit = pow (1000, e);
+      double top = max_dir[DIR_IN] / unit;
       g_ptr_array_add (options, g_strdup ("--vertical-label=OUT (download), bit/s"));
-      g_ptr_array_add (options, g_strdup_printf ("--right-axis=%g:0", 1 / in_scale));
-      g_ptr_array_add (options, g_strdup ("--right-axis-label=IN (upload), bit/s"));
+      g_ptr_array_add (options, g_strdup_printf ("--right-axis=%.10g:0", 1 / (in_scale * unit)));
+      g_ptr_array_add (options, g_strdup_printf ("--right-axis-format=%s",
+                                                 top < 10 ? "%.2lf" : top < 100 ? "%.1lf" : "%.0lf"));
+      g_ptr_array_add (options, g_strdup_printf ("--right-axis-label=IN (upload), %sbit/s",
+                                                 prefixes[e]));
     }
   else
     g_ptr_array_add (options, g_strdup ("--vertical-label=bit/s"));
