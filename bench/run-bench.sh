@@ -3,13 +3,16 @@
 #
 # Builds (once, cached) a file of BENCH_FLOWS flows per compression with
 # contrib/nfsim feeding a real nfcapd on loopback, checks that nfsub's
-# per-protocol byte sums equal nfdump's, then times, best of BENCH_RUNS:
+# per-protocol byte sums equal nfdump's, then runs, BENCH_RUNS rounds:
 #   - bench/bench-read: the reader alone, summing bytes per protocol
 #   - nfsub process with the `proto` example plugin (the whole pipeline)
-#   - nfdump -r F -q -N -A proto -o 'fmt:%pr %byt'
-# each pinned to one core (taskset) and, for nfdump, also unpinned (it
-# decompresses in a second thread).  The programs take turns, so load from
-# other jobs spreads over all of them.  Prints flows/s, µs/flow, ratios.
+#   - nfdump -r F -q -N -A proto -o 'fmt:%pr %byt' (the same result)
+# nfsub and nfdump each pinned to one core (taskset -c 0) and unpinned
+# (nfdump decompresses in a second thread; nfsub with read-ahead does too).
+# The programs take turns, so load from other jobs spreads over all of
+# them.  bench/bench-time records each run's wall time and CPU time
+# (user + sys of all its threads, from wait4); the table shows the best
+# wall and the best CPU time of each row and the ratios against nfdump.
 #
 # Environment: NFSUB_BUILDDIR (default .), BENCH_FLOWS (5000000),
 # BENCH_DATA (builddir/bench/data), BENCH_RUNS (3), BENCH_COMPRESSIONS
@@ -26,27 +29,15 @@ NFDUMP=${NFDUMP:-nfdump}
 NFSIM=$B/contrib/nfsim/nfsim
 READER=$B/bench/bench-read
 NFSUB=$B/src/nfsub
-PIN=""
-if command -v taskset >/dev/null 2>&1; then PIN="taskset -c 0"; fi
+TIMER=$B/bench/bench-time
 
 say () { printf '%s\n' "$*" >&2; }
 die () { say "bench: $*"; exit 1; }
 
-for t in "$NFSIM" "$READER"; do [ -x "$t" ] || die "$t is not built (run make bench)"; done
+for t in "$NFSIM" "$READER" "$TIMER"; do [ -x "$t" ] || die "$t is not built (run make bench)"; done
 command -v "$NFCAPD" >/dev/null 2>&1 || die "no nfcapd"
 command -v "$NFDUMP" >/dev/null 2>&1 || die "no nfdump"
-
-now_ns () { date +%s%N; }
-
-# wall time in seconds of one run of "$@" (output discarded)
-time_once () {
-  t0=$(now_ns)
-  "$@" >/dev/null 2>&1 || die "failed: $*"
-  t1=$(now_ns)
-  awk -v d="$(( t1 - t0 ))" 'BEGIN { print d / 1e9 }'
-}
-
-min () { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b < a) print b; else print a }'; }
+command -v taskset >/dev/null 2>&1 || die "no taskset (util-linux): cannot pin to one core"
 
 udp_bound () { grep -qi ":$(printf '%04X' "$1") " /proc/net/udp; }
 
@@ -93,28 +84,48 @@ check_sums () {
     || die "per-protocol bytes differ from nfdump for $1"
 }
 
+
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# nfsub process runs through libtool's wrapper script in a build tree;
+# time the real binary, not a bash start-up and an exec on top of it.
+NFSUB_BIN=$NFSUB NFSUB_LIBS=""
+if [ -x "$B/src/.libs/nfsub" ] && ! cmp -s "$B/src/.libs/nfsub" "$NFSUB"; then
+  NFSUB_BIN=$B/src/.libs/nfsub NFSUB_LIBS=$B/src/.libs
+fi
 HAVE_PROCESS=0
 if [ -x "$NFSUB" ] && [ -n "${NFSUB_PLUGIN_PATH:-}" ]; then
   HAVE_PROCESS=1
+  printf '[nfsub]\nstate_dir = %s/state\nplugins = proto\n' "$WORK" >"$WORK/conf"
 fi
 
-nfsub_process () {
-  # a fresh state dir each run: the ledger would skip a file seen before
+# run KEY CMD...: one timed run of CMD (output discarded); keeps the best
+# wall and the best CPU time of KEY in $WORK/best.KEY
+run () {
+  key=$1; shift
+  if ! "$TIMER" "$WORK/t" "$@" >/dev/null 2>"$WORK/err"; then
+    cat "$WORK/err" >&2; die "failed: $*"
+  fi
+  best=$WORK/best.$key
+  [ -f "$best" ] || echo "" >"$best"
+  awk 'NR == FNR { w = $1; c = $2 + $3; next }
+       { bw = $1; bc = $2 }
+       END { if (bw == "" || w < bw) bw = w; if (bc == "" || c < bc) bc = c
+             print bw, bc }' "$WORK/t" "$best" >"$best.new"
+  mv "$best.new" "$best"
+}
+
+# the ledger would skip a file seen before: a fresh state dir each run
+process_run () { # KEY PIN... -- FILE
+  key=$1; shift
   rm -rf "$WORK/state"
-  printf '[nfsub]\nstate_dir = %s/state\nplugins = proto\n' "$WORK" >"$WORK/conf"
-  $PIN "$NFSUB" -c "$WORK/conf" --plugin-dir "$NFSUB_PLUGIN_PATH" process -q "$1"
+  run "$key" env LD_LIBRARY_PATH="$NFSUB_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$@" "$NFSUB_BIN" -c "$WORK/conf" --plugin-dir "$NFSUB_PLUGIN_PATH" \
+    process -q "$F"
 }
 
-row () { # label seconds reference_seconds
-  awk -v l="$1" -v s="$2" -v r="$3" -v n="$FLOWS" 'BEGIN {
-    printf "  %-40s %7.3f s %7.2f Mflows/s %6.3f us/flow %5.2fx\n",
-           l, s, n / s / 1e6, s * 1e6 / n, r / s }'
-}
-
-say "bench: $(uname -m), $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+say "bench: $(uname -m), $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for comp in $COMPRESSIONS; do
   case $comp in
     lz4) flag=-y ;; lzo) flag=-z ;; bz2) flag=-j ;; none) flag="" ;;
@@ -123,27 +134,48 @@ for comp in $COMPRESSIONS; do
   F=$(make_file "$comp" "$flag")
   check_sums "$F"
   size=$(stat -c %s "$F")
+  rm -f "$WORK"/best.*
+  # warm the page cache and the plugin's code once, untimed
+  "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt' >/dev/null
   # the programs take turns, RUNS rounds, best time of each: a burst of
   # load from other jobs then hurts one round of all, not all runs of one
-  t_reader="" t_process="" t_nfdump1="" t_nfdump=""
-  if [ $HAVE_PROCESS = 1 ]; then
-    nfsub_process "$F" >/dev/null 2>&1 || die "nfsub process failed on $F"
-  fi
   i=0
   while [ $i -lt "$RUNS" ]; do
-    t_reader=$(min "$t_reader" "$(time_once $PIN "$READER" -q -n 1 "$F")")
+    run reader1 env NFSUB_READAHEAD=0 taskset -c 0 "$READER" -q -n 1 "$F"
     if [ $HAVE_PROCESS = 1 ]; then
-      t_process=$(min "$t_process" "$(time_once nfsub_process "$F")")
+      process_run process1 env NFSUB_READAHEAD=0 taskset -c 0
     fi
-    t_nfdump1=$(min "$t_nfdump1" "$(time_once $PIN "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt')")
-    t_nfdump=$(min "$t_nfdump" "$(time_once "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt')")
+    run nfdump1 taskset -c 0 "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt'
+    run nfdump "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt'
     i=$((i + 1))
   done
-  echo "$comp: $F ($FLOWS flows, $size bytes), best of $RUNS, ratio = nfdump on one core / this"
-  row "nfsub reader (bench-read, 1 core)" "$t_reader" "$t_nfdump1"
-  if [ $HAVE_PROCESS = 1 ]; then
-    row "nfsub process, proto plugin (1 core)" "$t_process" "$t_nfdump1"
-  fi
-  row "nfdump -A proto (1 core)" "$t_nfdump1" "$t_nfdump1"
-  row "nfdump -A proto (all cores)" "$t_nfdump" "$t_nfdump1"
+  read ref_wall1 ref_cpu1 <"$WORK/best.nfdump1"
+  read ref_wall ref_cpu <"$WORK/best.nfdump"
+  # the lower of nfdump's two CPU figures, so the CPU ratio does not
+  # flatter nfsub with nfdump's thread hand-over costs
+  ref_cpu=$(awk -v a="$ref_cpu1" -v b="$ref_cpu" 'BEGIN { print (a < b ? a : b) }')
+
+  echo ""
+  echo "$comp: $F"
+  echo "  $FLOWS flows, $size bytes; best of $RUNS runs (wall and CPU each)"
+  echo "  x nfdump: nfdump's time / this row's time, so >1 means nfsub is faster;"
+  echo "  wall-1 = vs nfdump on one core, wall-all = vs nfdump unpinned,"
+  echo "  CPU = vs nfdump's lower CPU time (user+sys, all threads)"
+  printf '  %-34s %6s %6s %8s %7s %7s  %s\n' "" "wall" "CPU" \
+    "Mflow/s" "us/flow" "us/flow" "------ x nfdump -------"
+  printf '  %-34s %6s %6s %8s %7s %7s %7s %7s %7s\n' "program (cores)" "s" "s" \
+    "wall" "wall" "CPU" "wall-1" "wall-all" "CPU"
+  row () { # KEY LABEL
+    [ -f "$WORK/best.$1" ] || return 0
+    read w c <"$WORK/best.$1"
+    awk -v l="$2" -v w="$w" -v c="$c" -v n="$FLOWS" -v r1="$ref_wall1" \
+      -v ra="$ref_wall" -v rc="$ref_cpu" 'BEGIN {
+      printf "  %-34s %6.3f %6.3f %8.2f %7.4f %7.4f %6.2fx %6.2fx %6.2fx\n",
+             l, w, c, n / w / 1e6, w * 1e6 / n, c * 1e6 / n, r1 / w, ra / w,
+             rc / c }'
+  }
+  row reader1 "nfsub reader, bench-read (1)"
+  row process1 "nfsub process + proto (1)"
+  row nfdump1 "nfdump -A proto (1)"
+  row nfdump "nfdump -A proto (all: $(nproc))"
 done
