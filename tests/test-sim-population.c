@@ -69,20 +69,28 @@ parse_addr (const char *text, Addr *out)
   return TRUE;
 }
 
+/* "family/plen/hex of the masked prefix" into buf (at least 48 bytes) */
+static const char *
+prefix_key_buf (const Addr *a, guint plen, char *buf)
+{
+  static const char hex[] = "0123456789abcdef";
+  int n = g_snprintf (buf, 12, "%u/%u/", a->family, plen);
+  for (guint i = 0; i < (a->family == 4 ? 4u : 16u); i++)
+    {
+      int bits = (int) plen - 8 * (int) i;
+      guint8 m = bits >= 8 ? a->a[i] : bits <= 0 ? 0 : a->a[i] & (0xff << (8 - bits));
+      buf[n++] = hex[m >> 4];
+      buf[n++] = hex[m & 15];
+    }
+  buf[n] = 0;
+  return buf;
+}
+
 static char *
 prefix_key (const Addr *a, guint plen)
 {
-  guint8 m[16] = { 0 };
-  for (guint i = 0; i < 16; i++)
-    {
-      int bits = (int) plen - 8 * (int) i;
-      m[i] = bits >= 8 ? a->a[i] : bits <= 0 ? 0 : a->a[i] & (0xff << (8 - bits));
-    }
-  GString *s = g_string_new (NULL);
-  g_string_append_printf (s, "%u/%u/", a->family, plen);
-  for (guint i = 0; i < (a->family == 4 ? 4u : 16u); i++)
-    g_string_append_printf (s, "%02x", m[i]);
-  return g_string_free (s, FALSE);
+  char buf[48];
+  return g_strdup (prefix_key_buf (a, plen, buf));
 }
 
 static void
@@ -120,8 +128,8 @@ lookup_user (const Addr *a, gint64 t_s)
   guint n = a->family == 4 ? G_N_ELEMENTS (v4) : G_N_ELEMENTS (v6);
   for (guint i = 0; i < n; i++)
     {
-      g_autofree char *k = prefix_key (a, lens[i]);
-      GArray *list = g_hash_table_lookup (pop->prefixes, k);
+      char k[48];
+      GArray *list = g_hash_table_lookup (pop->prefixes, prefix_key_buf (a, lens[i], k));
       for (guint j = 0; list && j < list->len; j++)
         {
           Interval *iv = &g_array_index (list, Interval, j);
