@@ -58,7 +58,8 @@ fill_addresses (NfsimRng *rng, NfsimRecord *r, gboolean upload)
     }
   else
     {
-      /* users in 2001:db8:1000::/36, servers in 2001:db8:f000::/36 */
+      /* both ends spread over 2000::/12 (the masks reach into the
+       * 2001:db8 bits; other components' tests rely on that range) */
       guint64 uhi = G_GUINT64_CONSTANT (0x20010db810000000)
                     | (nfsim_rng_next (rng) & G_GUINT64_CONSTANT (0x0fffffffffff00));
       guint64 shi = G_GUINT64_CONSTANT (0x20010db8f0000000)
