@@ -124,7 +124,9 @@ ports_sentences (Report *r)
   for (int s = 0; s < N_SERVICES; s++)
     {
       const PortsService *p = &main->ports[s];
-      const PortRow *t443 = port_row (p, "tcp/443"), *u443 = port_row (p, "udp/443");
+      /* rows keyed kind/proto/group/port (inputs.c) */
+      const PortRow *t443 = port_row (p, "port/6/low/443");
+      const PortRow *u443 = port_row (p, "port/17/low/443");
       if (!p->present || !t443 || !u443)
         continue;
       g_autofree char *a = report_format_thousands (t443->share, 1);

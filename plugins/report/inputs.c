@@ -143,6 +143,9 @@ port_row_free (PortRow *row)
   g_free (row);
 }
 
+/* `nfsub ports --json` (plugins/ports/README.md): every series with one
+ * column per stored week; the report takes the asked week's column of
+ * broadband-all and mobile-all. */
 gboolean
 report_read_ports (Report *r, ReportWeek *w, const char *path, GError **error)
 {
@@ -150,30 +153,54 @@ report_read_ports (Report *r, ReportWeek *w, const char *path, GError **error)
   if (!root)
     return FALSE;
   w->ports_json = root;
+  for (int s = 0; s < N_SERVICES; s++)
+    w->ports[s].rows = g_ptr_array_new_with_free_func ((GDestroyNotify) port_row_free);
   if (rjson_type (root) != RJSON_OBJECT)
     return bad_input (error, path, "expected a JSON object");
+  const char *asked = rjson_string (rjson_get (root, "week"), NULL);
+  const RJson *columns = rjson_get (root, "columns");
+  int col = -1;
+  for (guint i = 0; asked && i < rjson_length (columns); i++)
+    if (g_strcmp0 (rjson_string (rjson_get (rjson_index (columns, i, NULL), "week"), NULL),
+                   asked) == 0)
+      col = (int) i;
+  if (col < 0)
+    return bad_input (error, path, "no column for the asked week (\"week\" "
+                                   "not among \"columns[].week\")");
+  const RJson *series = rjson_get (root, "series");
   for (int s = 0; s < N_SERVICES; s++)
     {
       PortsService *p = &w->ports[s];
-      p->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) port_row_free);
-      const RJson *sn = service_node (root, report_service_names[s]);
+      g_autofree char *name = g_strdup_printf ("%s-all", report_service_names[s]);
+      const RJson *sn = NULL;
+      for (guint i = 0; i < rjson_length (series); i++)
+        {
+          const RJson *c = rjson_index (series, i, NULL);
+          if (g_strcmp0 (rjson_string (rjson_get (c, "name"), NULL), name) == 0)
+            sn = c;
+        }
       if (!sn)
         continue;
-      p->total_bytes = rjson_number (rjson_get (sn, "total_bytes"), 0);
+      p->total_bytes = rjson_number (rjson_index (rjson_get (sn, "total_bytes"), (guint) col, NULL), 0);
       p->present = p->total_bytes > 0;
       const RJson *rows = rjson_get (sn, "rows");
       for (guint i = 0; i < rjson_length (rows); i++)
         {
           const RJson *rn = rjson_index (rows, i, NULL);
-          const char *key = rjson_string (rjson_get (rn, "key"), NULL);
-          const char *label = rjson_string (rjson_get (rn, "label"), key);
-          if (!key || !label)
-            return bad_input (error, path, "a ports row without key");
+          const char *label = rjson_string (rjson_get (rn, "label"), NULL);
+          const char *kind = rjson_string (rjson_get (rn, "kind"), NULL);
+          if (!label || !kind)
+            return bad_input (error, path, "a ports row without label or kind");
           PortRow *row = g_new0 (PortRow, 1);
-          row->key = g_strdup (key);
+          /* a stable identity across weeks: kind, protocol, group, port */
+          row->key = g_strdup_printf (
+            "%s/%g/%s/%g", kind, rjson_number (rjson_get (rn, "proto"), -1),
+            rjson_string (rjson_get (rn, "group"), "-"),
+            rjson_number (rjson_get (rn, "port"), -1));
           row->label = g_strdup (label);
           row->level = (guint) rjson_number (rjson_get (rn, "level"), 0);
-          row->share = rjson_number (rjson_get (rn, "share"), NAN);
+          row->share = rjson_number (rjson_index (rjson_get (rn, "percent"), (guint) col,
+                                                  NULL), NAN);
           g_ptr_array_add (p->rows, row);
         }
     }

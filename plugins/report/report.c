@@ -304,10 +304,15 @@ collect_week (Report *r, ReportWeek *w, char **usage_pairs,
                           i == 0 && want_years, &local))
         continue;
       gboolean not_installed = strstr (local->message, "unknown command") != NULL;
+      /* `nfsub ports` says "no data for the week of ..." with exit 1 */
+      gboolean no_data = strstr (local->message, "no data for") != NULL;
       if (not_installed)
         report_warn (r, "week %s: `nfsub %s` is not available (plugin %s not "
                         "installed): no %s", w->date, sources[i].command,
                      sources[i].command, sources[i].what);
+      else if (no_data)
+        report_warn (r, "week %s: `nfsub %s` has no data for it: no %s",
+                     w->date, sources[i].command, sources[i].what);
       else
         {
           report_warn (r, "week %s: %s", w->date, local->message);

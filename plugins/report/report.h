@@ -176,7 +176,6 @@ gboolean report_plot_gnuplot (Report *r, ReportFigure *fig,
                               const char *template_name, const char *vars,
                               GError **error);
 void report_usage_figures (Report *r);
-gboolean report_monthly_figure (Report *r, GError **error);
 /* a service's monthly OUT that Figure 1 divides by, and its month */
 double report_service_base (Report *r, const char *service, int *month_index);
 

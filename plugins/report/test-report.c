@@ -210,9 +210,10 @@ hourly_rate (gconstpointer data, int ds, gint64 t)
 }
 
 /* Port categories: fixed fractions of the service's total, IN and OUT. */
+/* the ports plugin's layout: RRD_DIR/ports/SERIES.rrd, in_CAT / out_CAT */
 static const char *const port_ds[] = {
-  "total_in", "total_out", "tcp80_in", "tcp80_out", "tcp443_in", "tcp443_out",
-  "tcpdyn_in", "tcpdyn_out", "udp443_in", "udp443_out", "other_in", "other_out",
+  "in_total", "out_total", "in_tcp80", "out_tcp80", "in_tcp443", "out_tcp443",
+  "in_tcpdyn", "out_tcpdyn", "in_udp443", "out_udp443", "in_other", "out_other",
 };
 static const double port_fraction[] = { 1.0, 0.030, 0.538, 0.064, 0.21, 0.158 };
 
@@ -330,47 +331,74 @@ write_usage_json (const char *dir, guint week, UsageContent content)
 }
 
 typedef struct {
-  const char *key, *label;
-  int level;
-  double share[3]; /* 2024, 2023, 2019 */
+  const char *label, *kind;
+  int level, proto, port;   /* -1: null */
+  const char *group;        /* NULL: null */
+  double share[3];          /* percent: 2024, 2023, 2019 */
 } PortsModelRow;
 
+/* rows as `nfsub ports --json` writes them (plugins/ports/README.md) */
 static const PortsModelRow broadband_ports[] = {
-  { "tcp", "TCP", 0, { 67.5, 70.1, 80.2 } },
-  { "tcp_lt1024", "(< 1024)", 1, { 61.1, 63.0, 66.0 } },
-  { "tcp/443", "443", 2, { 53.8, 54.0, 45.1 } },
-  { "tcp/80", "80", 2, { 6.5, 7.9, 19.3 } },
-  { "tcp_ge1024", "(>= 1024)", 1, { 6.4, 7.1, 14.2 } },
-  { "tcp/31000", "31000", 2, { 1.2, 1.4, 2.0 } },
-  { "udp", "UDP", 0, { 28.2, 25.7, 15.1 } },
-  { "udp/443", "443", 2, { 21.0, 18.2, 5.5 } },
-  { "udp/4500", "4500", 2, { 0.9, 1.0, 0.8 } },
-  { "esp", "ESP", 0, { 4.0, 3.9, 4.3 } },
-  { "gre", "GRE", 0, { 0.2, 0.2, 0.3 } },
-  { "ipencap", "IP-ENCAP", 0, { 0.1, 0.1, 0.1 } },
-  { "icmp", "ICMP", 0, { 0.0, 0.0, 0.0 } },
+  { "TCP", "protocol", 0, 6, -1, NULL, { 67.5, 70.1, 80.2 } },
+  { "TCP (< 1024)", "group", 1, 6, -1, "low", { 61.1, 63.0, 66.0 } },
+  { "443", "port", 2, 6, 443, "low", { 53.8, 54.0, 45.1 } },
+  { "80", "port", 2, 6, 80, "low", { 6.5, 7.9, 19.3 } },
+  { "TCP (>= 1024)", "group", 1, 6, -1, "high", { 6.4, 7.1, 14.2 } },
+  { "31000", "port", 2, 6, 31000, "high", { 1.2, 1.4, 2.0 } },
+  { "UDP", "protocol", 0, 17, -1, NULL, { 28.2, 25.7, 15.1 } },
+  { "UDP (< 1024)", "group", 1, 17, -1, "low", { 21.4, 18.6, 5.9 } },
+  { "443", "port", 2, 17, 443, "low", { 21.0, 18.2, 5.5 } },
+  { "UDP (>= 1024)", "group", 1, 17, -1, "high", { 6.8, 7.1, 9.2 } },
+  { "4500", "port", 2, 17, 4500, "high", { 0.9, 1.0, 0.8 } },
+  { "ESP", "protocol", 0, 50, -1, NULL, { 4.0, 3.9, 4.3 } },
+  { "GRE", "protocol", 0, 47, -1, NULL, { 0.2, 0.2, 0.3 } },
+  { "IP-ENCAP", "protocol", 0, 4, -1, NULL, { 0.1, 0.1, 0.1 } },
+  { "ICMP", "protocol", 0, 1, -1, NULL, { 0.0, 0.0, 0.0 } },
+  { "other", "other", 0, -1, -1, NULL, { 0.0, 0.0, 0.0 } },
 };
 static const PortsModelRow mobile_ports[] = {
-  { "tcp", "TCP", 0, { 71.0, 72.5, 80.0 } },
-  { "tcp/443", "443", 2, { 42.2, 44.0, 40.0 } },
-  { "tcp/80", "80", 2, { 1.8, 2.1, 6.0 } },
-  { "udp", "UDP", 0, { 27.5, 25.9, 18.0 } },
-  { "udp/443", "443", 2, { 22.5, 20.0, 8.0 } },
-  { "udp/4500", "4500", 2, { 1.8, 1.9, 2.0 } },
-  { "udp/51820", "51820", 2, { 0.3, 0.2, 0.0 } },
-  { "udp/53", "53", 2, { 0.2, 0.2, 0.3 } },
-  { "esp", "ESP", 0, { 1.4, 1.5, 1.9 } },
+  { "TCP", "protocol", 0, 6, -1, NULL, { 71.0, 72.5, 80.0 } },
+  { "TCP (< 1024)", "group", 1, 6, -1, "low", { 44.0, 46.1, 46.0 } },
+  { "443", "port", 2, 6, 443, "low", { 42.2, 44.0, 40.0 } },
+  { "80", "port", 2, 6, 80, "low", { 1.8, 2.1, 6.0 } },
+  { "UDP", "protocol", 0, 17, -1, NULL, { 27.5, 25.9, 18.0 } },
+  { "UDP (< 1024)", "group", 1, 17, -1, "low", { 22.7, 20.2, 8.3 } },
+  { "443", "port", 2, 17, 443, "low", { 22.5, 20.0, 8.0 } },
+  { "53", "port", 2, 17, 53, "low", { 0.2, 0.2, 0.3 } },
+  { "UDP (>= 1024)", "group", 1, 17, -1, "high", { 4.8, 5.7, 9.7 } },
+  { "4500", "port", 2, 17, 4500, "high", { 1.8, 1.9, 2.0 } },
+  { "51820", "port", 2, 17, 51820, "high", { 0.3, 0.2, 0.0 } },
+  { "ESP", "protocol", 0, 50, -1, NULL, { 1.4, 1.5, 1.9 } },
 };
 
 static void
-append_ports_service (GString *s, const PortsModelRow *rows, guint n, guint week)
+append_ports_series (GString *s, const char *name, const PortsModelRow *rows,
+                     guint n, guint week, double total)
 {
-  g_string_append (s, "{\"total_bytes\": 1.5e15, \"rows\": [");
+  g_string_append_printf (s, "{\"name\": \"%s\", \"service\": \"%.*s\", "
+                             "\"access\": \"all\", \"total_bytes\": [%.0f], \"rows\": [",
+                          name, (int) (strchr (name, '-') - name), name, total);
   for (guint i = 0; i < n; i++)
-    g_string_append_printf (s, "%s{\"key\": \"%s\", \"label\": \"%s\", \"level\": %d, "
-                               "\"share\": %.1f}",
-                            i ? ", " : "", rows[i].key, rows[i].label, rows[i].level,
-                            rows[i].share[week]);
+    {
+      const PortsModelRow *r = &rows[i];
+      g_string_append_printf (s, "%s{\"label\": \"%s\", \"kind\": \"%s\", \"level\": %d, ",
+                              i ? ", " : "", r->label, r->kind, r->level);
+      if (r->proto >= 0)
+        g_string_append_printf (s, "\"proto\": %d, ", r->proto);
+      else
+        g_string_append (s, "\"proto\": null, ");
+      if (r->port >= 0)
+        g_string_append_printf (s, "\"port\": %d, \"fixed\": true, ", r->port);
+      else
+        g_string_append (s, "\"port\": null, \"fixed\": null, ");
+      if (r->group)
+        g_string_append_printf (s, "\"group\": \"%s\", ", r->group);
+      else
+        g_string_append (s, "\"group\": null, ");
+      g_string_append_printf (s, "\"bytes\": [%.0f], \"percent\": [%.1f]}",
+                              total ? total * r->share[week] / 100 : 0,
+                              r->share[week]);
+    }
   g_string_append (s, "]}");
 }
 
@@ -378,20 +406,23 @@ static char *
 write_ports_json (const char *dir, guint week, gboolean empty)
 {
   g_autoptr (GString) s = g_string_new (NULL);
-  g_string_append_printf (s, "{\"week\": \"%s\", \"services\": {\"broadband\": ",
-                          broadband_usage[week].date);
-  if (empty)
-    g_string_append (s, "{\"total_bytes\": 0, \"rows\": []}, \"mobile\": "
-                        "{\"total_bytes\": 0, \"rows\": []}}}");
-  else
-    {
-      append_ports_service (s, broadband_ports, G_N_ELEMENTS (broadband_ports), week);
-      g_string_append (s, ", \"mobile\": ");
-      append_ports_service (s, mobile_ports, G_N_ELEMENTS (mobile_ports), week);
-      g_string_append (s, "}}");
-    }
-  g_autofree char *name = g_strdup_printf ("ports-%s%s.json", broadband_usage[week].date,
-                                           empty ? "-empty" : "");
+  const char *date = broadband_usage[week].date;
+  g_autofree char *iso = g_strdup_printf ("%sT00:00:00Z", date);
+  g_autoptr (GDateTime) d0 = g_date_time_new_from_iso8601 (iso, NULL);
+  g_string_append_printf (s, "{\"generator\": \"nfsub ports\", \"version\": 1, "
+                             "\"timezone\": \"UTC\", \"week\": \"%s\", "
+                             "\"columns\": [{\"week\": \"%s\", \"start_epoch\": %"
+                             G_GINT64_FORMAT ", \"closed\": true, \"files\": 2016}], "
+                             "\"series\": [",
+                          date, date, g_date_time_to_unix (d0));
+  double total = empty ? 0 : 1.5e15;
+  append_ports_series (s, "broadband-all", broadband_ports, empty ? 0 : G_N_ELEMENTS (broadband_ports),
+                       week, total);
+  g_string_append (s, ", ");
+  append_ports_series (s, "mobile-all", mobile_ports, empty ? 0 : G_N_ELEMENTS (mobile_ports),
+                       week, total / 10);
+  g_string_append (s, "]}");
+  g_autofree char *name = g_strdup_printf ("ports-%s%s.json", date, empty ? "-empty" : "");
   char *path = g_build_filename (dir, name, NULL);
   g_assert_true (g_file_set_contents (path, s->str, -1, NULL));
   return path;
@@ -1070,7 +1101,9 @@ test_handmade_report (void)
   /* Tables 3 and 4 */
   const NfsubTestJson *t3 = find_by_id (tables, "table3");
   g_assert_cmpstr (cell_text (t3, NULL, "TCP", "2024"), ==, "67.5");
-  g_assert_cmpstr (cell_text (t3, NULL, "(< 1024)", "2023"), ==, "63.0");
+  g_assert_cmpstr (cell_text (t3, NULL, "TCP (< 1024)", "2023"), ==, "63.0");
+  g_assert_cmpstr (cell_text (t3, NULL, "31000", "2019"), ==, "2.0");
+  g_assert_cmpstr (cell_text (t3, NULL, "UDP (>= 1024)", "2024"), ==, "6.8");
   g_assert_cmpstr (cell_text (t3, NULL, "ESP", "2019"), ==, "4.3");
   const NfsubTestJson *t4 = find_by_id (tables, "table4");
   g_assert_cmpstr (cell_text (t4, NULL, "51820", "2024"), ==, "0.3");

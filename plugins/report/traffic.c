@@ -863,8 +863,8 @@ profile_figures (Report *r)
 
 /* ---- port categories over the week (Figures 7, 8) ---- */
 
-/* Series of the ports plugin: RRD_DIR/ports/SERVICE-all.rrd, one DS per
- * category and direction (bytes/s). */
+/* Series of the ports plugin: RRD_DIR/ports/SERVICE-all.rrd, DS
+ * in_CATEGORY and out_CATEGORY (bytes/s; plugins/ports/README.md). */
 typedef struct {
   const char *ds;     /* category name in the DS: "tcp80" */
   const char *label;
@@ -909,8 +909,9 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
   for (guint c = 0; c < G_N_ELEMENTS (port_categories); c++)
     {
       const PortCategory *pc = &port_categories[c];
-      g_autofree char *in = g_strdup_printf ("%s_in", pc->ds);
-      g_autofree char *out = g_strdup_printf ("%s_out", pc->ds);
+      /* the ports plugin's DS: in_tcp80 ... in_total, out_... */
+      g_autofree char *in = g_strdup_printf ("in_%s", pc->ds);
+      g_autofree char *out = g_strdup_printf ("out_%s", pc->ds);
       add_def (defs, in, path, in, 3600, 0, 0);
       add_def (defs, out, path, out, 3600, 0, 0);
       g_ptr_array_add (defs, g_strdup_printf ("CDEF:%s=%s,%s,ADDNAN", pc->ds, in, out));
@@ -1020,6 +1021,152 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
     report_service_names[s], main->date);
 }
 
+/* ---- Figure 1: monthly traffic ---- */
+
+/* Calendar months are not a fixed step, so rrdtool cannot consolidate
+ * them: the monthly means (normalised) go into an RRD of their own, one
+ * row per day holding its month's value, kept as data/fig1-monthly.rrd,
+ * and rrdtool graph draws that. */
+static const struct { const char *key, *color, *dashes; } monthly_style[] = {
+  { "broadband_out", "#1F3F7A", NULL },
+  { "broadband_in", "#1F3F7A", "6,3" },
+  { "broadband_pppoe_out", "#5B8FD0", NULL },
+  { "broadband_pppoe_in", "#5B8FD0", "6,3" },
+  { "broadband_ipoe_out", "#2E8B57", NULL },
+  { "broadband_ipoe_in", "#2E8B57", "6,3" },
+  { "mobile_out", "#C0392B", NULL },
+  { "mobile_in", "#C0392B", "6,3" },
+};
+
+static void
+monthly_figure (Report *r)
+{
+  ReportFigure *fig = report_figure_new (
+    r, "fig1", "Figure 1", "Monthly average traffic, normalised");
+  GError *error = NULL;
+  int bb_month = -1, mob_month = -1;
+  double bb_base = report_service_base (r, "broadband", &bb_month);
+  double mob_base = report_service_base (r, "mobile", &mob_month);
+  if (bb_month < 0 && mob_month < 0)
+    {
+      g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
+                   "no month with OUT traffic in the hourly RRD files");
+      report_figure_failed (r, fig, error);
+      return;
+    }
+  g_autofree char *bb_label = bb_month >= 0 ? month_label (r, (guint) bb_month)
+                                            : g_strdup ("-");
+  g_autofree char *mob_label = mob_month >= 0 ? month_label (r, (guint) mob_month)
+                                              : g_strdup ("-");
+  g_free (fig->title);
+  if (bb_month == mob_month)
+    fig->title = g_strdup_printf ("Monthly average traffic (%s OUT of each "
+                                  "service = 1)", bb_label);
+  else
+    fig->title = g_strdup_printf ("Monthly average traffic (broadband OUT of "
+                                  "%s = 1, mobile OUT of %s = 1)", bb_label,
+                                  mob_label);
+  g_free (fig->caption);
+  fig->caption = g_strdup_printf (
+    "Average traffic (bit/s) of each calendar month, the mean of the daily "
+    "points of the hourly plugin's RRD files; broadband divided by its OUT "
+    "of %s, mobile by its OUT of %s.  Broadband = PPPoE + IPoE.  Solid: OUT "
+    "(download), dashed: IN (upload).  Each month is drawn flat over its "
+    "days.", bb_label, mob_label);
+
+  /* the daily rows of the figure's RRD */
+  gint64 t0 = month_start (r, r->first_month_year, r->first_month_mon);
+  gint64 t1 = month_start (r, r->first_month_year,
+                           r->first_month_mon + (int) r->n_months);
+  gint64 day0 = t0 - ((t0 % 86400) + 86400) % 86400;
+  g_autofree char *rrd = g_build_filename (r->work_dir, "fig1-monthly.rrd", NULL);
+  g_unlink (rrd);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (r->rrdtool));
+  g_ptr_array_add (argv, g_strdup ("create"));
+  g_ptr_array_add (argv, g_strdup (rrd));
+  g_ptr_array_add (argv, g_strdup_printf ("--start=%" G_GINT64_FORMAT, day0 - 86400));
+  g_ptr_array_add (argv, g_strdup ("--step=86400"));
+  for (guint k = 0; k < r->traffic_series->len; k++)
+    g_ptr_array_add (argv, g_strdup_printf ("DS:s%u:GAUGE:172800:U:U", k));
+  g_ptr_array_add (argv, g_strdup_printf ("RRA:AVERAGE:0.5:1:%" G_GINT64_FORMAT,
+                                          (t1 - day0) / 86400 + 2));
+  g_ptr_array_add (argv, NULL);
+  if (!report_run_tool (r, (const char *const *) argv->pdata, NULL, &error))
+    {
+      report_figure_failed (r, fig, error);
+      return;
+    }
+  g_autoptr (GPtrArray) upd = g_ptr_array_new_with_free_func (g_free);
+  for (gint64 d = day0; d < t1; d += 86400)
+    {
+      int y, m;
+      month_of (r, d + 43200, &y, &m);
+      int idx = (y - r->first_month_year) * 12 + (m - r->first_month_mon);
+      GString *row = g_string_new (NULL);
+      g_string_append_printf (row, "%" G_GINT64_FORMAT, d + 86400);
+      for (guint k = 0; k < r->traffic_series->len; k++)
+        {
+          TrafficSeries *ts = r->traffic_series->pdata[k];
+          double base = g_str_has_prefix (ts->key, "mobile") ? mob_base : bb_base;
+          double v = idx >= 0 && (guint) idx < ts->monthly->len
+                       ? g_array_index (ts->monthly, double, idx) / base : NAN;
+          if (isfinite (v))
+            g_string_append_printf (row, ":%.10g", v);
+          else
+            g_string_append (row, ":U");
+        }
+      g_ptr_array_add (upd, g_string_free (row, FALSE));
+      if (upd->len == 2000 || d + 86400 >= t1)
+        {
+          g_ptr_array_insert (upd, 0, g_strdup (rrd));
+          g_ptr_array_insert (upd, 0, g_strdup ("update"));
+          g_ptr_array_insert (upd, 0, g_strdup (r->rrdtool));
+          g_ptr_array_add (upd, NULL);
+          gboolean ok = report_run_tool (r, (const char *const *) upd->pdata, NULL, &error);
+          g_ptr_array_set_size (upd, 0);
+          if (!ok)
+            {
+              report_figure_failed (r, fig, error);
+              return;
+            }
+        }
+    }
+
+  g_autoptr (GPtrArray) defs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) elements = g_ptr_array_new_with_free_func (g_free);
+  for (guint k = 0; k < r->traffic_series->len; k++)
+    {
+      TrafficSeries *ts = r->traffic_series->pdata[k];
+      const char *color = "#555555", *dashes = NULL;
+      for (guint st = 0; st < G_N_ELEMENTS (monthly_style); st++)
+        if (strcmp (ts->key, monthly_style[st].key) == 0)
+          color = monthly_style[st].color, dashes = monthly_style[st].dashes;
+      g_autofree char *v = g_strdup_printf ("s%u", k);
+      add_def (defs, v, rrd, v, 86400, 0, 0);
+      g_ptr_array_add (elements, g_strdup_printf ("LINE2:%s%s:  %-20s%s%s", v, color,
+                                                  ts->label,
+                                                  dashes ? ":dashes=" : "",
+                                                  dashes ? dashes : ""));
+      if (k % 2 == 1)
+        g_ptr_array_add (elements, g_strdup ("COMMENT:\\l"));
+    }
+  g_autoptr (GPtrArray) options = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (options, g_strdup_printf ("--start=%" G_GINT64_FORMAT, t0));
+  g_ptr_array_add (options, g_strdup_printf ("--end=%" G_GINT64_FORMAT, t1));
+  g_ptr_array_add (options, g_strdup ("--step=86400"));
+  g_ptr_array_add (options, g_strdup ("--vertical-label=traffic / base month's OUT"));
+  g_ptr_array_add (options, g_strdup ("--height=360"));
+  if (r->n_months > 24)
+    g_ptr_array_add (options, g_strdup ("--x-grid=MONTH:1:YEAR:1:YEAR:1:0:%Y"));
+  else if (r->n_months > 3)
+    g_ptr_array_add (options, g_strdup ("--x-grid=MONTH:1:MONTH:3:MONTH:3:0:%Y-%m"));
+  else
+    g_ptr_array_add (options, g_strdup ("--x-grid=DAY:1:MONTH:1:MONTH:1:0:%Y-%m"));
+  if (!rrd_graph (r, fig, options, defs, elements, &error))
+    report_figure_failed (r, fig, error);
+}
+
 /* ---- entry point ---- */
 
 static void
@@ -1101,7 +1248,7 @@ report_traffic (Report *r, GError **error)
     return FALSE;
   choose_base_month (r);
   write_traffic_json (r, m_index);
-  report_monthly_figure (r, error);
+  monthly_figure (r);
   profile_figures (r);
   ports_figure (r, SERVICE_BROADBAND, "fig7", "Figure 7");
   ports_figure (r, SERVICE_MOBILE, "fig8", "Figure 8");
