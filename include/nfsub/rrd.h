@@ -68,6 +68,12 @@ void nfsub_bins_begin_file (NfsubBins *bins, const NfsubFileInfo *info);
  * number of bins closed (seen or not). */
 guint nfsub_bins_close (NfsubBins *bins);
 
+/* Calls `func` for each open bin that saw data, oldest first, with the
+ * late bytes still waiting for the next written bin as `late`: what the
+ * RRD files do not hold yet. */
+void nfsub_bins_foreach_open (NfsubBins *bins, NfsubBinsEmitFunc func,
+                              gpointer user_data);
+
 /* State: save returns a floating GVariant; load replaces the state. */
 GVariant *nfsub_bins_save (NfsubBins *bins);
 gboolean nfsub_bins_load (NfsubBins *bins, GVariant *state, GError **error);

@@ -353,12 +353,94 @@ hourly_finish (gpointer data, GError **error)
 
 /* ---- `nfsub hourly`: what the state holds ---- */
 
+typedef struct {
+  HourlyPlugin *self;
+  GString *json;
+  guint n;
+} OpenDump;
+
+/* Per series: IN, OUT (or unattributed bytes) of one row. */
+static void
+series_values (HourlyPlugin *self, const HourlySeries *s, const guint64 *row,
+               guint64 *in, guint64 *out)
+{
+  *in = *out = 0;
+  for (guint t = 0; t < NFSUB_TAG_INDEXES; t++)
+    if (nfsub_series_matches (&s->spec, t))
+      {
+        *in += row[CELL (t, DIR_IN)];
+        *out += row[CELL (t, DIR_OUT)];
+      }
+}
+
+static void
+dump_open_bin (gint64 bin_start, const guint64 *row, const guint64 *late,
+               gpointer data)
+{
+  OpenDump *d = data;
+  g_string_append_printf (d->json, "%s\n    {\"start\": %" G_GINT64_FORMAT
+                          ", \"series\": {", d->n++ ? "," : "", bin_start);
+  for (guint i = 0; i < d->self->series->len; i++)
+    {
+      HourlySeries *s = d->self->series->pdata[i];
+      guint64 in, out;
+      series_values (d->self, s, row, &in, &out);
+      g_string_append_printf (d->json, "\"%s\": {\"in\": %" G_GUINT64_FORMAT
+                              ", \"out\": %" G_GUINT64_FORMAT "}, ",
+                              s->name, in, out);
+    }
+  g_string_append_printf (d->json, "\"unattributed\": %" G_GUINT64_FORMAT
+                          "}}", row[CELL_UNATTRIBUTED]);
+}
+
+/* JSON: the open bins (not in the RRD files yet), the late bytes waiting
+ * for the next written bin, and the late totals since the state began,
+ * per series. */
+static GString *
+hourly_state_json (HourlyPlugin *self)
+{
+  GString *j = g_string_new ("{\n  \"generator\": \"nfsub hourly\",\n");
+  g_string_append_printf (j, "  \"lateness\": %u,\n  \"watermark_ms\": %"
+                          G_GUINT64_FORMAT ",\n  \"open_from\": %"
+                          G_GINT64_FORMAT ",\n  \"future_bytes\": %"
+                          G_GUINT64_FORMAT ",\n  \"open\": [",
+                          self->lateness, nfsub_bins_watermark (self->bins),
+                          nfsub_bins_open_from (self->bins),
+                          nfsub_bins_future_bytes (self->bins));
+  OpenDump d = { self, j, 0 };
+  nfsub_bins_foreach_open (self->bins, dump_open_bin, &d);
+  g_string_append (j, "\n  ],\n  \"late_total\": {");
+  guint n_cells = nfsub_bins_n_cells (self->bins);
+  g_autofree guint64 *late = g_new0 (guint64, n_cells);
+  for (guint c = 0; c < n_cells; c++)
+    late[c] = nfsub_bins_late_total (self->bins, c);
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      HourlySeries *s = self->series->pdata[i];
+      guint64 in, out;
+      series_values (self, s, late, &in, &out);
+      g_string_append_printf (j, "\"%s\": {\"in\": %" G_GUINT64_FORMAT
+                              ", \"out\": %" G_GUINT64_FORMAT "}, ",
+                              s->name, in, out);
+    }
+  g_string_append_printf (j, "\"unattributed\": %" G_GUINT64_FORMAT "}\n}\n",
+                          late[CELL_UNATTRIBUTED]);
+  return j;
+}
+
 static int
 hourly_status_command (NfsubHost *host, int argc, char **argv)
 {
+  g_autofree char *json = NULL;
+  GOptionEntry entries[] = {
+    { "json", 'j', 0, G_OPTION_ARG_FILENAME, &json,
+      "write the open bins and late totals per series as JSON", "FILE" },
+    { NULL }
+  };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_option_context_set_summary (ctx, "Print the hourly plugin's state: open "
                                      "bins, watermark, late bytes, ledger.");
+  g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -381,8 +463,8 @@ hourly_status_command (NfsubHost *host, int argc, char **argv)
   printf ("rrd directory   %s\n", self->rrd_dir);
   printf ("lateness        %u s\n", self->lateness);
   printf ("watermark       %s\n", wm ? wm_s : "-");
-  printf ("open from       %s (%u bins open)\n", open >= 0 ? open_s : "-",
-          nfsub_bins_n_open (self->bins));
+  printf ("open from       %s (%u bins with data, not in the RRD files yet)\n",
+          open >= 0 ? open_s : "-", nfsub_bins_n_open (self->bins));
   printf ("files in ledger %u\n", nfsub_ledger_size (self->ledger));
   printf ("future bytes    %" G_GUINT64_FORMAT "\n",
           nfsub_bins_future_bytes (self->bins));
@@ -393,6 +475,15 @@ hourly_status_command (NfsubHost *host, int argc, char **argv)
       if (late)
         printf ("  %-32s %" G_GUINT64_FORMAT "\n",
                 nfsub_bins_cell_name (self->bins, c), late);
+    }
+  if (json)
+    {
+      g_autoptr (GString) j = hourly_state_json (self);
+      if (!g_file_set_contents (json, j->str, (gssize) j->len, &error))
+        {
+          g_printerr ("nfsub hourly: %s\n", error->message);
+          return 1;
+        }
     }
   return 0;
 }

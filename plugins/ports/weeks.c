@@ -68,15 +68,16 @@ port_week_new (GTimeZone *tz, gint64 t)
 guint64 *
 port_cell_alloc (PortCell *c)
 {
-  gsize size = PORT_SLOTS * sizeof (guint64);
+  /* the whole huge page is ours, or the kernel cannot map it as one */
+  gsize size = (PORT_SLOTS * sizeof (guint64) + HUGE_PAGE - 1)
+               & ~(gsize) (HUGE_PAGE - 1);
   void *p = NULL;
   if (posix_memalign (&p, HUGE_PAGE, size) != 0)
     g_error ("ports: out of memory (%zu bytes)", size);
 #ifdef MADV_HUGEPAGE
-  (void) madvise (p, (size + HUGE_PAGE - 1) & ~(gsize) (HUGE_PAGE - 1),
-                  MADV_HUGEPAGE);
+  (void) madvise (p, size, MADV_HUGEPAGE);
 #endif
-  memset (p, 0, size);
+  memset (p, 0, PORT_SLOTS * sizeof (guint64));
   c->counts = p;
   return c->counts;
 }

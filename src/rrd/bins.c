@@ -444,6 +444,18 @@ nfsub_bins_load (NfsubBins *b, GVariant *state, GError **error)
   return TRUE;
 }
 
+void
+nfsub_bins_foreach_open (NfsubBins *b, NfsubBinsEmitFunc func,
+                         gpointer user_data)
+{
+  if (b->base == NOT_STARTED)
+    return;
+  for (gint64 bin = b->base; bin < b->base + (gint64) b->cap; bin++)
+    if (*bins_seen (b, bin))
+      func (bin * (gint64) (b->step_ms / 1000), bins_row (b, bin),
+            b->late_pending, user_data);
+}
+
 guint64
 nfsub_bins_watermark (NfsubBins *b)
 {
