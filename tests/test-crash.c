@@ -33,17 +33,25 @@ nfsub_path (void)
   return g_build_filename (nfsub_test_builddir (), "src", "nfsub", NULL);
 }
 
+/* `sim` is the simulator's output directory for population fixtures
+ * (RADIUS, Kea and static assignment files), NULL for random ones. */
 static char *
-write_config (const char *dir, const char *name)
+write_config (const char *dir, const char *name, const char *plugins,
+              const char *sim)
 {
   g_autofree char *state = g_build_filename (dir, name, NULL);
   g_autofree char *path = g_strconcat (state, ".conf", NULL);
+  g_autofree char *sources = sim ? g_strdup_printf (
+      "[subscriber]\nradius_detail = %s/radacct/*/detail-*\n"
+      "kea_leases = %s/kea/leases6.csv\nkea_duid_map = %s/kea/duid-users.csv\n"
+      "static = %s/static.csv\nearly_file = process\n"
+      "rule.mobile = nas 192.0.2.101 => service=mobile access=mobile\n"
+      "rule.pppoe = nas 192.0.2.1 => service=broadband access=pppoe\n"
+      "[usage]\nradius_detail = mobile=%s/radacct/192.0.2.101/detail-*\n",
+      sim, sim, sim, sim, sim) : g_strdup ("");
   g_autofree char *text = g_strdup_printf (
       "[nfsub]\nplugins = %s\nstate_dir = %s\nrrd_dir = %s/rrd\n"
-      "timezone = UTC\n",
-      g_getenv ("NFSUB_CRASH_PLUGINS") ? g_getenv ("NFSUB_CRASH_PLUGINS")
-                                       : "proto",
-      state, state);
+      "timezone = UTC\n%s", plugins, state, state, sources);
   g_assert_true (g_file_set_contents (path, text, -1, NULL));
   return g_steal_pointer (&path);
 }
@@ -153,21 +161,30 @@ snapshot (const char *state)
   return g_string_free (s, FALSE);
 }
 
+typedef struct {
+  const char *fixture;
+  const char *nfsim_args;
+  gboolean population;
+  const char *plugins;
+} CrashScenario;
+
 static void
-test_kill_anywhere (void)
+test_kill_anywhere (gconstpointer data)
 {
+  const CrashScenario *sc = data;
   g_autoptr (GError) error = NULL;
-  /* about ten files of a few thousand flows each */
-  g_autofree char *flows = nfsub_test_fixture_dir (
-      "crash-week", "-y", 2, "-n 300000 -S 10 -s 5 -r 10000", &error);
+  g_autofree char *flows = nfsub_test_fixture_dir (sc->fixture, "-y", 2,
+                                                   sc->nfsim_args, &error);
   g_assert_no_error (error);
   g_auto (GStrv) files = nfsub_test_list_nfcapd_files (flows);
   guint nfiles = g_strv_length (files);
-  g_assert_cmpuint (nfiles, >=, 5);
+  g_assert_cmpuint (nfiles, >=, 4);
+  g_autofree char *sim = sc->population ? nfsub_test_fixture_sim_dir (flows)
+                                        : NULL;
 
   g_autofree char *tmp = nfsub_test_tmpdir ("crash");
-  g_autofree char *ref_conf = write_config (tmp, "reference");
-  g_autofree char *crash_conf = write_config (tmp, "crashed");
+  g_autofree char *ref_conf = write_config (tmp, "reference", sc->plugins, sim);
+  g_autofree char *crash_conf = write_config (tmp, "crashed", sc->plugins, sim);
 
   /* Reference: one uninterrupted process per file, timing each. */
   gint64 shortest = G_MAXINT64;
@@ -251,6 +268,18 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/crash/kill-anywhere", test_kill_anywhere);
+  /* the pipeline's own machinery, on many small random files */
+  static const CrashScenario proto = {
+    "crash-week", "-n 300000 -S 10 -s 5 -r 10000", FALSE, "proto"
+  };
+  /* every stateful plugin on a simulated ISP: tagging index, per-user
+   * days, port tables, RRD files */
+  static const CrashScenario all = {
+    "crash-population", "-u 400 -d 2 -s 9 -r 2000", TRUE,
+    "subscriber;proto;usage;ports;hourly"
+  };
+  g_test_add_data_func ("/crash/kill-anywhere/proto", &proto, test_kill_anywhere);
+  g_test_add_data_func ("/crash/kill-anywhere/all-plugins", &all,
+                        test_kill_anywhere);
   return g_test_run ();
 }
