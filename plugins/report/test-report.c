@@ -1481,7 +1481,9 @@ main (int argc, char **argv)
   g_autofree char *assets = g_build_filename (nfsub_test_srcdir (), "plugins", "report",
                                               NULL);
   g_setenv ("NFSUB_REPORT_ASSETS", assets, FALSE);
-  if (!g_find_program_in_path (gnuplot ()) || !g_find_program_in_path (rrdtool ()))
+  g_autofree char *have_gnuplot = g_find_program_in_path (gnuplot ());
+  g_autofree char *have_rrdtool = g_find_program_in_path (rrdtool ());
+  if (!have_gnuplot || !have_rrdtool)
     {
       g_test_skip ("gnuplot or rrdtool not installed");
       return g_test_run ();
