@@ -1,5 +1,5 @@
 /* `nfsub graph`: the report's time-series figures from nfsub's RRD files,
- * drawn by rrdtool (librrd's rrd_graph_v) from the templates in rrd/.
+ * drawn by the rrdtool binary from the templates in rrd/.
  *
  *   monthly  Figure 1: monthly mean traffic, normalised to a base month's
  *            OUT; year-over-year and five-year growth, IPoE share.
@@ -11,7 +11,8 @@
  *
  * Numbers are computed here from the RRD files (rrd_fetch), printed on
  * stdout and written beside the curves (COMMENT lines).  PNG or SVG by
- * the output's extension or --format.
+ * the output's extension or --format.  The rrdtool binary ($RRDTOOL, else
+ * from PATH) draws.
  */
 #include "config.h"
 
@@ -339,7 +340,7 @@ draw (GraphCommon *g, Template *t, const char *name, GError **error)
   if (g->print_args)
     {
       GString *s = g_string_new ("rrdtool");
-      for (guint i = 1; i < args->len; i++)
+      for (guint i = 0; i < args->len; i++)
         {
           g_autofree char *q = g_shell_quote (args->pdata[i]);
           g_string_append_printf (s, " %s", q);
@@ -348,29 +349,31 @@ draw (GraphCommon *g, Template *t, const char *name, GError **error)
       g_string_free (s, TRUE);
     }
   g_ptr_array_add (args, NULL);
+  /* The rrdtool binary draws, not librrd in this process: rrd_graph is
+   * not thread-safe, keeps global state and leaks on every call. */
+  const char *tool = g_getenv ("RRDTOOL");
+  g_ptr_array_insert (args, 0, g_strdup (tool && *tool ? tool : "rrdtool"));
   /* rrdtool draws times in $TZ: the config's zone */
+  g_auto (GStrv) env = g_get_environ ();
   const char *tzid = g_time_zone_get_identifier (g->tz);
-  g_autofree char *old_tz = g_strdup (g_getenv ("TZ"));
   if (tzid && strcmp (tzid, "local") != 0)
+    env = g_environ_setenv (env, "TZ", tzid, TRUE);
+  g_autofree char *out = NULL, *err = NULL;
+  int status;
+  if (!g_spawn_sync (NULL, (char **) args->pdata, env, G_SPAWN_SEARCH_PATH,
+                     NULL, NULL, &out, &err, &status, error))
     {
-      g_setenv ("TZ", tzid, TRUE);
-      tzset ();
+      g_prefix_error (error, "cannot run %s: ", (char *) args->pdata[0]);
+      return FALSE;
     }
-  rrd_clear_error ();
-  rrd_info_t *info = rrd_graph_v ((int) args->len - 1, (char **) args->pdata);
-  gboolean ok = info != NULL && !rrd_test_error ();
-  if (!ok)
-    g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED,
-                 "rrdtool graph (%s): %s", path, rrd_get_error ());
-  rrd_clear_error ();
-  if (info)
-    rrd_info_free (info);
-  if (old_tz)
-    g_setenv ("TZ", old_tz, TRUE);
-  else
-    g_unsetenv ("TZ");
-  tzset ();
-  return ok;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED,
+                   "rrdtool graph (%s): %s", path,
+                   err && *err ? g_strstrip (err) : "failed");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
