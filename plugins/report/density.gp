@@ -21,7 +21,7 @@ do for [i=1:nthresholds] {
     set arrow i from thresh_x[i], graph 0 to thresh_x[i], graph 1 nohead \
         lw 1.5 dt (6,4) lc rgb thresh_color[i] front
     set label i thresh_label[i] at thresh_x[i], graph 0.5 rotate by 90 \
-        offset -0.7,0 center font ",9" textcolor rgb thresh_color[i] front
+        offset (i % 2 ? -0.7 : 0.9),0 center font ",9" textcolor rgb thresh_color[i] front
 }
 if (show_raw) {
     plot for [i=1:nseries] datafile using (10**$1):(column(nseries+i+1)) \

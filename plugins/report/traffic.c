@@ -721,11 +721,17 @@ profile_figure (Report *r, const char *id, const char *number,
     }
   rjson_end_array (&jw);
 
-  /* IN is a tenth of OUT or less: on its own (right) axis, scaled by a
-   * power of ten, so its shape is visible */
+  /* IN a third of OUT or less: on its own (right) axis, scaled so its
+   * shape is visible */
   double in_scale = 1;
   if (max_dir[DIR_IN] > 0 && max_dir[DIR_OUT] / max_dir[DIR_IN] >= 3)
-    in_scale = pow (10, round (log10 (max_dir[DIR_OUT] / max_dir[DIR_IN])));
+    {
+      /* the largest 1, 2 or 5 x 10^k that keeps IN's peak at most 80% of
+       * OUT's, so the two curves do not trade places */
+      double want = 0.8 * max_dir[DIR_OUT] / max_dir[DIR_IN];
+      double decade = pow (10, floor (log10 (want)));
+      in_scale = want >= 5 * decade ? 5 * decade : want >= 2 * decade ? 2 * decade : decade;
+    }
   rjson_key (&jw, "in_axis_scale");
   rjson_number_value (&jw, in_scale);
   rjson_end_object (&jw);
