@@ -1472,6 +1472,31 @@ test_bad_arguments (void)
   g_assert_cmpint (rr.status, ==, 1);
   g_assert_nonnull (strstr (rr.err, "--week '2024-13-03': expected a date YYYY-MM-DD"));
   run_result_clear (&rr);
+
+  /* an unknown key in [report] is named, with its file */
+  g_autofree char *conf = g_build_filename (world.dir, "bad-key.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[nfsub]\nstate_dir = %s/state\n"
+                                           "rrd_dir = %s\ntimezone = UTC\n"
+                                           "[report]\ncolour = red\n",
+                                           world.dir, world.rrd_dir);
+  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
+  const char *ok_week[] = { "2024-06-03", NULL };
+  rr = run_report (conf, out, ok_week, FALSE);
+  g_assert_cmpint (rr.status, ==, 1);
+  g_assert_nonnull (strstr (rr.err, "colour"));
+  g_assert_nonnull (strstr (rr.err, conf));
+  run_result_clear (&rr);
+
+  /* a bad base month */
+  g_autofree char *text2 = g_strdup_printf ("[nfsub]\nstate_dir = %s/state\n"
+                                            "rrd_dir = %s\ntimezone = UTC\n"
+                                            "[report]\nbase_month = 2020-13\n",
+                                            world.dir, world.rrd_dir);
+  g_assert_true (g_file_set_contents (conf, text2, -1, NULL));
+  rr = run_report (conf, out, ok_week, FALSE);
+  g_assert_cmpint (rr.status, ==, 1);
+  g_assert_nonnull (strstr (rr.err, "base month '2020-13': expected YYYY-MM"));
+  run_result_clear (&rr);
 }
 
 int

@@ -1167,8 +1167,8 @@ monthly_figure (Report *r)
     g_ptr_array_add (options, g_strdup ("--x-grid=MONTH:1:YEAR:1:YEAR:1:0:%Y"));
   else if (r->n_months > 3)
     g_ptr_array_add (options, g_strdup ("--x-grid=MONTH:1:MONTH:3:MONTH:3:0:%Y-%m"));
-  else
-    g_ptr_array_add (options, g_strdup ("--x-grid=DAY:1:MONTH:1:MONTH:1:0:%Y-%m"));
+  else /* a label in the middle of each month, not at its cut-off end */
+    g_ptr_array_add (options, g_strdup ("--x-grid=DAY:1:MONTH:1:MONTH:1:2592000:%B %Y"));
   if (!rrd_graph (r, fig, options, defs, elements, &error))
     report_figure_failed (r, fig, error);
 }
