@@ -80,6 +80,8 @@ report_read_usage (Report *r, ReportWeek *w, const char *path, GError **error)
       if (!sn)
         continue;
       u->users = (guint64) rjson_number (rjson_get (sn, "users"), 0);
+      u->from_accounting = g_strcmp0 (rjson_string (rjson_get (sn, "source"), NULL),
+                                      "radius") == 0;
       u->present = u->users > 0;
       if (!u->present)
         continue;

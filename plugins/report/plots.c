@@ -246,7 +246,6 @@ density_figure (Report *r, ReportService s, const char *id,
         }
       rank++;
     }
-  ReportWeek *main = report_main_week (r);
   gboolean smoothed = series->len > 0;
   for (guint k = 0; k < series->len; k++)
     if (!series_has_smoothed (&g_array_index (series, DensitySeries, k), s))
@@ -255,15 +254,12 @@ density_figure (Report *r, ReportService s, const char *id,
   g_free (fig->caption);
   fig->caption = g_strdup_printf (
     "Probability density of daily usage (a user's weekly total / 7) over "
-    "log10(bytes/day), %s users%s.  Dashed vertical lines: below this "
-    "volume the sampled-NetFlow estimate of a user's volume is unreliable "
-    "(relative standard error above the usage plugin's threshold), week %s.",
-    report_service_titles[s],
+    "log10(bytes/day), %s users%s.",
+    report_service_names[s],
     !smoothed ? ", in 0.05-decade bins"
     : show_raw ? ", smoothed as for the mode (Gaussian kernel, sigma 0.1 "
                  "decade); thin lines: the raw 0.05-decade bins"
-               : ", smoothed as for the mode (Gaussian kernel, sigma 0.1 decade)",
-    main->label);
+               : ", smoothed as for the mode (Gaussian kernel, sigma 0.1 decade)");
   if (series->len == 0)
     {
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
@@ -378,6 +374,34 @@ density_figure (Report *r, ReportService s, const char *id,
     }
   rjson_end_object (&jw);
   rjson_end_object (&jw);
+
+  /* what the sampling allows, in words */
+  double below[N_DIRS] = { first->week->usage[s].dir[DIR_IN].unreliable_below,
+                           first->week->usage[s].dir[DIR_OUT].unreliable_below };
+  char *with = NULL;
+  if (first->week->usage[s].from_accounting)
+    with = g_strdup_printf ("%s  Volumes from RADIUS accounting counters "
+                            "(exact: no sampling error).", fig->caption);
+  else if (tx->len)
+    with = g_strdup_printf ("%s  Dashed vertical lines (week %s): below this "
+                            "volume the sampled-NetFlow estimate of a user's "
+                            "volume is unreliable (relative standard error "
+                            "above the usage plugin's threshold).",
+                            fig->caption, first->week->label);
+  else if (below[DIR_IN] == 0 && below[DIR_OUT] == 0)
+    with = g_strdup_printf ("%s  Week %s: the sampled-NetFlow estimate is "
+                            "reliable over the whole range shown (no bin "
+                            "above the usage plugin's error threshold).",
+                            fig->caption, first->week->label);
+  else if (!isfinite (below[DIR_IN]) && !isfinite (below[DIR_OUT]))
+    with = g_strdup_printf ("%s  No sampling reliability given (volumes from "
+                            "exact accounting counters, or not computed).",
+                            fig->caption);
+  if (with)
+    {
+      g_free (fig->caption);
+      fig->caption = with;
+    }
 
   fig->data = rjson_parse (jtext->str, jtext->len, "figure data", NULL);
   g_autofree char *dat_path = NULL;

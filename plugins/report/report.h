@@ -43,6 +43,7 @@ typedef struct {
 
 typedef struct {
   gboolean present;             /* the week had users of this service */
+  gboolean from_accounting;     /* volumes from RADIUS counters, not flows */
   guint64 users;
   UsageDir dir[N_DIRS];
   double density_first, density_step;
