@@ -171,8 +171,22 @@ static const char *const graph_style[] = {
 /* Writes fig/ID.png and fig/ID.svg with the same arguments, and the
  * command line to data/ID.rrdgraph for whoever wants to re-draw it. */
 static gboolean
+rrd_graph_with (Report *r, ReportFigure *fig, GPtrArray *options,
+                GPtrArray *defs, GPtrArray *elements, gboolean daemon,
+                GError **error);
+
+/* With rrdcached the graph asks the daemon to flush its files first. */
+static gboolean
 rrd_graph (Report *r, ReportFigure *fig, GPtrArray *options, GPtrArray *defs,
            GPtrArray *elements, GError **error)
+{
+  return rrd_graph_with (r, fig, options, defs, elements, TRUE, error);
+}
+
+static gboolean
+rrd_graph_with (Report *r, ReportFigure *fig, GPtrArray *options,
+                GPtrArray *defs, GPtrArray *elements, gboolean daemon,
+                GError **error)
 {
   g_free (fig->tool);
   fig->tool = g_strdup ("rrdtool graph");
@@ -189,7 +203,8 @@ rrd_graph (Report *r, ReportFigure *fig, GPtrArray *options, GPtrArray *defs,
       g_ptr_array_add (argv, g_strdup ("graph"));
       g_ptr_array_add (argv, g_strdup (path));
       g_ptr_array_add (argv, g_strdup_printf ("--imgformat=%s", formats[f][1]));
-      add_daemon (r, argv);
+      if (daemon)
+        add_daemon (r, argv);
       for (guint i = 0; graph_style[i]; i++)
         g_ptr_array_add (argv, g_strdup (graph_style[i]));
       g_ptr_array_add (argv, g_strdup_printf ("--title=%s", fig->title));
@@ -1169,7 +1184,8 @@ monthly_figure (Report *r)
     g_ptr_array_add (options, g_strdup ("--x-grid=MONTH:1:MONTH:3:MONTH:3:0:%Y-%m"));
   else /* a label in the middle of each month, not at its cut-off end */
     g_ptr_array_add (options, g_strdup ("--x-grid=DAY:1:MONTH:1:MONTH:1:2592000:%B %Y"));
-  if (!rrd_graph (r, fig, options, defs, elements, &error))
+  /* the figure's own RRD is not the daemon's business */
+  if (!rrd_graph_with (r, fig, options, defs, elements, FALSE, &error))
     report_figure_failed (r, fig, error);
 }
 
