@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,9 +32,6 @@
 #include <lz4.h>
 #include <lzo/lzo1x.h>
 #include <zstd.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include <nfsub/nffile.h>
 
@@ -91,6 +89,11 @@ enum {
 /* What the flow records need to know about one exporter sysid, indexed by
  * sysid.  `generation` changes when an appended run redefines the sysid, so
  * the samplers of the earlier run stop applying. */
+/* Layouts of V3 records kept per file (see parse_v3). */
+#define N_LAYOUTS 16
+#define LAYOUT_MAX_ELEMENTS 16
+typedef struct RecordLayout RecordLayout;
+
 typedef struct {
   NfsubAddr ip;
   guint32 rate;       /* rate for flows that name no sampler; 0: none known */
@@ -130,6 +133,8 @@ struct NfsubNffile {
   GArray *exporters;       /* NfsubExporter, in file order, distinct */
   GArray *samplers;        /* NfsubSampler, in file order, distinct */
   GArray *sampler_generation; /* guint32 per sampler: sysid generation */
+
+  RecordLayout *layouts;   /* N_LAYOUTS, indexed by record size */
 };
 
 const char *
@@ -551,6 +556,12 @@ bad_record (NfsubNffile *f, GError **error, gsize rec_off, const char *fmt,
                f->cur_block, f->cur_block_pos, rec_off, what);
 }
 
+typedef enum {
+  V3_FLOW,
+  V3_NOT_A_FLOW, /* no EXgenericFlow: nfcapd does not count it either */
+  V3_BAD,
+} V3Result;
+
 /* Minimum element lengths (header included) of the elements we read. */
 static const guint8 element_min_len[] = {
   [EX_GENERIC_FLOW] = 52, [EX_IPV4_FLOW] = 12,      [EX_IPV6_FLOW] = 36,
@@ -559,46 +570,45 @@ static const guint8 element_min_len[] = {
   [EX_IP_RECEIVED_V6] = 20, [EX_SAMPLER_INFO] = 16,
 };
 
-/* Zeroes a flow before its elements are filled in.  A plain memset of the
- * 200-byte struct compiles to `rep stos`, whose start-up cost was a third
- * of the whole record walk; unrolled 16-byte stores are several times
- * cheaper. */
-static inline void
-flow_clear (NfsubFlow *fl)
+/* Where a flow's fields sit in a V3 record with a given sequence of
+ * elements.  Offsets count from the record's start and point at element
+ * data; 0 means the record has no such element.  When an element kind
+ * appears twice the later one wins, as a walk that fills the flow element
+ * by element would have it. */
+struct RecordLayout {
+  guint16 size;                     /* record size; 0: slot unused */
+  guint16 n_elements;
+  guint16 element_off[LAYOUT_MAX_ELEMENTS];  /* element header offsets */
+  guint32 element_word[LAYOUT_MAX_ELEMENTS]; /* their id | len << 16 */
+
+  guint16 generic;                  /* 0: not a flow */
+  guint16 addr4, addr6;             /* EXipv4Flow / EXipv6Flow */
+  guint16 misc, flow_dir;           /* EXflowMisc; flow_dir needs len >= 15 */
+  guint16 cnt, as;
+  guint16 next_hop4, next_hop6;
+  guint16 received4, received6;     /* exporter address */
+  guint16 sampler;
+  gboolean sampler_id64;            /* 1.7.2+ u64 selector, else 1.7.1 i32 */
+  guint8 family;                    /* 4 also when there is no address */
+  guint64 addr_mapped, next_hop_mapped, received_mapped;
+};
+
+/* Element data read for a missing element: every field it gives is 0. */
+static const guint8 no_element[64] __attribute__ ((aligned (16)));
+
+static inline const guint8 *
+element_data (const guint8 *p, guint16 off)
 {
-#ifdef __SSE2__
-  /* Written out with constant conditions: GCC turns a loop of zero
-   * stores back into memset. */
-  G_STATIC_ASSERT (sizeof (NfsubFlow) <= 256);
-  guint8 *p = (guint8 *) fl;
-  const __m128i z = _mm_setzero_si128 ();
-#define CLEAR16(off)                                                         \
-  if ((off) + 16 <= sizeof (NfsubFlow))                                      \
-    _mm_storeu_si128 ((__m128i *) (p + (off)), z);
-  CLEAR16 (0) CLEAR16 (16) CLEAR16 (32) CLEAR16 (48)
-  CLEAR16 (64) CLEAR16 (80) CLEAR16 (96) CLEAR16 (112)
-  CLEAR16 (128) CLEAR16 (144) CLEAR16 (160) CLEAR16 (176)
-  CLEAR16 (192) CLEAR16 (208) CLEAR16 (224) CLEAR16 (240)
-#undef CLEAR16
-  gsize tail = sizeof (NfsubFlow) & ~(gsize) 15;
-  if (tail < sizeof (NfsubFlow))
-    memset (p + tail, 0, sizeof (NfsubFlow) - tail);
-#else
-  memset (fl, 0, sizeof *fl);
-#endif
+  return off ? p + off : no_element;
 }
 
-typedef enum {
-  V3_FLOW,
-  V3_NOT_A_FLOW, /* no EXgenericFlow: nfcapd does not count it either */
-  V3_BAD,
-} V3Result;
-
-/* Fills `fl` from the V3 record p[0..size).  The element walk must end
- * exactly at the record's end. */
-static inline V3Result
-parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
-          NfsubFlow *fl, GError **error)
+/* Walks the elements of the V3 record p[0..size), checking every length,
+ * and notes where each field is in `layout`.  The walk must end exactly at
+ * the record's end.  A layout of more than LAYOUT_MAX_ELEMENTS elements
+ * still describes the record but gets size 0, so it is never cached. */
+static V3Result
+layout_build (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
+              RecordLayout *layout, GError **error)
 {
   if (G_UNLIKELY (size < 12))
     {
@@ -607,15 +617,9 @@ parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
       return V3_BAD;
     }
   guint16 n_elements = rd16 (p + 4);
-  flow_clear (fl);
-  fl->exporter_sysid = rd16 (p + 8);
-  fl->flags = p[10];
-  fl->nfversion = p[11];
-
+  memset (layout, 0, sizeof *layout);
   const guint8 *e = p + 12;
   const guint8 *end = p + size;
-  gboolean have_flow = FALSE, have_exporter = FALSE, have_selector = FALSE;
-  guint64 selector = 0;
   for (guint i = 0; i < n_elements; i++)
     {
       if (G_UNLIKELY (end - e < 4))
@@ -635,68 +639,37 @@ parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
                       end - e, size);
           return V3_BAD;
         }
-      const guint8 *d = e + 4;
+      if (i < LAYOUT_MAX_ELEMENTS)
+        {
+          layout->element_off[i] = (guint16) (e - p);
+          layout->element_word[i] = rd32 (e);
+        }
+      /* e + 4 <= end <= p + 65535, and at least 16 */
+      guint16 d = (guint16) (e + 4 - p);
       switch (id)
         {
-        case EX_GENERIC_FLOW:
-          have_flow = TRUE;
-          fl->first_ms = rd64 (d);
-          fl->last_ms = rd64 (d + 8);
-          fl->received_ms = rd64 (d + 16);
-          fl->in_packets = rd64 (d + 24);
-          fl->in_bytes = rd64 (d + 32);
-          fl->src_port = rd16 (d + 40);
-          fl->dst_port = rd16 (d + 42);
-          fl->proto = d[44];
-          fl->tcp_flags = d[45];
-          fl->fwd_status = d[46];
-          fl->src_tos = d[47];
-          break;
-        case EX_IPV4_FLOW:
-          fl->family = 4;
-          fl->src = nfsub_addr_from_v4 (rd32 (d));
-          fl->dst = nfsub_addr_from_v4 (rd32 (d + 4));
-          break;
-        case EX_IPV6_FLOW:
-          fl->family = 6;
-          fl->src = rd_addr6 (d);
-          fl->dst = rd_addr6 (d + 16);
-          break;
+        case EX_GENERIC_FLOW: layout->generic = d; break;
+        case EX_IPV4_FLOW: layout->addr4 = d; layout->addr6 = 0; break;
+        case EX_IPV6_FLOW: layout->addr6 = d; layout->addr4 = 0; break;
         case EX_FLOW_MISC:
-          fl->input_if = rd32 (d);
-          fl->output_if = rd32 (d + 4);
-          fl->src_mask = d[8];
-          fl->dst_mask = d[9];
+          layout->misc = d;
           if (len >= 15)
-            fl->flow_dir = d[10];
+            layout->flow_dir = d + 10;
           break;
-        case EX_CNT_FLOW:
-          fl->aggr_flows = rd64 (d);
-          fl->out_packets = rd64 (d + 8);
-          fl->out_bytes = rd64 (d + 16);
-          break;
-        case EX_AS_ROUTING:
-          fl->src_as = rd32 (d);
-          fl->dst_as = rd32 (d + 4);
-          break;
+        case EX_CNT_FLOW: layout->cnt = d; break;
+        case EX_AS_ROUTING: layout->as = d; break;
         case EX_IP_NEXT_HOP_V4:
-          fl->next_hop = nfsub_addr_from_v4 (rd32 (d));
-          break;
+          layout->next_hop4 = d; layout->next_hop6 = 0; break;
         case EX_IP_NEXT_HOP_V6:
-          fl->next_hop = rd_addr6 (d);
-          break;
+          layout->next_hop6 = d; layout->next_hop4 = 0; break;
         case EX_IP_RECEIVED_V4:
-          have_exporter = TRUE;
-          fl->exporter = nfsub_addr_from_v4 (rd32 (d));
-          break;
+          layout->received4 = d; layout->received6 = 0; break;
         case EX_IP_RECEIVED_V6:
-          have_exporter = TRUE;
-          fl->exporter = rd_addr6 (d);
-          break;
+          layout->received6 = d; layout->received4 = 0; break;
         case EX_SAMPLER_INFO:
           /* 1.7.2+: u64 selector ID (length 20); 1.7.1: i32 id (16) */
-          have_selector = TRUE;
-          selector = len >= 20 ? rd64 (d) : (guint64) (gint64) (gint32) rd32 (d);
+          layout->sampler = d;
+          layout->sampler_id64 = len >= 20;
           break;
         default:
           break;
@@ -709,29 +682,153 @@ parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
                   "record says %u", n_elements, e - p, size);
       return V3_BAD;
     }
-  if (!have_flow)
-    return V3_NOT_A_FLOW;
+  layout->family = layout->addr6 ? 6 : 4;
+  /* a record without addresses reads as 0.0.0.0 -> 0.0.0.0 */
+  layout->addr_mapped = layout->addr6 ? 0 : NFSUB_ADDR_V4_MAPPED;
+  layout->next_hop_mapped = layout->next_hop4 ? NFSUB_ADDR_V4_MAPPED : 0;
+  layout->received_mapped = layout->received4 ? NFSUB_ADDR_V4_MAPPED : 0;
+  layout->n_elements = n_elements;
+  layout->size = n_elements <= LAYOUT_MAX_ELEMENTS ? size : 0;
+  return layout->generic ? V3_FLOW : V3_NOT_A_FLOW;
+}
 
-  if (fl->family == 0)
+/* Does the record at p have exactly the elements `layout` was built from?
+ * Then the walk layout_build would do on it takes the same steps and
+ * passes the same checks, so its fields are where the layout says. */
+static inline gboolean
+layout_matches (const RecordLayout *layout, const guint8 *p, guint16 size)
+{
+  /* size first: it guarantees the 12-byte header and every element
+   * header the layout names are inside the record */
+  if (layout->size != size || rd16 (p + 4) != layout->n_elements)
+    return FALSE;
+  for (guint i = 0; i < layout->n_elements; i++)
+    if (rd32 (p + layout->element_off[i]) != layout->element_word[i])
+      return FALSE;
+  return TRUE;
+}
+
+/* Fills every field of `fl` once from the record p laid out as `layout`
+ * (a flow: layout->generic != 0).  A missing element reads as zeros, and
+ * IPv4 and IPv6 addresses are both built from loads and ORs, so records
+ * of mixed families take no unpredictable branch. */
+static inline void
+flow_fill (NfsubNffile *f, const guint8 *p, const RecordLayout *layout,
+           NfsubFlow *fl)
+{
+  const guint8 *g = p + layout->generic;
+  const guint8 *a4 = element_data (p, layout->addr4);
+  const guint8 *a6 = element_data (p, layout->addr6);
+  const guint8 *misc = element_data (p, layout->misc);
+  const guint8 *cnt = element_data (p, layout->cnt);
+  const guint8 *as = element_data (p, layout->as);
+  const guint8 *h4 = element_data (p, layout->next_hop4);
+  const guint8 *h6 = element_data (p, layout->next_hop6);
+
+  fl->first_ms = rd64 (g);
+  fl->last_ms = rd64 (g + 8);
+  fl->received_ms = rd64 (g + 16);
+  fl->in_packets = rd64 (g + 24);
+  fl->in_bytes = rd64 (g + 32);
+  fl->out_packets = rd64 (cnt + 8);
+  fl->out_bytes = rd64 (cnt + 16);
+  guint64 aggr = rd64 (cnt);
+  fl->aggr_flows = aggr ? aggr : 1;
+
+  /* IPv4: a6 reads zeros, a4 the address; IPv6 the other way round */
+  fl->src.hi = rd64 (a6);
+  fl->src.lo = rd64 (a6 + 8) | layout->addr_mapped | rd32 (a4);
+  fl->dst.hi = rd64 (a6 + 16);
+  fl->dst.lo = rd64 (a6 + 24) | layout->addr_mapped | rd32 (a4 + 4);
+  fl->next_hop.hi = rd64 (h6);
+  fl->next_hop.lo = rd64 (h6 + 8) | layout->next_hop_mapped | rd32 (h4);
+
+  guint16 sysid = rd16 (p + 8);
+  SysidState *st = sysid < f->n_sysids ? &f->sysids[sysid] : NULL;
+  if (G_LIKELY (layout->received4 | layout->received6))
     {
-      fl->family = 4;
-      fl->src = fl->dst = nfsub_addr_from_v4 (0);
+      const guint8 *r4 = element_data (p, layout->received4);
+      const guint8 *r6 = element_data (p, layout->received6);
+      fl->exporter.hi = rd64 (r6);
+      fl->exporter.lo = rd64 (r6 + 8) | layout->received_mapped | rd32 (r4);
     }
-  if (fl->aggr_flows == 0)
-    fl->aggr_flows = 1;
-  SysidState *st = fl->exporter_sysid < f->n_sysids
-                       ? &f->sysids[fl->exporter_sysid] : NULL;
-  if (!have_exporter && st && st->known)
+  else if (st && st->known)
     fl->exporter = st->ip;
-  fl->sampling_rate = 1;
-  if (fl->flags & NFSUB_FLOW_SAMPLED)
+  else
+    fl->exporter = (NfsubAddr) { 0, 0 };
+
+  fl->input_if = rd32 (misc);
+  fl->output_if = rd32 (misc + 4);
+  fl->src_as = rd32 (as);
+  fl->dst_as = rd32 (as + 4);
+
+  guint8 flags = p[10];
+  guint32 rate = 1;
+  if (G_UNLIKELY (flags & NFSUB_FLOW_SAMPLED))
     {
-      guint32 rate = have_selector
-                         ? selected_sampler_rate (f, fl->exporter_sysid, selector)
-                         : (st ? st->rate : 0);
-      if (rate)
-        fl->sampling_rate = rate;
+      guint32 r;
+      if (layout->sampler)
+        {
+          const guint8 *s = p + layout->sampler;
+          guint64 selector = layout->sampler_id64
+                                 ? rd64 (s)
+                                 : (guint64) (gint64) (gint32) rd32 (s);
+          r = selected_sampler_rate (f, sysid, selector);
+        }
+      else
+        r = st ? st->rate : 0;
+      if (r)
+        rate = r;
     }
+  fl->sampling_rate = rate;
+
+  fl->src_port = rd16 (g + 40);
+  fl->dst_port = rd16 (g + 42);
+  fl->exporter_sysid = sysid;
+  fl->proto = g[44];
+  fl->tcp_flags = g[45];
+  fl->family = layout->family;
+  fl->flags = flags;
+  fl->src_tos = g[47];
+  fl->fwd_status = g[46];
+  fl->src_mask = misc[8];
+  fl->dst_mask = misc[9];
+  fl->flow_dir = *element_data (p, layout->flow_dir);
+  fl->nfversion = p[11];
+
+  /* the tag part is the tag stage's to fill */
+  G_STATIC_ASSERT (offsetof (NfsubFlow, direction) + 36 == sizeof (NfsubFlow));
+  memset (&fl->direction, 0, sizeof (NfsubFlow)
+                                 - offsetof (NfsubFlow, direction));
+}
+
+/* Fills `fl` from the V3 record p[0..size).  Records usually come in a few
+ * element sequences (one per template); the layout of each is kept in a
+ * small table indexed by record size, and a record whose element headers
+ * all match a kept layout skips the checked walk. */
+static inline V3Result
+parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
+          NfsubFlow *fl, GError **error)
+{
+  RecordLayout *layout = &f->layouts[(size >> 2) % N_LAYOUTS];
+  if (G_UNLIKELY (!layout_matches (layout, p, size)))
+    {
+      RecordLayout fresh;
+      V3Result r = layout_build (f, p, size, rec_off, &fresh, error);
+      if (r == V3_BAD)
+        return V3_BAD;
+      if (fresh.size)
+        *layout = fresh;
+      else
+        layout = &fresh;
+      if (r == V3_NOT_A_FLOW)
+        return r;
+      flow_fill (f, p, layout, fl);
+      return V3_FLOW;
+    }
+  if (G_UNLIKELY (!layout->generic))
+    return V3_NOT_A_FLOW; /* no EXgenericFlow: nfcapd does not count it */
+  flow_fill (f, p, layout, fl);
   return V3_FLOW;
 }
 
@@ -1070,6 +1167,7 @@ nffile_new (const char *path)
   f->exporters = g_array_new (FALSE, FALSE, sizeof (NfsubExporter));
   f->samplers = g_array_new (FALSE, FALSE, sizeof (NfsubSampler));
   f->sampler_generation = g_array_new (FALSE, FALSE, sizeof (guint32));
+  f->layouts = g_new0 (RecordLayout, N_LAYOUTS);
   return f;
 }
 
@@ -1180,6 +1278,7 @@ nfsub_nffile_close (NfsubNffile *f)
   g_array_unref (f->exporters);
   g_array_unref (f->samplers);
   g_array_unref (f->sampler_generation);
+  g_free (f->layouts);
   g_clear_error (&f->failure);
   g_free (f->ident);
   g_free (f->path);
