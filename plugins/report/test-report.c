@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <stdarg.h>
 
@@ -1297,6 +1298,108 @@ test_browser (void)
   check_in_browser (out, rep, TRUE);
 }
 
+
+/* With rrdcached the report sees what the daemon still holds: Friday's
+ * hours of the main week go to a real rrdcached (kept in its cache for an
+ * hour) at twice the model's rate; the weekday profile is then the mean
+ * of four model days and one doubled day. */
+static void
+test_rrdcached (void)
+{
+  const char *daemon_bin = g_getenv ("RRDCACHED");
+  g_autofree char *found = g_find_program_in_path (daemon_bin && *daemon_bin ? daemon_bin
+                                                                           : "rrdcached");
+  if (!found && g_file_test ("/usr/sbin/rrdcached", G_FILE_TEST_IS_EXECUTABLE))
+    found = g_strdup ("/usr/sbin/rrdcached");
+  if (!found)
+    {
+      g_test_skip ("rrdcached not installed");
+      return;
+    }
+  g_autofree char *dir = g_build_filename (world.dir, "cached", NULL);
+  g_autofree char *hourly = g_build_filename (dir, "rrd", "hourly", NULL);
+  g_autofree char *journal = g_build_filename (dir, "journal", NULL);
+  g_mkdir_with_parents (hourly, 0755);
+  g_mkdir_with_parents (journal, 0755);
+  /* the file ends on Friday 00:00 of the main week */
+  const gint64 friday = T_WEEK_2024 + 4 * 86400;
+  static const char *const io[] = { "in", "out" };
+  write_series_rrd (hourly, "broadband-all.rrd", T_WEEK_2024 - 7 * 86400, friday,
+                    hourly_rate, "broadband-all", io, 2);
+
+  g_autofree char *sock = g_build_filename (dir, "rrdcached.sock", NULL);
+  g_autofree char *pidfile = g_build_filename (dir, "rrdcached.pid", NULL);
+  g_autofree char *listen = g_strdup_printf ("unix:%s", sock);
+  const char *daemon_argv[] = { found, "-g", "-l", listen, "-p", pidfile, "-j", journal,
+                                "-w", "3600", "-z", "1", "-F", NULL };
+  GPid pid = 0;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_async (NULL, (char **) daemon_argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                                  | G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &pid, &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < 100 && !g_file_test (sock, G_FILE_TEST_EXISTS); i++)
+    g_usleep (50000);
+  g_assert_true (g_file_test (sock, G_FILE_TEST_EXISTS));
+
+  /* Friday at twice the rate, through the daemon only */
+  g_autofree char *rrd = g_build_filename (hourly, "broadband-all.rrd", NULL);
+  g_autoptr (GPtrArray) upd = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (upd, g_strdup (rrdtool ()));
+  g_ptr_array_add (upd, g_strdup ("update"));
+  g_ptr_array_add (upd, g_strdup ("--daemon"));
+  g_ptr_array_add (upd, g_strdup (listen));
+  g_ptr_array_add (upd, g_strdup (rrd));
+  for (gint64 t = friday; t < friday + 86400; t += 3600)
+    g_ptr_array_add (upd, g_strdup_printf ("%" G_GINT64_FORMAT ":%.6f:%.6f", t + 3600,
+                                           2 * hourly_rate ("broadband-all", 0, t),
+                                           2 * hourly_rate ("broadband-all", 1, t)));
+  g_ptr_array_add (upd, NULL);
+  run_ok ((const char *const *) upd->pdata);
+  /* the file itself has not seen Friday yet */
+  const char *last_argv[] = { rrdtool (), "last", rrd, NULL };
+  g_autofree char *last = nfsub_test_run (last_argv, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_ascii_strtoll (last, NULL, 10), ==, friday);
+
+  g_autofree char *conf = g_build_filename (dir, "nfsub.conf", NULL);
+  g_autofree char *text = g_strdup_printf (
+    "[nfsub]\nstate_dir = %s/state\nrrd_dir = %s/rrd\ntimezone = UTC\n"
+    "rrdcached = %s\n", dir, dir, listen);
+  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
+  g_autofree char *out = g_build_filename (dir, "out", NULL);
+  const char *weeks[] = { "2024-06-03", NULL };
+  RunResult rr = run_report (conf, out, weeks, FALSE);
+  kill (pid, SIGTERM);
+  int wstatus;
+  waitpid (pid, &wstatus, 0);
+  g_spawn_close_pid (pid);
+  /* other series are missing here: warnings, not failures */
+  g_assert_cmpint (rr.status, ==, 0);
+  run_result_clear (&rr);
+
+  g_autofree char *json_path = g_build_filename (out, "report.json", NULL);
+  g_autoptr (NfsubTestJson) rep = nfsub_test_json_load (json_path, &error);
+  g_assert_no_error (error);
+  const NfsubTestJson *f2 = find_by_id (nfsub_test_json_path (rep, "figures"), "fig2");
+  const NfsubTestJson *series = nfsub_test_json_path (f2, "data.series");
+  g_assert_cmpuint (nfsub_test_json_length (series), ==, 2);
+  for (guint k = 0; k < 2; k++)
+    {
+      const NfsubTestJson *sr = nfsub_test_json_index (series, k, NULL);
+      int dir_out = strcmp (nfsub_test_json_string (sr, "direction"), "out") == 0;
+      const double *shape = dir_out ? shape_out : shape_in;
+      for (int h = 0; h < 24; h++)
+        {
+          g_autofree char *p = g_strdup_printf ("values.%d", h);
+          double want = 8 * 1.2 * model_month_mean ("broadband-all", dir_out, 61) * shape[h]
+                        / shape_mean (shape);
+          g_assert_cmpfloat (fabs (nfsub_test_json_number (sr, p) / want - 1), <, 1e-6);
+        }
+    }
+}
+
 /* A compare week without data: a warning, the report still made. */
 static void
 test_missing_compare_week (void)
@@ -1519,6 +1622,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/missing-compare-week", test_missing_compare_week);
   g_test_add_func ("/report/no-mobile-users", test_no_mobile_users);
   g_test_add_func ("/report/stored-years", test_stored_years);
+  g_test_add_func ("/report/rrdcached", test_rrdcached);
   g_test_add_func ("/report/main-week-without-data", test_main_week_without_data);
   g_test_add_func ("/report/missing-rrd-dir", test_missing_rrd_dir);
   g_test_add_func ("/report/bad-arguments", test_bad_arguments);
