@@ -266,6 +266,23 @@ concentration_table (Report *r)
                                    report_format_percent (v, 1));
               }
           }
+      /* the "client type" users of the usage plugin: little upload */
+      double cut = report_main_week (r)->usage[s].client_cut;
+      if (isfinite (cut))
+        {
+          g_autofree char *cut_text = report_format_bytes (cut);
+          g_autofree char *label = g_strdup_printf ("Users uploading < %s/day, "
+                                                    "%% of users", cut_text);
+          ReportRow *row = report_table_add_row (t, label);
+          row->level = 1;
+          for (guint i = 0; i < weeks->len; i++)
+            {
+              ReportWeek *w = weeks->pdata[i];
+              double v = w->usage[s].present && w->usage[s].client_cut == cut
+                           ? w->usage[s].client_user_share : NAN;
+              row_add_formatted (row, v * 100, report_format_percent (v, 1));
+            }
+        }
     }
   g_ptr_array_add (r->tables, t);
 }

@@ -996,6 +996,29 @@ test_pipeline (void)
   g_test_message ("broadband top 10%% OUT: %.2f (truth %.2f)", t10, tt10);
   g_assert_cmpfloat (fabs (t10 - tt10), <=, 1.0);
 
+  /* the client-type cut: personal broadband users uploading less than
+   * 100 MB a day, counted from the simulator's per-user truth */
+  const NfsubTestJson *tusers = nfsub_test_json_path (truth, "users");
+  double n_bb = 0, n_client = 0;
+  for (guint i = 0; i < nfsub_test_json_length (tusers); i++)
+    {
+      const char *key = NULL;
+      const NfsubTestJson *u = nfsub_test_json_index (tusers, i, &key);
+      if (!g_str_has_prefix (key, "pppoe:u") && !g_str_has_prefix (key, "ipoe:u"))
+        continue;
+      double in_b = nfsub_test_json_number (u, "in_sampled");
+      if (in_b + nfsub_test_json_number (u, "out_sampled") <= 0)
+        continue;
+      n_bb++;
+      if (in_b / 7 < 100e6)
+        n_client++;
+    }
+  double client = cell_value (conc, "Broadband", "Users uploading < 100 MB/day, % of users",
+                              "2024");
+  g_test_message ("broadband users uploading < 100 MB/day: %.2f%% (truth %.2f%% of %.0f)",
+                  client, 100 * n_client / n_bb, n_bb);
+  g_assert_cmpfloat (fabs (client - 100 * n_client / n_bb), <=, 1.0);
+
   /* Table 3: the share of each protocol and port within 0.5 points */
   if (strstr (plugins->str, "ports"))
     {
