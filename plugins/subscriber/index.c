@@ -217,6 +217,17 @@ scan_globs (char **globs, GError **error)
         {
           struct stat st;
           const char *p = gl.gl_pathv[i];
+          if (stat (p, &st) == 0 && S_ISDIR (st.st_mode))
+            {
+              /* Reading nothing from it would tag part of the traffic
+               * and call the rest unattributed, without a word. */
+              g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
+                           "%s is a directory: name the files in it "
+                           "(a pattern such as %s/*)", p, p);
+              globfree (&gl);
+              g_ptr_array_unref (out);
+              return NULL;
+            }
           if (stat (p, &st) != 0 || !S_ISREG (st.st_mode))
             continue;
           ScannedFile *f = g_new0 (ScannedFile, 1);

@@ -857,6 +857,16 @@ test_bad_input (void)
                                              detail, lines + 9);
   g_assert_nonnull (strstr (err, where2));
 
+  /* a directory where files are expected is refused, not read as empty
+   * (the key given twice: the later value is the one that counts) */
+  write_sources (dir, "radius_detail = radacct\n");
+  g_free (err);
+  g_free (out);
+  out = run_nfsub (dir, &status, &err, "process", "-c", conf, fx.stable_file,
+                   NULL);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "radacct is a directory"));
+
   /* an unknown key names itself */
   write_sources (dir, "radius_usr = User-Name\n");
   g_free (err);
