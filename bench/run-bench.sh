@@ -7,8 +7,9 @@
 #   - bench/bench-read: the reader alone, summing bytes per protocol
 #   - nfsub process with the `proto` example plugin (the whole pipeline)
 #   - nfdump -r F -q -N -A proto -o 'fmt:%pr %byt' (the same result)
-# nfsub and nfdump each pinned to one core (taskset -c 0) and unpinned
-# (nfdump decompresses in a second thread; nfsub with read-ahead does too).
+# nfsub and nfdump each pinned to one core (taskset -c 0, NFSUB_READAHEAD=0)
+# and unpinned (nfdump decompresses in a second thread; nfsub with
+# NFSUB_READAHEAD=1 reads and decompresses in one too).
 # The programs take turns, so load from other jobs spreads over all of
 # them.  bench/bench-time records each run's wall time and CPU time
 # (user + sys of all its threads, from wait4); the table shows the best
@@ -142,8 +143,10 @@ for comp in $COMPRESSIONS; do
   i=0
   while [ $i -lt "$RUNS" ]; do
     run reader1 env NFSUB_READAHEAD=0 taskset -c 0 "$READER" -q -n 1 "$F"
+    run reader2 env NFSUB_READAHEAD=1 "$READER" -q -n 1 "$F"
     if [ $HAVE_PROCESS = 1 ]; then
       process_run process1 env NFSUB_READAHEAD=0 taskset -c 0
+      process_run process2 env NFSUB_READAHEAD=1
     fi
     run nfdump1 taskset -c 0 "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt'
     run nfdump "$NFDUMP" -r "$F" -q -N -A proto -o 'fmt:%pr %byt'
@@ -175,7 +178,9 @@ for comp in $COMPRESSIONS; do
              rc / c }'
   }
   row reader1 "nfsub reader, bench-read (1)"
+  row reader2 "nfsub reader, read-ahead (all: $(nproc))"
   row process1 "nfsub process + proto (1)"
+  row process2 "nfsub process, read-ahead (all: $(nproc))"
   row nfdump1 "nfdump -A proto (1)"
   row nfdump "nfdump -A proto (all: $(nproc))"
 done

@@ -105,7 +105,16 @@ typedef struct {
   GArray *samplers;
   GError *error;
   guint max_block;
+  gboolean readahead_ran;
 } ReadResult;
+
+/* Every file is read twice: without read-ahead and with it (forced on,
+ * whatever the CPU count), and both must give the same flows, exporters,
+ * samplers and error, to the byte. */
+typedef enum {
+  READ_PLAIN,
+  READ_AHEAD,
+} ReadMode;
 
 static void
 read_result_free (ReadResult *r)
@@ -120,7 +129,7 @@ read_result_free (ReadResult *r)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReadResult, read_result_free)
 
 static ReadResult *
-read_opened (NfsubNffile *f, GError *open_error, gsize batch)
+read_opened (NfsubNffile *f, GError *open_error, gsize batch, ReadMode mode)
 {
   ReadResult *r = g_new0 (ReadResult, 1);
   r->flows = g_array_new (FALSE, FALSE, sizeof (NfsubFlow));
@@ -135,6 +144,7 @@ read_opened (NfsubNffile *f, GError *open_error, gsize batch)
   r->ident = g_strdup (r->info.ident);
   r->info.ident = r->ident;
   r->info.path = NULL;
+  nfsub_nffile_set_readahead (f, mode == READ_AHEAD);
   g_autofree NfsubFlow *buf = g_new (NfsubFlow, batch);
   for (;;)
     {
@@ -159,24 +169,82 @@ read_opened (NfsubNffile *f, GError *open_error, gsize batch)
   g_array_append_vals (r->exporters, e, n);
   const NfsubSampler *s = nfsub_nffile_samplers (f, &n);
   g_array_append_vals (r->samplers, s, n);
+  r->readahead_ran = nfsub_nffile_readahead_running (f);
+  /* a file of one data block has nothing to read ahead */
+  g_assert_cmpint (r->readahead_ran, ==,
+                   mode == READ_AHEAD && r->info.num_blocks > 1);
   nfsub_nffile_close (f);
   return r;
+}
+
+static void
+assert_same_result (const ReadResult *a, const ReadResult *b)
+{
+  g_assert_cmpuint (a->flows->len, ==, b->flows->len);
+  /* the reader writes every byte of a flow (valgrind checks that too) */
+  if (a->flows->len > 0
+      && memcmp (a->flows->data, b->flows->data,
+                 a->flows->len * sizeof (NfsubFlow)) != 0)
+    g_error ("read-ahead changes the flows");
+  g_assert_cmpint (!!a->error, ==, !!b->error);
+  if (a->error)
+    {
+      g_assert_cmpint (a->error->code, ==, b->error->code);
+      g_assert_cmpstr (a->error->message, ==, b->error->message);
+    }
+  g_assert_cmpuint (a->max_block, ==, b->max_block);
+  g_assert_cmpuint (a->exporters->len, ==, b->exporters->len);
+  for (guint i = 0; i < a->exporters->len; i++)
+    {
+      const NfsubExporter *x = &g_array_index (a->exporters, NfsubExporter, i);
+      const NfsubExporter *y = &g_array_index (b->exporters, NfsubExporter, i);
+      g_assert_cmpuint (x->sysid, ==, y->sysid);
+      g_assert_cmpuint (x->version, ==, y->version);
+      g_assert_cmpuint (x->id, ==, y->id);
+      g_assert_true (nfsub_addr_equal (&x->ip, &y->ip));
+    }
+  g_assert_cmpuint (a->samplers->len, ==, b->samplers->len);
+  for (guint i = 0; i < a->samplers->len; i++)
+    {
+      const NfsubSampler *x = &g_array_index (a->samplers, NfsubSampler, i);
+      const NfsubSampler *y = &g_array_index (b->samplers, NfsubSampler, i);
+      g_assert_cmpuint (x->exporter_sysid, ==, y->exporter_sysid);
+      g_assert_cmpuint (x->algorithm, ==, y->algorithm);
+      g_assert_cmpint (x->id, ==, y->id);
+      g_assert_cmpuint (x->packet_interval, ==, y->packet_interval);
+      g_assert_cmpuint (x->space_interval, ==, y->space_interval);
+    }
+}
+
+/* Reads with and without read-ahead; returns the plain result once the
+ * other equals it. */
+static ReadResult *
+read_both_modes (const char *path, const void *data, gsize len, gsize batch)
+{
+  ReadResult *r[2];
+  for (ReadMode mode = READ_PLAIN; mode <= READ_AHEAD; mode++)
+    {
+      GError *error = NULL;
+      NfsubNffile *f = data
+                           ? nfsub_nffile_open_memory (data, len, path, &error)
+                           : nfsub_nffile_open (path, &error);
+      r[mode] = read_opened (f, error, batch, mode);
+    }
+  assert_same_result (r[READ_PLAIN], r[READ_AHEAD]);
+  read_result_free (r[READ_AHEAD]);
+  return r[READ_PLAIN];
 }
 
 static ReadResult *
 read_file (const char *path, gsize batch)
 {
-  GError *error = NULL;
-  NfsubNffile *f = nfsub_nffile_open (path, &error);
-  return read_opened (f, error, batch);
+  return read_both_modes (path, NULL, 0, batch);
 }
 
 static ReadResult *
 read_memory (const void *data, gsize len, const char *name)
 {
-  GError *error = NULL;
-  NfsubNffile *f = nfsub_nffile_open_memory (data, len, name, &error);
-  return read_opened (f, error, 1000);
+  return read_both_modes (name, data, len, 1000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1391,6 +1459,79 @@ test_info_format (void)
   g_assert_nonnull (strstr (s->str, "Compression: LZO\n"));
 }
 
+/* ------------------------------------------------------------------ */
+/* read-ahead: the default, the switch, and stopping the worker early */
+
+static gboolean
+readahead_after_first_read (const char *path, int set)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubNffile) f = nfsub_nffile_open (path, &error);
+  g_assert_no_error (error);
+  if (set >= 0)
+    nfsub_nffile_set_readahead (f, set);
+  NfsubFlow flows[16];
+  g_assert_cmpint (nfsub_nffile_read (f, flows, 16, &error), ==, 16);
+  /* too late: the reading mode stays */
+  nfsub_nffile_set_readahead (f, !nfsub_nffile_readahead_running (f));
+  g_assert_cmpint (nfsub_nffile_read (f, flows, 16, &error), ==, 16);
+  return nfsub_nffile_readahead_running (f);
+}
+
+static void
+test_readahead_switch (void)
+{
+  if (!have_tools ())
+    return;
+  const char *path = fixture_path (FX_LZ4);
+  g_assert_nonnull (path);
+  g_autofree char *saved = g_strdup (g_getenv ("NFSUB_READAHEAD"));
+  g_setenv ("NFSUB_READAHEAD", "0", TRUE);
+  g_assert_false (readahead_after_first_read (path, -1));
+  g_assert_true (readahead_after_first_read (path, TRUE));
+  g_setenv ("NFSUB_READAHEAD", "1", TRUE);
+  g_assert_true (readahead_after_first_read (path, -1));
+  g_assert_false (readahead_after_first_read (path, FALSE));
+  /* unset: on with more than one CPU to run on */
+  g_unsetenv ("NFSUB_READAHEAD");
+  g_assert_cmpint (readahead_after_first_read (path, -1), ==,
+                   g_get_num_processors () > 1);
+  if (saved)
+    g_setenv ("NFSUB_READAHEAD", saved, TRUE);
+}
+
+/* Closing in the middle of a file stops the worker, wherever it is:
+ * waiting for a free slot, or loading a block (run under valgrind and
+ * ASan for the leaks and races this would show). */
+static void
+test_readahead_close_early (void)
+{
+  if (!have_tools ())
+    return;
+  for (Fixture *fx = fixtures; fx < fixtures + G_N_ELEMENTS (fixtures); fx++)
+    {
+      const char *path = fixture_path (fx);
+      g_assert_nonnull (path);
+      for (gsize stop = 0; stop < 3; stop++)
+        {
+          g_autoptr (GError) error = NULL;
+          g_autoptr (NfsubNffile) f = nfsub_nffile_open (path, &error);
+          g_assert_no_error (error);
+          nfsub_nffile_set_readahead (f, TRUE);
+          NfsubFlow flows[64];
+          /* 0: close before reading; 1: after one batch, while the worker
+           * is likely loading; 2: after a short pause, when it waits */
+          if (stop > 0)
+            g_assert_cmpint (nfsub_nffile_read (f, flows, 64, &error), ==,
+                             64);
+          if (stop > 1)
+            g_usleep (20000);
+          g_assert_cmpint (nfsub_nffile_readahead_running (f), ==,
+                           stop > 0);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1426,6 +1567,9 @@ main (int argc, char **argv)
                    test_exporter_fallback);
   g_test_add_func ("/nffile/format/flow", test_format);
   g_test_add_func ("/nffile/format/info", test_info_format);
+  g_test_add_func ("/nffile/readahead/switch", test_readahead_switch);
+  g_test_add_func ("/nffile/readahead/close-early",
+                   test_readahead_close_early);
 
   int rc = g_test_run ();
   for (guint i = 0; i < G_N_ELEMENTS (fixtures); i++)

@@ -11,6 +11,9 @@ G_BEGIN_DECLS
 NfsubNffile *nfsub_nffile_open_memory (const void *data, gsize len,
                                        const char *name, GError **error);
 
+/* Whether the read-ahead thread runs (from the first read on). */
+gboolean nfsub_nffile_readahead_running (NfsubNffile *file);
+
 G_END_DECLS
 
 #endif

@@ -6,7 +6,9 @@
  * compiler turns into a plain load.
  *
  * Memory: one 5 MiB buffer for the stored block and one for the
- * decompressed block, whatever the file size.  Every length read from the
+ * decompressed block, whatever the file size; with read-ahead (a worker
+ * thread that loads the next blocks while the caller walks one) two more
+ * decompressed-block buffers.  Every length read from the
  * file is checked before it is used, so a corrupt file ends in a GError
  * that names the file, the block and the byte offset, never in a crash or
  * a loop.
@@ -94,6 +96,12 @@ enum {
 #define LAYOUT_MAX_ELEMENTS 16
 typedef struct RecordLayout RecordLayout;
 
+/* Read-ahead: blocks loaded ahead of the walk (see readahead_worker):
+ * with the caller's block and the worker's, 3 leaves one of slack. */
+#define READAHEAD_SLOTS 3
+typedef struct Readahead Readahead;
+static void readahead_free (NfsubNffile *f);
+
 typedef struct {
   NfsubAddr ip;
   guint32 rate;       /* rate for flows that name no sampler; 0: none known */
@@ -135,6 +143,10 @@ struct NfsubNffile {
   GArray *sampler_generation; /* guint32 per sampler: sysid generation */
 
   RecordLayout *layouts;   /* N_LAYOUTS, indexed by record size */
+
+  gboolean readahead;      /* load blocks in a worker thread */
+  gboolean started;        /* the first data block was asked for */
+  Readahead *ra;           /* the worker, while it runs */
 };
 
 const char *
@@ -251,6 +263,25 @@ fail (NfsubNffile *f, GError **error, NfsubNffileError code,
   return FALSE;
 }
 
+static gboolean
+block_error (NfsubNffile *f, GError **error, NfsubNffileError code,
+             const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+
+/* Like fail(), but only hands the error to the caller: block loading
+ * also runs in the read-ahead thread, and the walk makes the error sticky
+ * when it reaches that block. */
+static gboolean
+block_error (NfsubNffile *f, GError **error, NfsubNffileError code,
+             const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *what = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (error, NFSUB_NFFILE_ERROR, code, "%s: %s", f->path, what);
+  return FALSE;
+}
+
 static void
 lzo_init_once (void)
 {
@@ -262,18 +293,18 @@ lzo_init_once (void)
     }
 }
 
-/* Decompresses stored[0..size) into f->payload.  Returns the payload
- * length, or 0 with `why` set. */
+/* Decompresses stored[0..size) into out (BLOCK_BUFFER_SIZE bytes).
+ * Returns the payload length, or 0 with `why` set. */
 static gsize
 decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
-                  const char **why)
+                  guint8 *out, const char **why)
 {
   switch (f->info.compression)
     {
     case NFSUB_COMPRESSION_LZO:
       {
         lzo_uint out_len = BLOCK_BUFFER_SIZE;
-        int rc = lzo1x_decompress_safe (stored, size, f->payload, &out_len,
+        int rc = lzo1x_decompress_safe (stored, size, out, &out_len,
                                         NULL);
         if (rc != LZO_E_OK)
           {
@@ -286,7 +317,7 @@ decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
     case NFSUB_COMPRESSION_BZ2:
       {
         unsigned int out_len = BLOCK_BUFFER_SIZE;
-        int rc = BZ2_bzBuffToBuffDecompress ((char *) f->payload, &out_len,
+        int rc = BZ2_bzBuffToBuffDecompress ((char *) out, &out_len,
                                              (char *) stored, size, 0, 0);
         if (rc != BZ_OK)
           {
@@ -299,7 +330,7 @@ decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
     case NFSUB_COMPRESSION_LZ4:
       {
         int n = LZ4_decompress_safe ((const char *) stored,
-                                     (char *) f->payload, (int) size,
+                                     (char *) out, (int) size,
                                      BLOCK_BUFFER_SIZE);
         if (n <= 0)
           {
@@ -316,7 +347,7 @@ decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
             /* a block never needs more than its 5 MiB output as window */
             ZSTD_DCtx_setParameter (f->zstd, ZSTD_d_windowLogMax, 23);
           }
-        size_t n = ZSTD_decompressDCtx (f->zstd, f->payload,
+        size_t n = ZSTD_decompressDCtx (f->zstd, out,
                                         BLOCK_BUFFER_SIZE, stored, size);
         if (ZSTD_isError (n))
           {
@@ -339,20 +370,30 @@ typedef struct {
   gsize payload_len;
 } Block;
 
-/* Reads the block whose header is at `pos`, decompressed.  `what` names
- * it in errors ("data block 3", "appendix block 0"). */
+/* The two buffers a block is read with: as stored on disk (compressed
+ * files read from a file) and decompressed (or as stored, for
+ * uncompressed files read from a file).  NULL where not needed. */
+typedef struct {
+  guint8 *stored;
+  guint8 *payload;
+} BlockBuffers;
+
+/* Reads the block whose header is at `pos`, decompressed, with `buf`.
+ * `what` names it in errors ("data block 3", "appendix block 0").  Runs
+ * in the read-ahead thread too, so it touches nothing of `f` but what the
+ * block reading owns (the ZSTD context) and sets no sticky failure. */
 static gboolean
-read_block (NfsubNffile *f, guint64 pos, const char *what, Block *b,
-            GError **error)
+read_block (NfsubNffile *f, guint64 pos, const char *what,
+            const BlockBuffers *buf, Block *b, GError **error)
 {
   guint8 hdr[BLOCK_HEADER_SIZE];
   gssize got = source_pread (f, hdr, sizeof hdr, pos);
   if (got < 0)
-    return fail (f, error, NFSUB_NFFILE_ERROR_IO,
+    return block_error (f, error, NFSUB_NFFILE_ERROR_IO,
                  "%s at byte %" G_GUINT64_FORMAT ": read failed: %s", what,
                  pos, g_strerror (errno));
   if (got < BLOCK_HEADER_SIZE)
-    return fail (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
+    return block_error (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
                  "%s at byte %" G_GUINT64_FORMAT
                  ": file ends inside the block header (truncated file)",
                  what, pos);
@@ -360,21 +401,21 @@ read_block (NfsubNffile *f, guint64 pos, const char *what, Block *b,
   b->size = rd32 (hdr + 4);
   b->type = rd16 (hdr + 8);
   if (b->num_records == 0 || b->size == 0 || b->size > BLOCK_BUFFER_SIZE)
-    return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+    return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
                  "%s at byte %" G_GUINT64_FORMAT
                  ": corrupt block header (%u records, %u bytes, type %u)",
                  what, pos, b->num_records, b->size, b->type);
 
   guint64 data_pos = pos + BLOCK_HEADER_SIZE;
   gboolean raw = f->info.compression == NFSUB_COMPRESSION_NONE;
-  const guint8 *stored = source_view (f, raw ? f->payload : f->stored,
+  const guint8 *stored = source_view (f, raw ? buf->payload : buf->stored,
                                       b->size, data_pos, &got);
   if (got < 0)
-    return fail (f, error, NFSUB_NFFILE_ERROR_IO,
+    return block_error (f, error, NFSUB_NFFILE_ERROR_IO,
                  "%s at byte %" G_GUINT64_FORMAT ": read failed: %s", what,
                  pos, g_strerror (errno));
   if ((guint64) got < b->size)
-    return fail (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
+    return block_error (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
                  "%s at byte %" G_GUINT64_FORMAT
                  ": block of %u bytes but the file ends after %"
                  G_GSSIZE_FORMAT " (truncated file)",
@@ -387,13 +428,13 @@ read_block (NfsubNffile *f, guint64 pos, const char *what, Block *b,
       return TRUE;
     }
   const char *why = NULL;
-  gsize n = decompress_block (f, stored, b->size, &why);
+  gsize n = decompress_block (f, stored, b->size, buf->payload, &why);
   if (n == 0)
-    return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+    return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
                  "%s at byte %" G_GUINT64_FORMAT ": %s (%s, %u bytes stored)",
                  what, pos, why ? why : "empty payload",
                  nfsub_compression_name (f->info.compression), b->size);
-  b->payload = f->payload;
+  b->payload = buf->payload;
   b->payload_len = n;
   return TRUE;
 }
@@ -832,70 +873,314 @@ parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
   return V3_FLOW;
 }
 
-/* Loads the next data block.  Returns FALSE at the end of the data blocks
- * (with no error) or on an error. */
+/* A standard data block, ready to walk. */
+typedef struct {
+  const guint8 *payload;
+  gsize len;
+  guint32 num_records;
+  guint32 index;
+  guint64 pos;             /* file offset of its header */
+} DataBlock;
+
+/* Loads the next standard data block into `buf`, advancing f->next_block
+ * and f->pos (which belong to whoever loads blocks: the caller's thread,
+ * or the read-ahead thread once it runs).  Returns FALSE at the end of the
+ * data blocks (with no error) or on an error. */
 static gboolean
-load_next_block (NfsubNffile *f, GError **error)
+load_next_block (NfsubNffile *f, const BlockBuffers *buf, DataBlock *db,
+                 GError **error)
 {
   for (;;)
     {
       if (f->next_block >= f->info.num_blocks)
         {
           if (f->info.appendix_blocks > 0 && f->pos != f->info.off_appendix)
-            return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                         "the %u data blocks end at byte %" G_GUINT64_FORMAT
-                         " but the header puts the appendix at byte %"
-                         G_GUINT64_FORMAT, f->info.num_blocks, f->pos,
-                         f->info.off_appendix);
-          f->at_end = TRUE;
+            return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                                "the %u data blocks end at byte %"
+                                G_GUINT64_FORMAT " but the header puts the "
+                                "appendix at byte %" G_GUINT64_FORMAT,
+                                f->info.num_blocks, f->pos,
+                                f->info.off_appendix);
           return FALSE;
         }
       guint32 index = f->next_block;
       guint64 pos = f->pos;
       if (f->info.appendix_blocks > 0 && pos >= f->info.off_appendix)
-        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                     "the header announces %u data blocks but block %u "
-                     "would start at byte %" G_GUINT64_FORMAT
-                     ", where the appendix is", f->info.num_blocks, index,
-                     pos);
+        return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                            "the header announces %u data blocks but block "
+                            "%u would start at byte %" G_GUINT64_FORMAT
+                            ", where the appendix is", f->info.num_blocks,
+                            index, pos);
       char what[64];
       g_snprintf (what, sizeof what, "data block %u", index);
       Block b;
-      if (!read_block (f, pos, what, &b, error))
+      if (!read_block (f, pos, what, buf, &b, error))
         return FALSE;
       f->next_block++;
       f->pos = pos + BLOCK_HEADER_SIZE + b.size;
       if (f->info.appendix_blocks > 0 && f->pos > f->info.off_appendix)
-        return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                     "data block %u at byte %" G_GUINT64_FORMAT
-                     " runs into the appendix at byte %" G_GUINT64_FORMAT,
-                     index, pos, f->info.off_appendix);
+        return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                            "data block %u at byte %" G_GUINT64_FORMAT
+                            " runs into the appendix at byte %"
+                            G_GUINT64_FORMAT, index, pos,
+                            f->info.off_appendix);
       switch (b.type)
         {
         case BLOCK_TYPE_STANDARD:
-          f->block = b.payload;
-          f->block_len = b.payload_len;
-          f->rec_off = 0;
-          f->rec_left = b.num_records;
-          f->cur_block = index;
-          f->cur_block_pos = pos;
-          f->in_block = TRUE;
+          db->payload = b.payload;
+          db->len = b.payload_len;
+          db->num_records = b.num_records;
+          db->index = index;
+          db->pos = pos;
           return TRUE;
         case BLOCK_TYPE_ARRAY:
           continue; /* lookup tables of nfdump's GeoDB/Tor files: no flows */
         case BLOCK_TYPE_V15:
         case BLOCK_TYPE_V16:
-          return fail (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
-                       "data block %u at byte %" G_GUINT64_FORMAT
-                       " holds nfdump 1.%s records: convert with "
-                       "nfdump -r old -w new", index, pos,
-                       b.type == BLOCK_TYPE_V15 ? "5" : "6");
+          return block_error (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                              "data block %u at byte %" G_GUINT64_FORMAT
+                              " holds nfdump 1.%s records: convert with "
+                              "nfdump -r old -w new", index, pos,
+                              b.type == BLOCK_TYPE_V15 ? "5" : "6");
         default:
-          return fail (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                       "data block %u at byte %" G_GUINT64_FORMAT
-                       ": unknown block type %u", index, pos, b.type);
+          return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                              "data block %u at byte %" G_GUINT64_FORMAT
+                              ": unknown block type %u", index, pos, b.type);
         }
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Read-ahead: a worker thread loads (reads and decompresses) the next
+ * blocks while the caller walks the current one.  The worker runs
+ * load_next_block, the very code the caller would run, block after block
+ * in file order, into READAHEAD_SLOTS fixed buffers; the caller takes the
+ * slots in the same order.  A slot that ends the file or failed is the
+ * worker's last: the caller makes its error sticky only when its walk
+ * reaches that block, so flows and errors come out exactly as without
+ * read-ahead. */
+
+typedef enum {
+  SLOT_FREE,    /* the worker may fill it */
+  SLOT_READY,   /* holds a block; the caller's to walk */
+  SLOT_END,     /* no more data blocks */
+  SLOT_FAILED,  /* loading the next block failed: `error` */
+} SlotState;
+
+typedef struct {
+  guint8 *payload;         /* BLOCK_BUFFER_SIZE, or NULL: walked in place */
+  gboolean own_payload;    /* allocated for the slot (else f->payload) */
+  SlotState state;
+  DataBlock block;
+  GError *error;
+} ReadaheadSlot;
+
+struct Readahead {
+  GThread *thread;
+  GMutex lock;
+  GCond cond;              /* any slot changed state, or stop */
+  gboolean stop;
+  ReadaheadSlot slot[READAHEAD_SLOTS];
+  guint take;              /* the slot the caller takes next */
+  gboolean holding;        /* the caller walks the slot before `take` */
+};
+
+static gpointer
+readahead_worker (gpointer data)
+{
+  NfsubNffile *f = data;
+  Readahead *ra = f->ra;
+  for (guint fill = 0;; fill = (fill + 1) % READAHEAD_SLOTS)
+    {
+      ReadaheadSlot *s = &ra->slot[fill];
+      g_mutex_lock (&ra->lock);
+      while (s->state != SLOT_FREE && !ra->stop)
+        g_cond_wait (&ra->cond, &ra->lock);
+      gboolean stop = ra->stop;
+      g_mutex_unlock (&ra->lock);
+      if (stop)
+        break;
+      BlockBuffers buf = { f->stored, s->payload };
+      DataBlock db = { 0 };
+      GError *error = NULL;
+      gboolean ok = load_next_block (f, &buf, &db, &error);
+      g_mutex_lock (&ra->lock);
+      s->block = db;
+      s->error = error;
+      s->state = ok ? SLOT_READY : error ? SLOT_FAILED : SLOT_END;
+      g_cond_broadcast (&ra->cond);
+      g_mutex_unlock (&ra->lock);
+      if (!ok)
+        break;
+    }
+  return NULL;
+}
+
+/* Starts the worker.  FALSE (and the caller reads without it) if the
+ * thread cannot be made. */
+static gboolean
+readahead_start (NfsubNffile *f)
+{
+  Readahead *ra = g_new0 (Readahead, 1);
+  g_mutex_init (&ra->lock);
+  g_cond_init (&ra->cond);
+  for (guint i = 0; i < READAHEAD_SLOTS; i++)
+    {
+      ReadaheadSlot *s = &ra->slot[i];
+      if (!f->payload)
+        continue; /* uncompressed, in memory: blocks are walked in place */
+      s->own_payload = i > 0;
+      s->payload = i == 0 ? f->payload : g_malloc (BLOCK_BUFFER_SIZE);
+    }
+  f->ra = ra;
+  ra->thread = g_thread_try_new ("nfsub-readahead", readahead_worker, f,
+                                 NULL);
+  if (!ra->thread)
+    {
+      readahead_free (f);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Hands the caller the next block the worker loaded, and gives the slot
+ * of the block walked before back to the worker. */
+static gboolean
+readahead_take (NfsubNffile *f, DataBlock *db, GError **error)
+{
+  Readahead *ra = f->ra;
+  g_mutex_lock (&ra->lock);
+  if (ra->holding)
+    {
+      ra->slot[(ra->take + READAHEAD_SLOTS - 1) % READAHEAD_SLOTS].state
+          = SLOT_FREE;
+      ra->holding = FALSE;
+      g_cond_broadcast (&ra->cond);
+    }
+  ReadaheadSlot *s = &ra->slot[ra->take];
+  while (s->state == SLOT_FREE)
+    g_cond_wait (&ra->cond, &ra->lock);
+  SlotState state = s->state;
+  g_mutex_unlock (&ra->lock);
+  /* the worker leaves a slot alone until it is free again */
+  switch (state)
+    {
+    case SLOT_READY:
+      *db = s->block;
+      ra->take = (ra->take + 1) % READAHEAD_SLOTS;
+      ra->holding = TRUE;
+      return TRUE;
+    case SLOT_FAILED:
+      g_propagate_error (error, g_error_copy (s->error));
+      return FALSE;
+    default:
+      return FALSE;
+    }
+}
+
+/* Stops and joins the worker (it finishes the block it is loading) and
+ * frees what read-ahead allocated. */
+static void
+readahead_free (NfsubNffile *f)
+{
+  Readahead *ra = f->ra;
+  if (!ra)
+    return;
+  if (ra->thread)
+    {
+      g_mutex_lock (&ra->lock);
+      ra->stop = TRUE;
+      g_cond_broadcast (&ra->cond);
+      g_mutex_unlock (&ra->lock);
+      g_thread_join (ra->thread);
+    }
+  for (guint i = 0; i < READAHEAD_SLOTS; i++)
+    {
+      if (ra->slot[i].own_payload)
+        g_free (ra->slot[i].payload);
+      g_clear_error (&ra->slot[i].error);
+    }
+  g_mutex_clear (&ra->lock);
+  g_cond_clear (&ra->cond);
+  g_free (ra);
+  f->ra = NULL;
+}
+
+/* The default: on with more than one CPU to run on (the affinity mask
+ * counts: `taskset -c 0` means one); NFSUB_READAHEAD=0 turns it off,
+ * =1 on even with one CPU. */
+static gboolean
+readahead_default (void)
+{
+  const char *env = g_getenv ("NFSUB_READAHEAD");
+  if (env && *env)
+    {
+      if (strcmp (env, "0") == 0)
+        return FALSE;
+      if (strcmp (env, "1") == 0)
+        return TRUE;
+      static gsize warned = 0;
+      if (g_once_init_enter (&warned))
+        {
+          g_warning ("NFSUB_READAHEAD=%s: expected 0 or 1; ignored", env);
+          g_once_init_leave (&warned, 1);
+        }
+    }
+  return g_get_num_processors () > 1;
+}
+
+void
+nfsub_nffile_set_readahead (NfsubNffile *f, gboolean enabled)
+{
+  g_return_if_fail (f != NULL);
+  if (!f->started)
+    f->readahead = enabled;
+}
+
+gboolean
+nfsub_nffile_readahead_running (NfsubNffile *f)
+{
+  return f->ra != NULL;
+}
+
+/* Makes the next data block the one the walk is in.  FALSE at the end of
+ * the data blocks or on an error, which becomes sticky. */
+static gboolean
+next_data_block (NfsubNffile *f)
+{
+  if (G_UNLIKELY (!f->started))
+    {
+      f->started = TRUE;
+      /* one block leaves nothing to overlap */
+      if (f->readahead && f->info.num_blocks > 1)
+        readahead_start (f);
+    }
+  DataBlock db;
+  GError *error = NULL;
+  BlockBuffers buf = { f->stored, f->payload };
+  gboolean ok = f->ra ? readahead_take (f, &db, &error)
+                      : load_next_block (f, &buf, &db, &error);
+  if (!ok)
+    {
+      if (error)
+        {
+          if (!f->failure)
+            f->failure = error;
+          else
+            g_error_free (error);
+        }
+      else
+        f->at_end = TRUE;
+      return FALSE;
+    }
+  f->block = db.payload;
+  f->block_len = db.len;
+  f->rec_off = 0;
+  f->rec_left = db.num_records;
+  f->cur_block = db.index;
+  f->cur_block_pos = db.pos;
+  f->in_block = TRUE;
+  return TRUE;
 }
 
 gssize
@@ -909,7 +1194,7 @@ nfsub_nffile_read (NfsubNffile *f, NfsubFlow *flows, gsize max,
     {
       if (!f->in_block)
         {
-          if (f->at_end || !load_next_block (f, NULL))
+          if (f->at_end || !next_data_block (f))
             break;
         }
       /* walk the records of the block; locals keep the loop in registers */
@@ -1008,7 +1293,8 @@ read_appendix (NfsubNffile *f, GError **error)
       char what[64];
       g_snprintf (what, sizeof what, "appendix block %u", i);
       Block b;
-      if (!read_block (f, pos, what, &b, error))
+      BlockBuffers buf = { f->stored, f->payload };
+      if (!read_block (f, pos, what, &buf, &b, error))
         return FALSE;
       guint64 block_pos = pos;
       pos += BLOCK_HEADER_SIZE + b.size;
@@ -1168,6 +1454,7 @@ nffile_new (const char *path)
   f->samplers = g_array_new (FALSE, FALSE, sizeof (NfsubSampler));
   f->sampler_generation = g_array_new (FALSE, FALSE, sizeof (guint32));
   f->layouts = g_new0 (RecordLayout, N_LAYOUTS);
+  f->readahead = readahead_default ();
   return f;
 }
 
@@ -1268,6 +1555,7 @@ nfsub_nffile_close (NfsubNffile *f)
 {
   if (!f)
     return;
+  readahead_free (f); /* the worker reads f->fd and f->stored */
   if (f->fd >= 0)
     close (f->fd);
   g_free (f->stored);
