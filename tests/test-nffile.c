@@ -11,11 +11,14 @@
  * give a GError naming the file, never a crash: run this test under
  * valgrind or ASan too.
  */
+/* sched_getaffinity and CPU_COUNT */
+#define _GNU_SOURCE
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -1494,8 +1497,23 @@ test_readahead_switch (void)
   g_assert_false (readahead_after_first_read (path, FALSE));
   /* unset: on with more than one CPU to run on */
   g_unsetenv ("NFSUB_READAHEAD");
+  cpu_set_t set;
+  g_assert_cmpint (sched_getaffinity (0, sizeof set, &set), ==, 0);
   g_assert_cmpint (readahead_after_first_read (path, -1), ==,
-                   g_get_num_processors () > 1);
+                   CPU_COUNT (&set) > 1);
+  /* pinned to one CPU: off */
+  cpu_set_t one;
+  CPU_ZERO (&one);
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET (cpu, &set))
+      {
+        CPU_SET (cpu, &one);
+        break;
+      }
+  g_assert_cmpint (sched_setaffinity (0, sizeof one, &one), ==, 0);
+  g_assert_false (readahead_after_first_read (path, -1));
+  g_assert_true (readahead_after_first_read (path, TRUE));
+  g_assert_cmpint (sched_setaffinity (0, sizeof set, &set), ==, 0);
   if (saved)
     g_setenv ("NFSUB_READAHEAD", saved, TRUE);
 }

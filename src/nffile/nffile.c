@@ -21,10 +21,13 @@
  * (its counters are scaled all the same; only the reported rate is
  * missing).
  */
+/* sched_getaffinity and CPU_COUNT */
+#define _GNU_SOURCE
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1106,6 +1109,19 @@ readahead_free (NfsubNffile *f)
   f->ra = NULL;
 }
 
+/* CPUs this process may run on: `taskset -c 0` makes it one, though
+ * g_get_num_processors() still counts the machine's. */
+static guint
+cpus_to_run_on (void)
+{
+#ifdef CPU_COUNT
+  cpu_set_t set;
+  if (sched_getaffinity (0, sizeof set, &set) == 0)
+    return (guint) CPU_COUNT (&set);
+#endif
+  return g_get_num_processors ();
+}
+
 /* The default: on with more than one CPU to run on (the affinity mask
  * counts: `taskset -c 0` means one); NFSUB_READAHEAD=0 turns it off,
  * =1 on even with one CPU. */
@@ -1126,7 +1142,7 @@ readahead_default (void)
           g_once_init_leave (&warned, 1);
         }
     }
-  return g_get_num_processors () > 1;
+  return cpus_to_run_on () > 1;
 }
 
 void
