@@ -132,8 +132,14 @@ time_plugins (const char *const *names, GArray *flows, double *finish_ms)
   info.path = "bench";
   info.has_stat = TRUE;
   info.stat.numflows = flows->len;
-  info.stat.first_ms = g_array_index (flows, NfsubFlow, 0).first_ms;
-  info.stat.last_ms = g_array_index (flows, NfsubFlow, flows->len - 1).last_ms;
+  /* as nfcapd's stat record: the first start and the last end */
+  info.stat.first_ms = G_MAXUINT64;
+  for (guint i = 0; i < flows->len; i++)
+    {
+      const NfsubFlow *f = &g_array_index (flows, NfsubFlow, i);
+      info.stat.first_ms = MIN (info.stat.first_ms, f->first_ms);
+      info.stat.last_ms = MAX (info.stat.last_ms, f->last_ms);
+    }
   info.file_size = flows->len;
   for (guint p = 0; p < n_plugins; p++)
     {

@@ -77,6 +77,7 @@ ports_plugin_free (gpointer data)
   g_free (self->weeks_dir);
   g_free (self->rrd_dir);
   g_free (self->unattributed_path);
+  g_free (self->staged);
   if (self->series)
     g_ptr_array_unref (self->series);
   categories_free (self->categories);
@@ -262,6 +263,7 @@ ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   self->rrd_dir = g_build_filename (nfsub_host_rrd_dir (host), PLUGIN, NULL);
   self->unattributed_path = g_build_filename (self->rrd_dir,
                                               "unattributed.rrd", NULL);
+  self->staged = g_new (PortStaged, PORT_STAGE_MAX);
   self->future_limit_ms = (guint64) (g_get_real_time () / 1000)
                           + FUTURE_SLACK_MS;
 
@@ -461,19 +463,73 @@ ports_begin_file (gpointer data, const NfsubFileInfo *file, GError **error)
   return TRUE;
 }
 
-#define PREFETCH_AHEAD 8
+/* a ? x : y for a in {0, 1}, as arithmetic: the compiler would make a
+ * branch of the conditional, and directions and protocols of consecutive
+ * flows are as good as random */
+static inline guint
+pick (guint a, guint x, guint y)
+{
+  return y ^ ((x ^ y) & -a);
+}
+
+/* Adds the staged flow ends to the week's port counters.  Their lines
+ * were prefetched when the ends were staged, a batch ago at most, so the
+ * adds find them in the cache instead of waiting for each in turn. */
+static void
+ports_fold (PortsPlugin *self)
+{
+  PortWeek *w = self->wk;
+  for (guint j = 0; j < self->n_staged; j++)
+    {
+      PortStaged *e = &self->staged[j];
+      PortCell *c = &w->cells[e->key >> PORT_STAGE_CELL_SHIFT];
+      guint64 *counts = c->counts;
+      if (G_UNLIKELY (!counts))
+        counts = port_cell_alloc (c);
+      counts[e->key & PORT_STAGE_SLOT_MASK] += e->bytes;
+    }
+  self->n_staged = 0;
+}
 
 static inline void
-ports_prefetch (const PortWeek *w, const NfsubFlow *g)
+ports_flow (PortsPlugin *self, const NfsubFlow *f, NfsubBinsItem *it,
+            PortCell *cells, guint staging)
 {
-  guint t = g->direction & NFSUB_DIR_OUT ? nfsub_tag_index (&g->dst_tag)
-            : g->direction & NFSUB_DIR_IN ? nfsub_tag_index (&g->src_tag)
-                                          : PORT_CELL_UNATTRIBUTED;
-  const guint64 *counts = w->cells[t].counts;
-  if (counts)
-    __builtin_prefetch (&counts[port_slot (g->proto, MIN (g->src_port,
-                                                          g->dst_port))], 1);
+  guint64 bytes = nfsub_flow_bytes (f);
+  guint16 lower;
+  guint cat = ports_category (f->proto, f->src_port, f->dst_port, &lower);
+  guint slot = port_slot (f->proto, lower);
+  guint d = f->direction;
+  guint in = d & NFSUB_DIR_IN, out = (d & NFSUB_DIR_OUT) >> 1;
+  guint t_src = nfsub_tag_index (&f->src_tag);
+  guint t_dst = nfsub_tag_index (&f->dst_tag);
+  /* The first end: the subscriber source (IN), else the subscriber
+   * destination (OUT), else the unattributed cell; the second: the
+   * destination of a flow between two subscribers. */
+  guint t0 = pick (in, t_src, pick (out, t_dst, PORT_CELL_UNATTRIBUTED));
+  guint dir0 = out & ~in;
+  guint both = in & out;
+  it->first_ms = f->first_ms;
+  it->last_ms = f->last_ms;
+  it->bytes = bytes;
+  /* PCELL_UNATTRIBUTED (cat) is PCELL (PORT_CELL_UNATTRIBUTED, 0, cat) */
+  it->cell[0] = PCELL (t0, dir0, cat);
+  it->cell[1] = pick (both, PCELL (t_dst, 1, cat), NFSUB_BINS_NO_CELL);
+
+  PortStaged *e = &self->staged[self->n_staged];
+  e[0].key = t0 << PORT_STAGE_CELL_SHIFT | slot;
+  e[0].bytes = bytes;
+  e[1].key = t_dst << PORT_STAGE_CELL_SHIFT | slot;
+  e[1].bytes = bytes;
+  /* none of it while the week already holds this file (staging 0) */
+  self->n_staged += (1 + both) & -staging;
+  /* (integer arithmetic: counts is NULL before the cell's first flow) */
+  __builtin_prefetch ((const void *) ((guintptr) cells[t0].counts
+                                      + slot * sizeof (guint64)), 1);
 }
+
+/* Flows per nfsub_bins_add_items call: the items stay in L1. */
+#define ITEMS_CHUNK 256
 
 static gboolean
 ports_process (gpointer data, NfsubBatch *batch, GError **error)
@@ -481,49 +537,34 @@ ports_process (gpointer data, NfsubBatch *batch, GError **error)
   PortsPlugin *self = data;
   if (self->skip_file)
     return TRUE;
-  NfsubBins *bins = self->bins;
   guint n = nfsub_batch_size (batch);
-  for (guint i = 0; i < n; i++)
+  NfsubBinsItem items[ITEMS_CHUNK];
+  /* prefetches go to a harmless place while no week takes the flows */
+  static PortCell no_cells[PORT_CELLS];
+  for (guint at = 0; at < n; at += ITEMS_CHUNK)
     {
-      /* The port counters (512 KiB per protocol and cell) miss the cache
-       * for dynamic ports: ask for the line a few flows ahead. */
-      if (G_LIKELY (i + PREFETCH_AHEAD < n) && self->wk)
-        ports_prefetch (self->wk, nfsub_batch_flow (batch, i + PREFETCH_AHEAD));
-      const NfsubFlow *f = nfsub_batch_flow (batch, i);
-      guint64 bytes = nfsub_flow_bytes (f);
-      guint16 lower;
-      guint cat = ports_category (f->proto, f->src_port, f->dst_port, &lower);
-      guint slot = port_slot (f->proto, lower);
-      if (G_UNLIKELY (f->first_ms < self->wk_start_ms
-                      || f->first_ms >= self->wk_end_ms))
-        ports_switch_week (self, f->first_ms);
-      PortWeek *w = self->wk;
-      guint8 d = f->direction;
-      if (d & NFSUB_DIR_IN)
+      guint m = MIN (ITEMS_CHUNK, n - at);
+      if (self->n_staged + 2 * m > PORT_STAGE_MAX)
+        ports_fold (self);
+      for (guint i = 0; i < m; i++)
         {
-          guint t = nfsub_tag_index (&f->src_tag);
-          if (w)
-            port_cell_add (&w->cells[t], slot, bytes);
-          nfsub_bins_add (bins, PCELL (t, 0, cat), f->first_ms, f->last_ms,
-                          bytes);
+          const NfsubFlow *f = nfsub_batch_flow (batch, at + i);
+          if (G_UNLIKELY (f->first_ms < self->wk_start_ms
+                          || f->first_ms >= self->wk_end_ms))
+            {
+              /* the staged ends belong to the week before */
+              if (self->n_staged)
+                ports_fold (self);
+              ports_switch_week (self, f->first_ms);
+            }
+          PortWeek *w = self->wk;
+          ports_flow (self, f, &items[i], w ? w->cells : no_cells, w != NULL);
         }
-      if (d & NFSUB_DIR_OUT)
-        {
-          guint t = nfsub_tag_index (&f->dst_tag);
-          if (w)
-            port_cell_add (&w->cells[t], slot, bytes);
-          nfsub_bins_add (bins, PCELL (t, 1, cat), f->first_ms, f->last_ms,
-                          bytes);
-        }
-      if (!(d & (NFSUB_DIR_IN | NFSUB_DIR_OUT)))
-        {
-          if (w)
-            port_cell_add (&w->cells[PORT_CELL_UNATTRIBUTED], slot, bytes);
-          nfsub_bins_add (bins, PCELL_UNATTRIBUTED (cat), f->first_ms,
-                          f->last_ms, bytes);
-        }
+      nfsub_bins_add_items (self->bins, items, m);
     }
-  categories_account (self->categories, bins, batch);
+  if (self->n_staged)
+    ports_fold (self);
+  categories_account (self->categories, self->bins, batch);
   return TRUE;
 }
 

@@ -5,6 +5,10 @@
  * ring grows (doubling) when a flow reaches past it, up to MAX_OPEN_BINS.
  * A flow further ahead than that forces the oldest bins closed first: they
  * would close anyway as soon as that flow moves the watermark.
+ *
+ * A row has one counter more than there are cells: a junk counter that
+ * NFSUB_BINS_NO_CELL lands in, so nfsub_bins_add_items adds a flow's
+ * second end without a branch.  It is never emitted or saved.
  */
 #include "config.h"
 
@@ -25,6 +29,7 @@
 struct NfsubBins {
   char **cell_names;
   guint n_cells;
+  guint stride;       /* n_cells + the junk counter */
   guint64 step_ms;
   guint64 lateness_ms;
   NfsubBinsEmitFunc emit;
@@ -32,11 +37,11 @@ struct NfsubBins {
 
   gint64 base;        /* oldest open bin number; G_MININT64: not started */
   guint cap;          /* ring capacity, a power of two */
-  guint64 *rows;      /* cap * n_cells */
+  guint64 *rows;      /* cap * stride */
   guint8 *seen;       /* cap */
   guint n_seen;       /* bins in the ring that saw data */
-  guint64 *late_pending; /* n_cells */
-  guint64 *late_total;   /* n_cells */
+  guint64 *late_pending; /* stride */
+  guint64 *late_total;   /* stride */
   guint64 future_bytes;
   guint64 watermark_ms;
   guint64 future_limit_ms;
@@ -50,7 +55,7 @@ bins_reset_ring (NfsubBins *b, guint cap)
   g_free (b->rows);
   g_free (b->seen);
   b->cap = cap;
-  b->rows = g_new0 (guint64, (gsize) cap * b->n_cells);
+  b->rows = g_new0 (guint64, (gsize) cap * b->stride);
   b->seen = g_new0 (guint8, cap);
   b->n_seen = 0;
 }
@@ -65,13 +70,14 @@ nfsub_bins_new (const char *const *cell_names, guint n_cells, guint step,
   for (guint i = 0; i < n_cells; i++)
     b->cell_names[i] = g_strdup (cell_names[i]);
   b->n_cells = n_cells;
+  b->stride = n_cells + 1;
   b->step_ms = (guint64) step * 1000;
   b->lateness_ms = (guint64) lateness * 1000;
   b->emit = emit;
   b->emit_data = user_data;
   b->base = NOT_STARTED;
-  b->late_pending = g_new0 (guint64, n_cells);
-  b->late_total = g_new0 (guint64, n_cells);
+  b->late_pending = g_new0 (guint64, b->stride);
+  b->late_total = g_new0 (guint64, b->stride);
   b->future_limit_ms = (guint64) (g_get_real_time () / 1000) + FUTURE_SLACK_MS;
   bins_reset_ring (b, 8);
   return b;
@@ -93,7 +99,7 @@ nfsub_bins_free (NfsubBins *b)
 static inline guint64 *
 bins_row (NfsubBins *b, gint64 bin)
 {
-  return &b->rows[(gsize) ((guint64) bin & (b->cap - 1)) * b->n_cells];
+  return &b->rows[(gsize) ((guint64) bin & (b->cap - 1)) * b->stride];
 }
 
 static inline guint8 *
@@ -114,8 +120,8 @@ bins_close_oldest (NfsubBins *b)
       if (b->emit)
         b->emit (bin * (gint64) (b->step_ms / 1000), row, b->late_pending,
                  b->emit_data);
-      memset (b->late_pending, 0, sizeof (guint64) * b->n_cells);
-      memset (row, 0, sizeof (guint64) * b->n_cells);
+      memset (b->late_pending, 0, sizeof (guint64) * b->stride);
+      memset (row, 0, sizeof (guint64) * b->stride);
       *seen = 0;
       b->n_seen--;
     }
@@ -147,13 +153,13 @@ bins_reach (NfsubBins *b, gint64 last)
   guint cap = b->cap;
   while (last - b->base >= (gint64) cap)
     cap *= 2;
-  guint64 *rows = g_new0 (guint64, (gsize) cap * b->n_cells);
+  guint64 *rows = g_new0 (guint64, (gsize) cap * b->stride);
   guint8 *seen = g_new0 (guint8, cap);
   for (gint64 bin = b->base; bin < b->base + (gint64) b->cap; bin++)
     {
       guint64 new_slot = (guint64) bin & (cap - 1);
-      memcpy (&rows[new_slot * b->n_cells], bins_row (b, bin),
-              sizeof (guint64) * b->n_cells);
+      memcpy (&rows[new_slot * b->stride], bins_row (b, bin),
+              sizeof (guint64) * b->stride);
       seen[new_slot] = *bins_seen (b, bin);
     }
   g_free (b->rows);
@@ -174,26 +180,74 @@ bins_mark_seen (NfsubBins *b, gint64 bin)
     }
 }
 
+/* Adds `bytes` to cells c0 and c1 (either may be the junk counter) of
+ * `bin`, or to their late counters if the bin is closed. */
 static inline void
-bins_put (NfsubBins *b, gint64 bin, guint cell, guint64 bytes)
+bins_put (NfsubBins *b, gint64 bin, guint c0, guint c1, guint64 bytes)
 {
   if (bin < b->base)
     {
-      b->late_pending[cell] += bytes;
-      b->late_total[cell] += bytes;
+      b->late_pending[c0] += bytes;
+      b->late_total[c0] += bytes;
+      b->late_pending[c1] += bytes;
+      b->late_total[c1] += bytes;
       return;
     }
-  bins_row (b, bin)[cell] += bytes;
+  guint64 *row = bins_row (b, bin);
+  row[c0] += bytes;
+  row[c1] += bytes;
   bins_mark_seen (b, bin);
 }
 
+/* Spreads a flow covering [first, last) over its bins b0 < b1: each bin
+ * gets bytes * overlap / duration, rounded down; the last bin takes the
+ * remainder so the parts sum to `bytes`.  A bin before the oldest open
+ * one gets late bytes. */
+static inline void
+bins_split (NfsubBins *b, guint c0, guint c1, gint64 b0, gint64 b1,
+            guint64 first_ms, guint64 last_ms, guint64 bytes)
+{
+  guint64 duration = last_ms - first_ms;
+  guint64 given = 0;
+  /* bytes * overlap (overlap <= step) fits in 64 bits: the same quotient
+   * without a 128-bit division */
+  gboolean narrow = bytes <= G_MAXUINT64 / b->step_ms;
+  for (gint64 bin = b0; bin <= b1; bin++)
+    {
+      guint64 part;
+      if (bin == b1)
+        part = bytes - given;
+      else
+        {
+          guint64 end = (guint64) (bin + 1) * b->step_ms;
+          guint64 start = MAX ((guint64) bin * b->step_ms, first_ms);
+          if (G_LIKELY (narrow))
+            part = bytes * (end - start) / duration;
+          else
+            {
+              unsigned __int128 p = (unsigned __int128) bytes * (end - start);
+              part = (guint64) (p / duration);
+            }
+        }
+      given += part;
+      if (part)
+        bins_put (b, bin, c0, c1, part);
+      else if (bin >= b->base)
+        bins_mark_seen (b, bin);
+    }
+}
+
+/* Everything but a flow inside open bins: future flows, the first flow of
+ * a fresh state, late flows, flows past the ring. */
 static void
-bins_add_slow (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
-               guint64 bytes)
+bins_add_slow (NfsubBins *b, guint c0, guint c1, guint64 first_ms,
+               guint64 last_ms, guint64 bytes)
 {
   if (first_ms > b->future_limit_ms)
     {
-      b->future_bytes += bytes;
+      /* counted once per end, as for the bins */
+      b->future_bytes += (c0 < b->n_cells ? bytes : 0)
+                         + (c1 < b->n_cells ? bytes : 0);
       return;
     }
   if (last_ms < first_ms)
@@ -212,79 +266,104 @@ bins_add_slow (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
     b->watermark_ms = last_ms;
 
   if (b0 == b1)
-    {
-      bins_put (b, b0, cell, bytes);
-      return;
-    }
-
-  /* Several bins: each gets bytes * overlap / duration, rounded down;
-   * the last bin takes the remainder so the parts sum to `bytes`. */
-  guint64 duration = last_ms - first_ms;
-  guint64 given = 0;
-  for (gint64 bin = b0; bin <= b1; bin++)
-    {
-      guint64 part;
-      if (bin == b1)
-        part = bytes - given;
-      else
-        {
-          guint64 end = (guint64) (bin + 1) * b->step_ms;
-          guint64 start = MAX ((guint64) bin * b->step_ms, first_ms);
-          unsigned __int128 p = (unsigned __int128) bytes * (end - start);
-          part = (guint64) (p / duration);
-        }
-      given += part;
-      if (part)
-        bins_put (b, bin, cell, part);
-      else if (bin >= b->base)
-        bins_mark_seen (b, bin);
-    }
+    bins_put (b, b0, c0, c1, bytes);
+  else
+    bins_split (b, c0, c1, b0, b1, first_ms, last_ms, bytes);
 }
 
-/* Bin numbers of a flow covering [first, last) (a zero-length flow sits
- * at first).  The layout's step is a constant, so the common case
- * divides by multiplication. */
-static inline void
-bins_of (const NfsubBins *b, guint64 first_ms, guint64 last_ms, guint64 *b0,
-         guint64 *b1)
+/* The loop of nfsub_bins_add_items for one step (a constant in the
+ * common case, so the divisions become multiplications).  Ring, base and
+ * watermark stay in registers; they are written back and read again
+ * around the slow path, which may move them. */
+G_ALWAYS_INLINE static inline void
+bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
+                     const guint64 step_ms)
 {
-  guint64 end = last_ms > first_ms ? last_ms - 1 : first_ms;
+  guint64 *rows = b->rows;
+  guint8 *seen = b->seen;
+  guint64 base = (guint64) b->base, cap = b->cap;
+  guint64 wm = b->watermark_ms;
+  const guint64 limit = b->future_limit_ms;
+  const guint stride = b->stride, junk = b->n_cells;
+  for (guint i = 0; i < n; i++)
+    {
+      const NfsubBinsItem *it = &items[i];
+      guint64 first = it->first_ms, last = it->last_ms, bytes = it->bytes;
+      /* [first, last); a record of zero length sits at first */
+      guint64 b0 = first / step_ms;
+      guint64 b1 = (last > first ? last - 1 : first) / step_ms;
+      guint c0 = MIN (it->cell[0], junk), c1 = MIN (it->cell[1], junk);
+      /* base is G_MININT64 before the first flow: never in range */
+      if (G_LIKELY (b0 - base < cap && b1 - base < cap && last <= limit))
+        {
+          wm = MAX (wm, last);
+          if (G_LIKELY (b0 == b1))
+            {
+              guint64 slot = b0 & (cap - 1);
+              guint64 *row = rows + slot * stride;
+              row[c0] += bytes;
+              row[c1] += bytes;
+              if (G_UNLIKELY (!seen[slot]))
+                {
+                  seen[slot] = 1;
+                  b->n_seen++;
+                }
+              continue;
+            }
+          if (b1 == b0 + 1 && bytes <= G_MAXUINT64 / step_ms
+              && last - first <= MAX_FLOW_SPAN_MS)
+            {
+              /* two open bins, the common long flow: bins_split's
+               * arithmetic in line */
+              guint64 part = bytes * (b1 * step_ms - first) / (last - first);
+              guint64 s0 = b0 & (cap - 1), s1 = b1 & (cap - 1);
+              guint64 *row0 = rows + s0 * stride, *row1 = rows + s1 * stride;
+              row0[c0] += part;
+              row0[c1] += part;
+              row1[c0] += bytes - part;
+              row1[c1] += bytes - part;
+              if (G_UNLIKELY (!seen[s0] || !seen[s1]))
+                {
+                  b->n_seen += !seen[s0] + !seen[s1];
+                  seen[s0] = seen[s1] = 1;
+                }
+              continue;
+            }
+          if (G_LIKELY (last - first <= MAX_FLOW_SPAN_MS))
+            {
+              /* open bins only: nothing late, the ring stays */
+              bins_split (b, c0, c1, (gint64) b0, (gint64) b1, first, last,
+                          bytes);
+              continue;
+            }
+        }
+      b->watermark_ms = wm;
+      bins_add_slow (b, c0, c1, first, last, bytes);
+      rows = b->rows;
+      seen = b->seen;
+      base = (guint64) b->base;
+      cap = b->cap;
+      wm = b->watermark_ms;
+    }
+  b->watermark_ms = wm;
+}
+
+void
+nfsub_bins_add_items (NfsubBins *b, const NfsubBinsItem *items, guint n)
+{
   if (G_LIKELY (b->step_ms == NFSUB_RRD_STEP * 1000))
-    {
-      *b0 = first_ms / (NFSUB_RRD_STEP * 1000);
-      *b1 = end / (NFSUB_RRD_STEP * 1000);
-    }
+    bins_add_items_step (b, items, n, NFSUB_RRD_STEP * 1000);
   else
-    {
-      *b0 = first_ms / b->step_ms;
-      *b1 = end / b->step_ms;
-    }
+    bins_add_items_step (b, items, n, b->step_ms);
 }
 
 void
 nfsub_bins_add (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
                 guint64 bytes)
 {
-  /* Fast path: the flow lies in one bin and that bin is open.  Flows of a
-   * file start up to the active timeout before it, so several bins are
-   * hit in turn: index the ring directly rather than caching one bin. */
-  guint64 b0, b1;
-  bins_of (b, first_ms, last_ms, &b0, &b1);
-  guint64 rel = b0 - (guint64) b->base;
-  if (G_LIKELY (b0 == b1 && rel < b->cap && last_ms <= b->future_limit_ms))
-    {
-      guint64 slot = b0 & (b->cap - 1);
-      b->rows[slot * b->n_cells + cell] += bytes;
-      if (G_UNLIKELY (!b->seen[slot]))
-        {
-          b->seen[slot] = 1;
-          b->n_seen++;
-        }
-      if (last_ms > b->watermark_ms)
-        b->watermark_ms = last_ms;
-      return;
-    }
-  bins_add_slow (b, cell, first_ms, last_ms, bytes);
+  NfsubBinsItem item = { first_ms, last_ms, bytes,
+                         { cell, NFSUB_BINS_NO_CELL } };
+  nfsub_bins_add_items (b, &item, 1);
 }
 
 void
@@ -410,8 +489,8 @@ nfsub_bins_load (NfsubBins *b, GVariant *state, GError **error)
     }
 
   bins_reset_ring (b, 8);
-  memset (b->late_pending, 0, sizeof (guint64) * b->n_cells);
-  memset (b->late_total, 0, sizeof (guint64) * b->n_cells);
+  memset (b->late_pending, 0, sizeof (guint64) * b->stride);
+  memset (b->late_total, 0, sizeof (guint64) * b->stride);
   b->base = base;
   b->watermark_ms = watermark;
   b->future_bytes = future;
