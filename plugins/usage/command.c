@@ -260,7 +260,8 @@ choose_sample (const UsageWeek *w, guint n)
     }
   total = idx->len;
   sort_ranks = (const guint64 *) w->rank->data;
-  qsort (idx->data, total, sizeof (guint), by_rank);
+  if (total > 1) /* an empty GArray has no data pointer */
+    qsort (idx->data, total, sizeof (guint), by_rank);
   sort_ranks = NULL;
   g_array_set_size (idx, MIN (n, total));
   return idx;
@@ -841,7 +842,8 @@ run_compare (NfsubHost *host, UsageStore *flows, UsageStore *radius,
   for (int d = 0; d < 2; d++)
     {
       const char *dn = d ? "out" : "in";
-      qsort (errs[d]->data, errs[d]->len, sizeof (double), cmp_double);
+      if (errs[d]->len > 1)
+        qsort (errs[d]->data, errs[d]->len, sizeof (double), cmp_double);
       g_autoptr (GArray) absv = g_array_sized_new (FALSE, FALSE, sizeof (double),
                                                    errs[d]->len);
       double mean = 0;
@@ -853,7 +855,8 @@ run_compare (NfsubHost *host, UsageStore *flows, UsageStore *radius,
           g_array_append_val (absv, a);
         }
       mean = errs[d]->len ? mean / errs[d]->len : NAN;
-      qsort (absv->data, absv->len, sizeof (double), cmp_double);
+      if (absv->len > 1)
+        qsort (absv->data, absv->len, sizeof (double), cmp_double);
       double agg = tot[1][d] > 0 ? tot[0][d] / tot[1][d] - 1 : NAN;
       jsonw_key (&j, dn);
       jsonw_begin_object (&j);
