@@ -1,8 +1,8 @@
 /* nfsub: native reader for nfdump 1.7 flow files (layout 2, V3 records).
  *
  * Streams: memory use is fixed whatever the file size: two 5 MiB block
- * buffers (stored and decompressed), or with read-ahead four (one stored,
- * three decompressed; three for uncompressed files) and one thread.
+ * buffers (stored and decompressed; one for uncompressed files), or with
+ * read-ahead four (two of each; two for uncompressed files) and one thread.
  * The format is described in docs/nffile-format.md; the real nfdump binary
  * is the oracle the tests compare against.
  */
@@ -94,9 +94,9 @@ gssize nfsub_nffile_read (NfsubNffile *file, NfsubFlow *flows, gsize max,
 const NfsubExporter *nfsub_nffile_exporters (NfsubNffile *file, guint *n);
 const NfsubSampler *nfsub_nffile_samplers (NfsubNffile *file, guint *n);
 
-/* Read-ahead: a worker thread reads and decompresses the next blocks
- * while the caller walks the current one, so decompression and the walk
- * run on two cores.  Flows, errors and their order are exactly those
+/* Read-ahead: a worker thread decompresses the next block (for
+ * uncompressed files: reads it) while the caller walks the current one,
+ * so decompression and the walk run on two cores.  Flows, errors and their order are exactly those
  * without it.  The default is on when the process may run on more than
  * one CPU (sched affinity counts) and the file has more than one data
  * block; the environment variable NFSUB_READAHEAD=0 turns the default

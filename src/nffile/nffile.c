@@ -7,8 +7,8 @@
  *
  * Memory: one 5 MiB buffer for the stored block and one for the
  * decompressed block, whatever the file size; with read-ahead (a worker
- * thread that loads the next blocks while the caller walks one) two more
- * decompressed-block buffers.  Every length read from the
+ * thread that decompresses the next block while the caller walks one)
+ * one more of each.  Every length read from the
  * file is checked before it is used, so a corrupt file ends in a GError
  * that names the file, the block and the byte offset, never in a crash or
  * a loop.
@@ -99,9 +99,9 @@ enum {
 #define LAYOUT_MAX_ELEMENTS 16
 typedef struct RecordLayout RecordLayout;
 
-/* Read-ahead: blocks loaded ahead of the walk (see readahead_worker):
- * with the caller's block and the worker's, 3 leaves one of slack. */
-#define READAHEAD_SLOTS 3
+/* Read-ahead (see readahead_take): one block walked while the next is
+ * decompressed. */
+#define READAHEAD_SLOTS 2
 typedef struct Readahead Readahead;
 static void readahead_free (NfsubNffile *f);
 
@@ -365,14 +365,6 @@ decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
     }
 }
 
-typedef struct {
-  guint32 num_records;
-  guint32 size;
-  guint16 type;
-  const guint8 *payload;
-  gsize payload_len;
-} Block;
-
 /* The two buffers a block is read with: as stored on disk (compressed
  * files read from a file) and decompressed (or as stored, for
  * uncompressed files read from a file).  NULL where not needed. */
@@ -381,13 +373,26 @@ typedef struct {
   guint8 *payload;
 } BlockBuffers;
 
-/* Reads the block whose header is at `pos`, decompressed, with `buf`.
- * `what` names it in errors ("data block 3", "appendix block 0").  Runs
- * in the read-ahead thread too, so it touches nothing of `f` but what the
- * block reading owns (the ZSTD context) and sets no sticky failure. */
+/* A block on its way from the file to the walk: its header read and
+ * checked, then its stored bytes read, then inflated (decompressed). */
+typedef struct {
+  guint64 pos;             /* file offset of its header */
+  guint32 num_records;
+  guint32 size;            /* bytes stored after the header */
+  guint16 type;
+  const guint8 *stored;    /* NULL until read */
+  const guint8 *payload;   /* once inflated */
+  gsize payload_len;
+} Block;
+
+/* These run in the read-ahead thread too, so they touch nothing of `f`
+ * but the file and what inflating owns (the ZSTD context), and set no
+ * sticky failure.  `what` names the block in errors ("data block 3",
+ * "appendix block 0"). */
+
 static gboolean
-read_block (NfsubNffile *f, guint64 pos, const char *what,
-            const BlockBuffers *buf, Block *b, GError **error)
+block_read_header (NfsubNffile *f, guint64 pos, const char *what, Block *b,
+                   GError **error)
 {
   guint8 hdr[BLOCK_HEADER_SIZE];
   gssize got = source_pread (f, hdr, sizeof hdr, pos);
@@ -400,46 +405,74 @@ read_block (NfsubNffile *f, guint64 pos, const char *what,
                  "%s at byte %" G_GUINT64_FORMAT
                  ": file ends inside the block header (truncated file)",
                  what, pos);
+  b->pos = pos;
   b->num_records = rd32 (hdr);
   b->size = rd32 (hdr + 4);
   b->type = rd16 (hdr + 8);
+  b->stored = NULL;
+  b->payload = NULL;
+  b->payload_len = 0;
   if (b->num_records == 0 || b->size == 0 || b->size > BLOCK_BUFFER_SIZE)
     return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
                  "%s at byte %" G_GUINT64_FORMAT
                  ": corrupt block header (%u records, %u bytes, type %u)",
                  what, pos, b->num_records, b->size, b->type);
+  return TRUE;
+}
 
-  guint64 data_pos = pos + BLOCK_HEADER_SIZE;
+static gboolean
+block_read_stored (NfsubNffile *f, const char *what, const BlockBuffers *buf,
+                   Block *b, GError **error)
+{
+  gssize got;
   gboolean raw = f->info.compression == NFSUB_COMPRESSION_NONE;
   const guint8 *stored = source_view (f, raw ? buf->payload : buf->stored,
-                                      b->size, data_pos, &got);
+                                      b->size, b->pos + BLOCK_HEADER_SIZE,
+                                      &got);
   if (got < 0)
     return block_error (f, error, NFSUB_NFFILE_ERROR_IO,
                  "%s at byte %" G_GUINT64_FORMAT ": read failed: %s", what,
-                 pos, g_strerror (errno));
+                 b->pos, g_strerror (errno));
   if ((guint64) got < b->size)
     return block_error (f, error, NFSUB_NFFILE_ERROR_TRUNCATED,
                  "%s at byte %" G_GUINT64_FORMAT
                  ": block of %u bytes but the file ends after %"
                  G_GSSIZE_FORMAT " (truncated file)",
-                 what, pos, b->size, got);
+                 what, b->pos, b->size, got);
+  b->stored = stored;
+  return TRUE;
+}
 
-  if (raw)
+static gboolean
+block_inflate (NfsubNffile *f, const char *what, const BlockBuffers *buf,
+               Block *b, GError **error)
+{
+  if (f->info.compression == NFSUB_COMPRESSION_NONE)
     {
-      b->payload = stored;
+      b->payload = b->stored;
       b->payload_len = b->size;
       return TRUE;
     }
   const char *why = NULL;
-  gsize n = decompress_block (f, stored, b->size, buf->payload, &why);
+  gsize n = decompress_block (f, b->stored, b->size, buf->payload, &why);
   if (n == 0)
     return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
                  "%s at byte %" G_GUINT64_FORMAT ": %s (%s, %u bytes stored)",
-                 what, pos, why ? why : "empty payload",
+                 what, b->pos, why ? why : "empty payload",
                  nfsub_compression_name (f->info.compression), b->size);
   b->payload = buf->payload;
   b->payload_len = n;
   return TRUE;
+}
+
+/* Reads the block whose header is at `pos`, decompressed, with `buf`. */
+static gboolean
+read_block (NfsubNffile *f, guint64 pos, const char *what,
+            const BlockBuffers *buf, Block *b, GError **error)
+{
+  return block_read_header (f, pos, what, b, error)
+         && block_read_stored (f, what, buf, b, error)
+         && block_inflate (f, what, buf, b, error);
 }
 
 static SysidState *
@@ -876,103 +909,149 @@ parse_v3 (NfsubNffile *f, const guint8 *p, guint16 size, gsize rec_off,
   return V3_FLOW;
 }
 
-/* A standard data block, ready to walk. */
+/* ------------------------------------------------------------------ */
+/* Loading data blocks, in two stages.
+ *
+ * Locating a block reads its header (and, for compressed files, its
+ * stored bytes) and moves the cursor f->next_block/f->pos on, so it runs
+ * in file order in the caller's thread.  Finishing it reads the stored
+ * bytes of an uncompressed file, decompresses, and makes the checks that
+ * follow; with read-ahead that runs in the worker thread.  Either way the
+ * checks of one block come in the order of one sequential load, and the
+ * walk meets the blocks' results in file order, so the first error is the
+ * same error, with the same block number, whatever the mode. */
+
 typedef struct {
-  const guint8 *payload;
-  gsize len;
-  guint32 num_records;
+  Block b;
   guint32 index;
-  guint64 pos;             /* file offset of its header */
+  gboolean runs_into_appendix;
 } DataBlock;
 
-/* Loads the next standard data block into `buf`, advancing f->next_block
- * and f->pos (which belong to whoever loads blocks: the caller's thread,
- * or the read-ahead thread once it runs).  Returns FALSE at the end of the
- * data blocks (with no error) or on an error. */
-static gboolean
-load_next_block (NfsubNffile *f, const BlockBuffers *buf, DataBlock *db,
-                 GError **error)
+typedef enum {
+  LOAD_BLOCK,   /* a block of flow records */
+  LOAD_SKIP,    /* a block without flow records */
+  LOAD_END,     /* no more data blocks */
+  LOAD_FAILED,  /* `error` set */
+} LoadResult;
+
+static LoadResult
+data_block_locate (NfsubNffile *f, const BlockBuffers *buf, DataBlock *db,
+                   GError **error)
 {
+  if (f->next_block >= f->info.num_blocks)
+    {
+      if (f->info.appendix_blocks > 0 && f->pos != f->info.off_appendix)
+        {
+          block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                       "the %u data blocks end at byte %" G_GUINT64_FORMAT
+                       " but the header puts the appendix at byte %"
+                       G_GUINT64_FORMAT, f->info.num_blocks, f->pos,
+                       f->info.off_appendix);
+          return LOAD_FAILED;
+        }
+      return LOAD_END;
+    }
+  guint32 index = f->next_block;
+  guint64 pos = f->pos;
+  if (f->info.appendix_blocks > 0 && pos >= f->info.off_appendix)
+    {
+      block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                   "the header announces %u data blocks but block %u "
+                   "would start at byte %" G_GUINT64_FORMAT
+                   ", where the appendix is", f->info.num_blocks, index,
+                   pos);
+      return LOAD_FAILED;
+    }
+  char what[64];
+  g_snprintf (what, sizeof what, "data block %u", index);
+  db->index = index;
+  if (!block_read_header (f, pos, what, &db->b, error))
+    return LOAD_FAILED;
+  /* a compressed block is read here, so the other stage only inflates;
+   * an uncompressed one there, so reading it overlaps the walk */
+  if (f->info.compression != NFSUB_COMPRESSION_NONE
+      && !block_read_stored (f, what, buf, &db->b, error))
+    return LOAD_FAILED;
+  f->next_block++;
+  f->pos = pos + BLOCK_HEADER_SIZE + db->b.size;
+  db->runs_into_appendix = f->info.appendix_blocks > 0
+                           && f->pos > f->info.off_appendix;
+  return LOAD_BLOCK;
+}
+
+static LoadResult
+data_block_finish (NfsubNffile *f, const BlockBuffers *buf, DataBlock *db,
+                   GError **error)
+{
+  char what[64];
+  g_snprintf (what, sizeof what, "data block %u", db->index);
+  Block *b = &db->b;
+  if ((!b->stored && !block_read_stored (f, what, buf, b, error))
+      || !block_inflate (f, what, buf, b, error))
+    return LOAD_FAILED;
+  if (db->runs_into_appendix)
+    {
+      block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                   "data block %u at byte %" G_GUINT64_FORMAT
+                   " runs into the appendix at byte %" G_GUINT64_FORMAT,
+                   db->index, b->pos, f->info.off_appendix);
+      return LOAD_FAILED;
+    }
+  switch (b->type)
+    {
+    case BLOCK_TYPE_STANDARD:
+      return LOAD_BLOCK;
+    case BLOCK_TYPE_ARRAY:
+      return LOAD_SKIP; /* lookup tables of nfdump's GeoDB/Tor files */
+    case BLOCK_TYPE_V15:
+    case BLOCK_TYPE_V16:
+      block_error (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
+                   "data block %u at byte %" G_GUINT64_FORMAT
+                   " holds nfdump 1.%s records: convert with "
+                   "nfdump -r old -w new", db->index, b->pos,
+                   b->type == BLOCK_TYPE_V15 ? "5" : "6");
+      return LOAD_FAILED;
+    default:
+      block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
+                   "data block %u at byte %" G_GUINT64_FORMAT
+                   ": unknown block type %u", db->index, b->pos, b->type);
+      return LOAD_FAILED;
+    }
+}
+
+/* Without read-ahead: both stages here, skipping blocks without flows. */
+static LoadResult
+load_next_block (NfsubNffile *f, DataBlock *db, GError **error)
+{
+  BlockBuffers buf = { f->stored, f->payload };
   for (;;)
     {
-      if (f->next_block >= f->info.num_blocks)
-        {
-          if (f->info.appendix_blocks > 0 && f->pos != f->info.off_appendix)
-            return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                                "the %u data blocks end at byte %"
-                                G_GUINT64_FORMAT " but the header puts the "
-                                "appendix at byte %" G_GUINT64_FORMAT,
-                                f->info.num_blocks, f->pos,
-                                f->info.off_appendix);
-          return FALSE;
-        }
-      guint32 index = f->next_block;
-      guint64 pos = f->pos;
-      if (f->info.appendix_blocks > 0 && pos >= f->info.off_appendix)
-        return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                            "the header announces %u data blocks but block "
-                            "%u would start at byte %" G_GUINT64_FORMAT
-                            ", where the appendix is", f->info.num_blocks,
-                            index, pos);
-      char what[64];
-      g_snprintf (what, sizeof what, "data block %u", index);
-      Block b;
-      if (!read_block (f, pos, what, buf, &b, error))
-        return FALSE;
-      f->next_block++;
-      f->pos = pos + BLOCK_HEADER_SIZE + b.size;
-      if (f->info.appendix_blocks > 0 && f->pos > f->info.off_appendix)
-        return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                            "data block %u at byte %" G_GUINT64_FORMAT
-                            " runs into the appendix at byte %"
-                            G_GUINT64_FORMAT, index, pos,
-                            f->info.off_appendix);
-      switch (b.type)
-        {
-        case BLOCK_TYPE_STANDARD:
-          db->payload = b.payload;
-          db->len = b.payload_len;
-          db->num_records = b.num_records;
-          db->index = index;
-          db->pos = pos;
-          return TRUE;
-        case BLOCK_TYPE_ARRAY:
-          continue; /* lookup tables of nfdump's GeoDB/Tor files: no flows */
-        case BLOCK_TYPE_V15:
-        case BLOCK_TYPE_V16:
-          return block_error (f, error, NFSUB_NFFILE_ERROR_UNSUPPORTED,
-                              "data block %u at byte %" G_GUINT64_FORMAT
-                              " holds nfdump 1.%s records: convert with "
-                              "nfdump -r old -w new", index, pos,
-                              b.type == BLOCK_TYPE_V15 ? "5" : "6");
-        default:
-          return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
-                              "data block %u at byte %" G_GUINT64_FORMAT
-                              ": unknown block type %u", index, pos, b.type);
-        }
+      LoadResult r = data_block_locate (f, &buf, db, error);
+      if (r == LOAD_BLOCK)
+        r = data_block_finish (f, &buf, db, error);
+      if (r != LOAD_SKIP)
+        return r;
     }
 }
 
 /* ------------------------------------------------------------------ */
-/* Read-ahead: a worker thread loads (reads and decompresses) the next
- * blocks while the caller walks the current one.  The worker runs
- * load_next_block, the very code the caller would run, block after block
- * in file order, into READAHEAD_SLOTS fixed buffers; the caller takes the
- * slots in the same order.  A slot that ends the file or failed is the
- * worker's last: the caller makes its error sticky only when its walk
- * reaches that block, so flows and errors come out exactly as without
- * read-ahead. */
+/* Read-ahead: the caller locates blocks into READAHEAD_SLOTS slots, the
+ * worker thread finishes (decompresses) them in the same order, and the
+ * caller walks them in that order.  For LZ4 the split is about even:
+ * reading the stored bytes (the kernel's copy) plus the walk against the
+ * decompression. */
 
 typedef enum {
-  SLOT_FREE,    /* the worker may fill it */
-  SLOT_READY,   /* holds a block; the caller's to walk */
-  SLOT_END,     /* no more data blocks */
-  SLOT_FAILED,  /* loading the next block failed: `error` */
+  SLOT_FREE,     /* the caller locates the next block into it */
+  SLOT_LOCATED,  /* the worker's to finish */
+  SLOT_READY,    /* a block to walk */
+  SLOT_SKIP,     /* a block without flows */
+  SLOT_END,      /* no more data blocks */
+  SLOT_FAILED,   /* locating or finishing failed: `error` */
 } SlotState;
 
 typedef struct {
-  guint8 *payload;         /* BLOCK_BUFFER_SIZE, or NULL: walked in place */
-  gboolean own_payload;    /* allocated for the slot (else f->payload) */
+  BlockBuffers buf;        /* slot 0 has f->stored and f->payload */
   SlotState state;
   DataBlock block;
   GError *error;
@@ -980,40 +1059,59 @@ typedef struct {
 
 struct Readahead {
   GThread *thread;
-  GMutex lock;
-  GCond cond;              /* any slot changed state, or stop */
+  GMutex lock;             /* guards the slot states and `stop` */
+  GCond cond;              /* a slot changed state, or stop */
   gboolean stop;
   ReadaheadSlot slot[READAHEAD_SLOTS];
-  guint take;              /* the slot the caller takes next */
+  /* the caller's */
+  guint locate;            /* the slot the next block is located into */
+  gboolean located_all;    /* locating met the end or an error */
+  guint take;              /* the slot walked next */
   gboolean holding;        /* the caller walks the slot before `take` */
 };
+
+static SlotState
+slot_state (Readahead *ra, ReadaheadSlot *s)
+{
+  g_mutex_lock (&ra->lock);
+  SlotState state = s->state;
+  g_mutex_unlock (&ra->lock);
+  return state;
+}
+
+static void
+slot_set (Readahead *ra, ReadaheadSlot *s, SlotState state, GError *error)
+{
+  g_mutex_lock (&ra->lock);
+  s->error = error;
+  s->state = state;
+  g_cond_broadcast (&ra->cond);
+  g_mutex_unlock (&ra->lock);
+}
 
 static gpointer
 readahead_worker (gpointer data)
 {
   NfsubNffile *f = data;
   Readahead *ra = f->ra;
-  for (guint fill = 0;; fill = (fill + 1) % READAHEAD_SLOTS)
+  for (guint k = 0;; k = (k + 1) % READAHEAD_SLOTS)
     {
-      ReadaheadSlot *s = &ra->slot[fill];
+      ReadaheadSlot *s = &ra->slot[k];
       g_mutex_lock (&ra->lock);
-      while (s->state != SLOT_FREE && !ra->stop)
+      /* READY and SKIP are this thread's own, not yet walked */
+      while (!ra->stop && s->state != SLOT_LOCATED && s->state != SLOT_END
+             && s->state != SLOT_FAILED)
         g_cond_wait (&ra->cond, &ra->lock);
-      gboolean stop = ra->stop;
+      gboolean go = !ra->stop && s->state == SLOT_LOCATED;
       g_mutex_unlock (&ra->lock);
-      if (stop)
-        break;
-      BlockBuffers buf = { f->stored, s->payload };
-      DataBlock db = { 0 };
+      if (!go)
+        break; /* stopped, or locating ended: nothing more comes */
+      /* the caller leaves a LOCATED slot alone */
       GError *error = NULL;
-      gboolean ok = load_next_block (f, &buf, &db, &error);
-      g_mutex_lock (&ra->lock);
-      s->block = db;
-      s->error = error;
-      s->state = ok ? SLOT_READY : error ? SLOT_FAILED : SLOT_END;
-      g_cond_broadcast (&ra->cond);
-      g_mutex_unlock (&ra->lock);
-      if (!ok)
+      LoadResult r = data_block_finish (f, &s->buf, &s->block, &error);
+      slot_set (ra, s, r == LOAD_BLOCK ? SLOT_READY
+                       : r == LOAD_SKIP ? SLOT_SKIP : SLOT_FAILED, error);
+      if (r == LOAD_FAILED)
         break;
     }
   return NULL;
@@ -1027,13 +1125,14 @@ readahead_start (NfsubNffile *f)
   Readahead *ra = g_new0 (Readahead, 1);
   g_mutex_init (&ra->lock);
   g_cond_init (&ra->cond);
-  for (guint i = 0; i < READAHEAD_SLOTS; i++)
+  ra->slot[0].buf.stored = f->stored;
+  ra->slot[0].buf.payload = f->payload;
+  for (guint i = 1; i < READAHEAD_SLOTS; i++)
     {
-      ReadaheadSlot *s = &ra->slot[i];
-      if (!f->payload)
-        continue; /* uncompressed, in memory: blocks are walked in place */
-      s->own_payload = i > 0;
-      s->payload = i == 0 ? f->payload : g_malloc (BLOCK_BUFFER_SIZE);
+      /* only the buffers reading without read-ahead needs too */
+      ra->slot[i].buf.stored = f->stored ? g_malloc (BLOCK_BUFFER_SIZE) : NULL;
+      ra->slot[i].buf.payload = f->payload ? g_malloc (BLOCK_BUFFER_SIZE)
+                                           : NULL;
     }
   f->ra = ra;
   ra->thread = g_thread_try_new ("nfsub-readahead", readahead_worker, f,
@@ -1046,43 +1145,63 @@ readahead_start (NfsubNffile *f)
   return TRUE;
 }
 
-/* Hands the caller the next block the worker loaded, and gives the slot
- * of the block walked before back to the worker. */
-static gboolean
+/* Gives the slot of the block walked before back, locates blocks into the
+ * free slots, and hands out the next block the worker finished. */
+static LoadResult
 readahead_take (NfsubNffile *f, DataBlock *db, GError **error)
 {
   Readahead *ra = f->ra;
-  g_mutex_lock (&ra->lock);
-  if (ra->holding)
+  for (;;)
     {
-      ra->slot[(ra->take + READAHEAD_SLOTS - 1) % READAHEAD_SLOTS].state
-          = SLOT_FREE;
-      ra->holding = FALSE;
-      g_cond_broadcast (&ra->cond);
-    }
-  ReadaheadSlot *s = &ra->slot[ra->take];
-  while (s->state == SLOT_FREE)
-    g_cond_wait (&ra->cond, &ra->lock);
-  SlotState state = s->state;
-  g_mutex_unlock (&ra->lock);
-  /* the worker leaves a slot alone until it is free again */
-  switch (state)
-    {
-    case SLOT_READY:
-      *db = s->block;
-      ra->take = (ra->take + 1) % READAHEAD_SLOTS;
-      ra->holding = TRUE;
-      return TRUE;
-    case SLOT_FAILED:
-      g_propagate_error (error, g_error_copy (s->error));
-      return FALSE;
-    default:
-      return FALSE;
+      if (ra->holding)
+        {
+          guint held = (ra->take + READAHEAD_SLOTS - 1) % READAHEAD_SLOTS;
+          slot_set (ra, &ra->slot[held], SLOT_FREE, NULL);
+          ra->holding = FALSE;
+        }
+      while (!ra->located_all)
+        {
+          ReadaheadSlot *s = &ra->slot[ra->locate];
+          if (slot_state (ra, s) != SLOT_FREE)
+            break;
+          /* the worker leaves a FREE slot alone */
+          GError *e = NULL;
+          LoadResult r = data_block_locate (f, &s->buf, &s->block, &e);
+          slot_set (ra, s, r == LOAD_BLOCK ? SLOT_LOCATED
+                           : r == LOAD_END ? SLOT_END : SLOT_FAILED, e);
+          ra->located_all = r != LOAD_BLOCK;
+          ra->locate = (ra->locate + 1) % READAHEAD_SLOTS;
+        }
+      ReadaheadSlot *s = &ra->slot[ra->take];
+      g_mutex_lock (&ra->lock);
+      while (s->state == SLOT_LOCATED)
+        g_cond_wait (&ra->cond, &ra->lock);
+      SlotState state = s->state;
+      g_mutex_unlock (&ra->lock);
+      /* READY, SKIP, END and FAILED are the worker's last word on it */
+      switch (state)
+        {
+        case SLOT_READY:
+          *db = s->block;
+          ra->take = (ra->take + 1) % READAHEAD_SLOTS;
+          ra->holding = TRUE;
+          return LOAD_BLOCK;
+        case SLOT_SKIP:
+          ra->take = (ra->take + 1) % READAHEAD_SLOTS;
+          ra->holding = TRUE;
+          continue;
+        case SLOT_FAILED:
+          g_propagate_error (error, g_error_copy (s->error));
+          return LOAD_FAILED;
+        default:
+          g_assert (state == SLOT_END);
+          return LOAD_END;
+        }
     }
 }
 
-/* Stops and joins the worker (it finishes the block it is loading) and
- * frees what read-ahead allocated. */
+/* Stops and joins the worker (it finishes the block it is on) and frees
+ * what read-ahead allocated. */
 static void
 readahead_free (NfsubNffile *f)
 {
@@ -1099,8 +1218,11 @@ readahead_free (NfsubNffile *f)
     }
   for (guint i = 0; i < READAHEAD_SLOTS; i++)
     {
-      if (ra->slot[i].own_payload)
-        g_free (ra->slot[i].payload);
+      if (i > 0)
+        {
+          g_free (ra->slot[i].buf.stored);
+          g_free (ra->slot[i].buf.payload);
+        }
       g_clear_error (&ra->slot[i].error);
     }
   g_mutex_clear (&ra->lock);
@@ -1173,28 +1295,27 @@ next_data_block (NfsubNffile *f)
     }
   DataBlock db;
   GError *error = NULL;
-  BlockBuffers buf = { f->stored, f->payload };
-  gboolean ok = f->ra ? readahead_take (f, &db, &error)
-                      : load_next_block (f, &buf, &db, &error);
-  if (!ok)
+  LoadResult r = f->ra ? readahead_take (f, &db, &error)
+                       : load_next_block (f, &db, &error);
+  if (r == LOAD_FAILED)
     {
-      if (error)
-        {
-          if (!f->failure)
-            f->failure = error;
-          else
-            g_error_free (error);
-        }
+      if (!f->failure)
+        f->failure = error;
       else
-        f->at_end = TRUE;
+        g_error_free (error);
       return FALSE;
     }
-  f->block = db.payload;
-  f->block_len = db.len;
+  if (r == LOAD_END)
+    {
+      f->at_end = TRUE;
+      return FALSE;
+    }
+  f->block = db.b.payload;
+  f->block_len = db.b.payload_len;
   f->rec_off = 0;
-  f->rec_left = db.num_records;
+  f->rec_left = db.b.num_records;
   f->cur_block = db.index;
-  f->cur_block_pos = db.pos;
+  f->cur_block_pos = db.b.pos;
   f->in_block = TRUE;
   return TRUE;
 }

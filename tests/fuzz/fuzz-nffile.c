@@ -1,10 +1,13 @@
 /* libFuzzer target for the nffile reader: open the input as an nfdump
- * file from memory and read every flow.  Any crash, sanitizer report,
- * hang or unbounded allocation is a bug; an error is the expected answer
- * for nearly every input.  Build and run with `make fuzz-nffile`. */
+ * file from memory and read every flow, once without read-ahead and once
+ * with it.  Any crash, sanitizer report, hang or unbounded allocation is a
+ * bug, and so is any difference between the two reads (flows, error
+ * message); an error is the expected answer for nearly every input.
+ * Build and run with `make fuzz-nffile`. */
 #include "config.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include <nfsub/nffile.h>
 
@@ -12,40 +15,67 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+typedef struct {
+  guint64 flows;
+  guint64 hash;       /* FNV-1a over every byte of every flow */
+  char *error;        /* NULL: read to the end */
+  guint exporters, samplers;
+} ReadOutcome;
+
+static void
+read_input (const uint8_t *data, size_t size, gboolean readahead,
+            ReadOutcome *out)
 {
   static NfsubFlow flows[256];
   GError *error = NULL;
+  memset (out, 0, sizeof *out);
+  out->hash = G_GUINT64_CONSTANT (0xcbf29ce484222325);
   NfsubNffile *f = nfsub_nffile_open_memory (data, size, "fuzz", &error);
   if (!f)
     {
       /* every error names the file */
       if (!error || !g_str_has_prefix (error->message, "fuzz: "))
         __builtin_trap ();
+      out->error = g_strdup (error->message);
       g_error_free (error);
-      return 0;
+      return;
     }
-  const NfsubFileInfo *info = nfsub_nffile_info (f);
-  guint64 sum = info->stat.numbytes;
+  nfsub_nffile_set_readahead (f, readahead);
   gssize n;
   while ((n = nfsub_nffile_read (f, flows, G_N_ELEMENTS (flows), &error)) > 0)
-    for (gssize i = 0; i < n; i++)
-      sum += flows[i].in_bytes + flows[i].sampling_rate + flows[i].family;
+    {
+      const guint8 *p = (const guint8 *) flows;
+      for (gsize i = 0; i < (gsize) n * sizeof (NfsubFlow); i++)
+        out->hash = (out->hash ^ p[i]) * G_GUINT64_CONSTANT (0x100000001b3);
+      out->flows += (guint64) n;
+    }
   if (n < 0)
     {
       if (!error || !g_str_has_prefix (error->message, "fuzz: "))
         __builtin_trap ();
+      out->error = g_strdup (error->message);
       g_error_free (error);
     }
   else if (error)
     __builtin_trap ();
-  guint ne, ns;
-  nfsub_nffile_exporters (f, &ne);
-  nfsub_nffile_samplers (f, &ns);
+  nfsub_nffile_exporters (f, &out->exporters);
+  nfsub_nffile_samplers (f, &out->samplers);
   nfsub_nffile_close (f);
-  /* keep the loop from being optimised away */
-  volatile guint64 sink = sum + ne + ns;
-  (void) sink;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  ReadOutcome plain, ahead;
+  read_input (data, size, FALSE, &plain);
+  read_input (data, size, TRUE, &ahead);
+  if (plain.flows != ahead.flows || plain.hash != ahead.hash
+      || plain.exporters != ahead.exporters
+      || plain.samplers != ahead.samplers
+      || !plain.error != !ahead.error
+      || (plain.error && strcmp (plain.error, ahead.error) != 0))
+    __builtin_trap ();
+  g_free (plain.error);
+  g_free (ahead.error);
   return 0;
 }
