@@ -117,7 +117,7 @@ static gpointer
 big_alloc0 (gsize bytes)
 {
   if (bytes < HUGE_FROM)
-    return g_malloc0 (bytes);
+    return g_aligned_alloc0 (1, bytes, 64); /* whole cache lines */
   void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
@@ -134,7 +134,7 @@ big_free (gpointer p, gsize bytes)
   if (!p)
     return;
   if (bytes < HUGE_FROM)
-    g_free (p);
+    g_aligned_free (p);
   else
     munmap (p, bytes);
 }
@@ -264,10 +264,14 @@ key64_of (const PrefixTable *pt, const NfsubAddr *a)
                          : a->hi & pt->mask_hi;
 }
 
+/* Slots pair up into 64-byte lines (32-byte slots, line-aligned arrays)
+ * and a key's home is always the first slot of a line: the usual probe
+ * (the home slot and its neighbour) then reads one cache line, which a
+ * batched lookup prefetches. */
 static inline gsize
 slot_of64 (const PrefixTable *pt, guint64 key)
 {
-  return (gsize) (hash64 (key) >> (64 - pt->bits));
+  return (gsize) (hash64 (key) >> (64 - pt->bits)) & ~(gsize) 1;
 }
 
 static inline gsize
@@ -611,6 +615,7 @@ hit_from_binding (LeaseTable *t, guint32 id, LeaseHit *out)
   out->service = b->service;
   out->user_class = b->user_class;
   out->access = b->access;
+  out->reserved = 0;
 }
 
 static inline void
@@ -622,6 +627,7 @@ hit_from_slot (const SlotHead *h, LeaseHit *out)
   out->service = (h->user >> 26) & 3;
   out->user_class = (h->user >> 28) & 3;
   out->access = h->user >> 30;
+  out->reserved = 0;
 }
 
 static guint32
@@ -669,95 +675,347 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
   return lookup_from (t, a, when, 0, NULL);
 }
 
-#define LOOKUP_STRIDE 256
-#define NO_SLOT G_MAXUINT32
-#define SLOW_PATH (G_MAXUINT32 - 1)
+/* Batched lookups are a software pipeline over strides of addresses.
+ * Each stage first issues the loads of every address that needs one and
+ * only then reads what it loaded, so the cache misses of a stride overlap
+ * instead of queueing one after another:
+ *   1. prefilter, sort into an IPv4 and an IPv6 list (no branches);
+ *   2. per family: hash the first (longest) table's key, fetch its line,
+ *      probe it; a key that overflowed to the next line goes round again;
+ *   3. a flow older than the slot's newest binding walks the chain, one
+ *      binding per round;
+ *   4. a binding found on the chain needs its user's key.
+ * Addresses whose longest table has no applicable binding while shorter
+ * tables exist, and tables with keys longer than 64 bits, take the plain
+ * lookup (rare: static ranges behind dynamic pools).
+ *
+ * Prefetches alone do not overlap well everywhere (on a VM whose page
+ * walks are costly many are dropped), so each stage also loads one word
+ * of every line it is about to read, in a loop without branches on the
+ * loaded data: the out-of-order core then keeps many misses in flight,
+ * which a loop that branches on each line's contents cannot. */
+#ifndef LOOKUP_STRIDE
+#define LOOKUP_STRIDE 128
+#endif
+#ifndef LOOKUP_PREFETCH
+#define LOOKUP_PREFETCH(p) __builtin_prefetch (p)
+#endif
+
+static inline void
+touch_done (guint64 sum)
+{
+  __asm__ volatile ("" : : "r"(sum));
+}
+
+/* A batch of lookups (see lease_table_tag_grouped): the results go to
+ * out[] or, when tags is set, to the tags in place. */
+typedef struct {
+  const guint8 *addrs;
+  gsize stride;
+  guint group_bits;
+  const guint32 *whens;
+  LeaseHit *out;
+  guint8 *tags;
+  gsize tag_stride;
+  guint8 *found;
+  PrefixTable *first[2]; /* [0] IPv4, [1] IPv6: the longest table */
+  gboolean more[2];      /* shorter tables follow */
+} LookupBatch;
+
+/* What is left of one stride after the probes. */
+typedef struct {
+  guint n_slow, n_chain, n_found;
+  guint16 slow_i[LOOKUP_STRIDE];
+  guint8 slow_from[LOOKUP_STRIDE]; /* table index to start from */
+  guint16 chain_i[LOOKUP_STRIDE];
+  guint32 chain_id[LOOKUP_STRIDE];
+  guint16 found_i[LOOKUP_STRIDE];
+  guint32 found_id[LOOKUP_STRIDE];
+} StrideRest;
+
+static inline const NfsubAddr *
+batch_addr (const LookupBatch *q, guint i)
+{
+  return (const NfsubAddr *) (q->addrs + (gsize) (i >> q->group_bits) * q->stride
+                              + (gsize) (i & ((1u << q->group_bits) - 1))
+                                  * sizeof (NfsubAddr));
+}
+
+static inline guint32
+batch_when (const LookupBatch *q, guint i)
+{
+  return q->whens[i >> q->group_bits];
+}
+
+static inline void
+batch_tag (LookupBatch *q, guint i, const char *key, guint32 user,
+           guint8 service, guint8 user_class, guint8 access)
+{
+  guint mask = (1u << q->group_bits) - 1;
+  NfsubSubscriberTag tag = { key, user, service, user_class, access, 0 };
+  memcpy (q->tags + (gsize) (i >> q->group_bits) * q->tag_stride
+            + (gsize) (i & mask) * sizeof tag,
+          &tag, sizeof tag);
+  q->found[i >> q->group_bits] |= (guint8) (1u << (i & mask));
+}
+
+static inline void
+emit_slot (LookupBatch *q, guint i, const SlotHead *h)
+{
+  if (q->tags)
+    batch_tag (q, i, h->key, h->user & USER_ID_MASK, (h->user >> 26) & 3,
+               (h->user >> 28) & 3, h->user >> 30);
+  else
+    hit_from_slot (h, &q->out[i]);
+}
+
+static void
+emit_binding (LeaseTable *t, LookupBatch *q, guint i, guint32 id)
+{
+  if (q->tags)
+    {
+      const LeaseBinding *b = binding_get (t, id);
+      batch_tag (q, i, t->users[b->user].key, b->user, b->service,
+                 b->user_class, b->access);
+    }
+  else
+    hit_from_binding (t, id, &q->out[i]);
+}
+
+static inline void
+rest_slow (StrideRest *r, guint i, guint from)
+{
+  r->slow_i[r->n_slow] = (guint16) i;
+  r->slow_from[r->n_slow++] = (guint8) from;
+}
+
+/* The probes of stage 2, both families in one list so that all their
+ * misses are in flight together. */
+typedef struct {
+  guint n;
+  guint16 i[LOOKUP_STRIDE];   /* entry, relative to the stride's base */
+  guint8 fam[LOOKUP_STRIDE];
+  guint64 key[LOOKUP_STRIDE];
+  guint32 pos[LOOKUP_STRIDE]; /* the first slot of the line to read */
+} ProbeList;
+
+static inline void
+probe_add (LeaseTable *t, const LookupBatch *q, guint base, guint f,
+           const guint16 *list, guint n, ProbeList *w, StrideRest *r)
+{
+  PrefixTable *pt = q->first[f];
+  if (pt->wide)
+    {
+      for (guint k = 0; k < n; k++)
+        rest_slow (r, list[k], 0);
+      return;
+    }
+  (void) t;
+  const Slot64 *slots = pt->s64;
+  guint at = w->n;
+  for (guint k = 0; k < n; k++, at++)
+    {
+      const NfsubAddr *a = batch_addr (q, base + list[k]);
+      guint64 key = f ? a->hi & pt->mask_hi : a->lo & pt->mask_lo & 0xffffffffu;
+      gsize j = slot_of64 (pt, key);
+      LOOKUP_PREFETCH (&slots[j]);
+      w->i[at] = list[k];
+      w->fam[at] = (guint8) f;
+      w->key[at] = key;
+      w->pos[at] = (guint32) j;
+    }
+  w->n = at;
+}
+
+static void
+probe_run (LeaseTable *t, LookupBatch *q, guint base, ProbeList *w,
+           StrideRest *r)
+{
+  guint n = w->n;
+  while (n)
+    {
+      guint64 touched = 0;
+      for (guint k = 0; k < n; k++)
+        touched += q->first[w->fam[k]]->s64[w->pos[k]].key;
+      touch_done (touched);
+      guint n_next = 0;
+      for (guint k = 0; k < n; k++)
+        {
+          guint i = w->i[k], f = w->fam[k];
+          guint64 key = w->key[k];
+          PrefixTable *pt = q->first[f];
+          gsize j = w->pos[k];
+          const Slot64 *line = &pt->s64[j];
+          /* the home slot, its neighbour in the line, else the next line
+           * (the list shrinks in place as entries finish); which of the
+           * two holds the key is a coin toss, so it is chosen without a
+           * branch */
+          guint used0 = line[0].h.head != 0, used1 = line[1].h.head != 0;
+          guint at0 = used0 & (line[0].key == key);
+          guint at1 = used0 & used1 & (line[1].key == key);
+          const Slot64 *sl = line + (at0 ^ 1);
+          if (G_UNLIKELY (!(at0 | at1)))
+            {
+              if (used0 & used1)
+                {
+                  gsize next = (j + 2) & (((gsize) 1 << pt->bits) - 1);
+                  LOOKUP_PREFETCH (&pt->s64[next]);
+                  w->i[n_next] = (guint16) i;
+                  w->fam[n_next] = (guint8) f;
+                  w->key[n_next] = key;
+                  w->pos[n_next++] = (guint32) next;
+                }
+              else if (q->more[f])
+                rest_slow (r, i, 1);
+              continue;
+            }
+          guint32 when = batch_when (q, base + i);
+          if (G_LIKELY (sl->h.start <= when))
+            {
+              if (G_LIKELY (when < sl->h.end))
+                emit_slot (q, base + i, &sl->h);
+              else if (q->more[f])
+                rest_slow (r, i, 1);
+            }
+          else
+            {
+              /* the flow is older than the newest binding */
+              LOOKUP_PREFETCH (binding_get (t, sl->h.head));
+              r->chain_i[r->n_chain] = (guint16) i;
+              r->chain_id[r->n_chain++] = sl->h.head;
+            }
+        }
+      n = n_next;
+    }
+}
+
+static void
+lookup_stride (LeaseTable *t, LookupBatch *q, guint base, guint m)
+{
+  StrideRest r;
+  r.n_slow = r.n_chain = r.n_found = 0;
+  guint16 list[2][LOOKUP_STRIDE];
+  guint nl[2] = { 0, 0 };
+  guint has4 = q->first[0] != NULL, has6 = q->first[1] != NULL;
+
+  /* 1: prefilter without branches (which family an address is, and
+   * whether its prefix is bound, are both coin tosses) */
+  for (guint i = 0; i < m; i++)
+    {
+      const NfsubAddr *a = batch_addr (q, base + i);
+      /* nfsub_addr_is_v4 () without its short-circuit branch */
+      guint64 hi = a->hi, lo = a->lo;
+      guint v6 = (hi | ((lo >> 32) ^ 0xffff)) != 0;
+      guint32 k4 = (guint32) lo >> 16;
+      guint pass4 = (guint) (t->v4_filter[k4 >> 6] >> (k4 & 63)) & has4;
+      guint64 h6 = hash64 (hi >> 32) >> (64 - V6_FILTER_BITS);
+      guint pass6 = ((guint) (t->v6_filter[h6 >> 6] >> (h6 & 63))
+                     | (guint) t->v6_filter_off)
+                    & has6;
+      list[0][nl[0]] = (guint16) i;
+      nl[0] += pass4 & ~v6 & 1;
+      list[1][nl[1]] = (guint16) i;
+      nl[1] += pass6 & v6;
+    }
+
+  /* 2 */
+  ProbeList w;
+  w.n = 0;
+  if (nl[0])
+    probe_add (t, q, base, 0, list[0], nl[0], &w, &r);
+  if (nl[1])
+    probe_add (t, q, base, 1, list[1], nl[1], &w, &r);
+  probe_run (t, q, base, &w, &r);
+
+  /* 3: older bindings */
+  while (r.n_chain)
+    {
+      guint64 touched = 0;
+      for (guint k = 0; k < r.n_chain; k++)
+        touched += binding_get (t, r.chain_id[k])->start;
+      touch_done (touched);
+      guint n_next = 0;
+      for (guint k = 0; k < r.n_chain; k++)
+        {
+          guint i = r.chain_i[k];
+          const LeaseBinding *b = binding_get (t, r.chain_id[k]);
+          guint32 when = batch_when (q, base + i);
+          if (b->start <= when)
+            {
+              if (when < b->end)
+                {
+                  LOOKUP_PREFETCH (&t->users[b->user]);
+                  r.found_i[r.n_found] = (guint16) i;
+                  r.found_id[r.n_found++] = r.chain_id[k];
+                }
+              else if (q->more[!nfsub_addr_is_v4 (batch_addr (q, base + i))])
+                rest_slow (&r, i, 1);
+            }
+          else if (b->next)
+            {
+              LOOKUP_PREFETCH (binding_get (t, b->next));
+              r.chain_i[n_next] = (guint16) i;
+              r.chain_id[n_next++] = b->next;
+            }
+          else if (q->more[!nfsub_addr_is_v4 (batch_addr (q, base + i))])
+            rest_slow (&r, i, 1);
+        }
+      r.n_chain = n_next;
+    }
+
+  /* 4: their users' keys */
+  guint64 touched = 0;
+  for (guint k = 0; k < r.n_found; k++)
+    touched += t->users[binding_get (t, r.found_id[k])->user].access;
+  touch_done (touched);
+  for (guint k = 0; k < r.n_found; k++)
+    emit_binding (t, q, base + r.found_i[k], r.found_id[k]);
+
+  for (guint k = 0; k < r.n_slow; k++)
+    {
+      guint i = r.slow_i[k];
+      guint32 id = lookup_from (t, batch_addr (q, base + i),
+                                batch_when (q, base + i), r.slow_from[k],
+                                NULL);
+      if (id)
+        emit_binding (t, q, base + i, id);
+    }
+}
+
+static void
+lookup_batch (LeaseTable *t, LookupBatch *q, guint n)
+{
+  q->first[0] = t->tables[0]->len ? t->tables[0]->pdata[0] : NULL;
+  q->first[1] = t->tables[1]->len ? t->tables[1]->pdata[0] : NULL;
+  q->more[0] = t->tables[0]->len > 1;
+  q->more[1] = t->tables[1]->len > 1;
+  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
+    lookup_stride (t, q, base, MIN (LOOKUP_STRIDE, n - base));
+}
+
+void
+lease_table_tag_grouped (LeaseTable *t, guint n, const NfsubAddr *addrs,
+                         gsize addr_stride, guint group_bits,
+                         const guint32 *whens, NfsubSubscriberTag *tags,
+                         gsize tag_stride, guint8 *found)
+{
+  g_return_if_fail (group_bits <= 3);
+  LookupBatch q = { (const guint8 *) addrs, addr_stride, group_bits, whens,
+                    NULL, (guint8 *) tags, tag_stride, found };
+  lookup_batch (t, &q, n);
+}
 
 void
 lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
                          const guint32 *whens, LeaseHit *out)
 {
-  /* Two passes over a stride of addresses: hash the first (longest)
-   * table's key and prefetch its slot; then probe.  The slot holds the
-   * newest binding's times and user, so the usual case is answered from
-   * it; the first pass's independent loads let the cache misses of a big
-   * table overlap instead of queueing.  Keys of the first table are
-   * 64-bit (IPv4, IPv6 up to /64); anything else takes the general
-   * path. */
-  PrefixTable *first[2] = {
-    t->tables[0]->len ? t->tables[0]->pdata[0] : NULL,
-    t->tables[1]->len ? t->tables[1]->pdata[0] : NULL,
-  };
-  gboolean more[2] = { t->tables[0]->len > 1, t->tables[1]->len > 1 };
-  guint64 keys[LOOKUP_STRIDE];
-  guint32 slots[LOOKUP_STRIDE];
-
-  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
+  for (guint i = 0; i < n; i++)
     {
-      guint m = MIN (LOOKUP_STRIDE, n - base);
-      const NfsubAddr *a = addrs + base;
-      for (guint i = 0; i < m; i++)
-        {
-          slots[i] = NO_SLOT;
-          gboolean v4 = nfsub_addr_is_v4 (&a[i]);
-          PrefixTable *pt = first[!v4];
-          if (!pt || !filter_pass (t, &a[i]))
-            continue;
-          if (pt->wide)
-            {
-              slots[i] = SLOW_PATH;
-              continue;
-            }
-          guint64 key = v4 ? a[i].lo & pt->mask_lo & 0xffffffffu
-                           : a[i].hi & pt->mask_hi;
-          keys[i] = key;
-          slots[i] = (guint32) slot_of64 (pt, key);
-          __builtin_prefetch (&pt->s64[slots[i]]);
-        }
-      for (guint i = 0; i < m; i++)
-        {
-          LeaseHit *o = &out[base + i];
-          o->key = NULL;
-          o->user = o->binding = 0;
-          if (slots[i] == NO_SLOT)
-            continue;
-          guint32 when = whens[base + i];
-          guint32 id = 0;
-          gboolean v4 = nfsub_addr_is_v4 (&a[i]);
-          if (slots[i] == SLOW_PATH)
-            id = lookup_from (t, &a[i], when, 0, NULL);
-          else
-            {
-              PrefixTable *pt = first[!v4];
-              gsize mask = ((gsize) 1 << pt->bits) - 1;
-              for (gsize j = slots[i];; j = (j + 1) & mask)
-                {
-                  const Slot64 *sl = &pt->s64[j];
-                  if (sl->h.head == 0)
-                    break;
-                  if (sl->key == keys[i])
-                    {
-                      if (sl->h.start <= when)
-                        {
-                          if (when < sl->h.end)
-                            {
-                              hit_from_slot (&sl->h, o);
-                              goto next;
-                            }
-                        }
-                      else
-                        id = slot_find (t, &sl->h, when);
-                      break;
-                    }
-                }
-              if (!id && more[!v4])
-                id = lookup_from (t, &a[i], when, 1, NULL);
-            }
-          if (id)
-            hit_from_binding (t, id, o);
-        next:;
-        }
+      out[i].key = NULL;
+      out[i].user = out[i].binding = 0;
     }
+  LookupBatch q = { (const guint8 *) addrs, sizeof *addrs, 0, whens, out };
+  lookup_batch (t, &q, n);
 }
 
 /* ---- users ---- */

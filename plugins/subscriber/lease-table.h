@@ -41,12 +41,15 @@ typedef struct {
   guint32 slot;       /* private */
 } LeaseBinding;
 
-/* What a lookup found: enough to fill a tag without another access. */
+/* What a lookup found: enough to fill a tag without another access.  The
+ * first fields are laid out as an NfsubSubscriberTag, so that tagging
+ * copies them as a whole. */
 typedef struct {
   const char *key;    /* the user's key, NULL: no binding */
   guint32 user;
-  guint32 binding;
   guint8 service, user_class, access;
+  guint8 reserved;    /* 0 */
+  guint32 binding;
 } LeaseHit;
 
 typedef struct {
@@ -122,6 +125,19 @@ guint32 lease_table_lookup_match (LeaseTable *t, const NfsubAddr *addr,
  * tables. */
 void lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
                               const guint32 *whens, LeaseHit *out);
+/* Tagging: the same for n addresses read in place, in groups of
+ * 2^group_bits consecutive NfsubAddr whose groups are addr_stride bytes
+ * apart, at time whens[group].  A bound address's tag is written in
+ * place, to the NfsubSubscriberTag (i % 2^group_bits) of the group's
+ * tags (tag_stride bytes apart), and bit (i % 2^group_bits) of
+ * found[group] is set; unbound addresses' tags are left alone.  With a
+ * batch's flows: addrs &flows[0].src, tags &flows[0].src_tag, both
+ * strides sizeof (NfsubFlow), group_bits 1 (dst follows src, dst_tag
+ * follows src_tag): found[k] gets NFSUB_DIR_IN | NFSUB_DIR_OUT bits. */
+void lease_table_tag_grouped (LeaseTable *t, guint n, const NfsubAddr *addrs,
+                              gsize addr_stride, guint group_bits,
+                              const guint32 *whens, NfsubSubscriberTag *tags,
+                              gsize tag_stride, guint8 *found);
 
 /* Every key with its binding chain (newest first). */
 typedef void (*LeaseTableForeachFunc) (const LeasePrefix *p, LeaseKind kind,

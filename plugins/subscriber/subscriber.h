@@ -233,10 +233,6 @@ typedef struct {
   const RuleSet *rules;
   gboolean flow_rules;
   GHashTable *access_users;  /* (user << 2 | access) -> user */
-  NfsubAddr *addrs;          /* scratch, 2 per flow */
-  guint32 *whens;
-  LeaseHit *found;
-  guint scratch;
 } Tagger;
 
 void tagger_init (Tagger *tg, SubIndex *ix, const RuleSet *rules);

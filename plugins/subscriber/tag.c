@@ -19,10 +19,6 @@ void
 tagger_clear (Tagger *tg)
 {
   g_clear_pointer (&tg->access_users, g_hash_table_unref);
-  g_clear_pointer (&tg->addrs, g_free);
-  g_clear_pointer (&tg->whens, g_free);
-  g_clear_pointer (&tg->found, g_free);
-  tg->scratch = 0;
 }
 
 /* The same subscription under another access type is another user
@@ -45,85 +41,141 @@ user_with_access (Tagger *tg, guint32 user, guint8 access)
   return id;
 }
 
-static inline void
-fill_tag (Tagger *tg, NfsubSubscriberTag *tag, const LeaseHit *hit,
-          const NfsubFlow *f, guint32 ifindex)
+/* A flow rule decides the access per flow end; the tag in place was
+ * written from the binding. */
+static void
+apply_flow_rule (Tagger *tg, NfsubSubscriberTag *tag, const NfsubFlow *f,
+                 guint32 ifindex)
 {
-  if (G_UNLIKELY (tg->flow_rules))
+  guint8 access = rules_flow_access (tg->rules, &f->exporter, ifindex);
+  if (access && access != tag->access)
     {
-      guint8 access = rules_flow_access (tg->rules, &f->exporter, ifindex);
-      if (access && access != hit->access)
-        {
-          guint32 user = user_with_access (tg, hit->user, access);
-          tag->user = lease_table_user (tg->index->table, user)->key;
-          tag->user_id = user;
-          tag->service = hit->service;
-          tag->user_class = hit->user_class;
-          tag->access = access;
-          return;
-        }
+      guint32 user = user_with_access (tg, tag->user_id, access);
+      tag->user = lease_table_user (tg->index->table, user)->key;
+      tag->user_id = user;
+      tag->access = access;
     }
-  tag->user = hit->key;
-  tag->user_id = hit->user;
-  tag->service = hit->service;
-  tag->user_class = hit->user_class;
-  tag->access = hit->access;
 }
+
+static inline guint32
+flow_when (const NfsubFlow *f)
+{
+  guint64 s = f->first_ms / 1000;
+  return s >= LEASE_END_OPEN ? LEASE_END_OPEN - 1 : (guint32) s;
+}
+
+/* Flows per round of lookups: their records stay in the L1 cache from
+ * the first pass over them to the last, and their 2 * TAG_CHUNK ends
+ * are one stride of the lease table's lookup pipeline. */
+#ifndef TAG_CHUNK
+#define TAG_CHUNK 64
+#endif
 
 void
 tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
 {
   guint n = nfsub_batch_size (batch);
-  if (n == 0)
-    return;
-  if (tg->scratch < 2 * n)
+  LeaseTable *t = tg->index->table;
+  guint32 whens[TAG_CHUNK];
+  guint8 dirs[TAG_CHUNK];
+  NfsubAddr gathered[2 * TAG_CHUNK];
+  NfsubSubscriberTag gathered_tags[2 * TAG_CHUNK];
+  /* the sums in locals: stores through `c` could alias the flows */
+  guint64 bytes_sum = 0, packets_sum = 0, in_flows = 0, in_bytes = 0;
+  guint64 out_flows = 0, out_bytes = 0, both_flows = 0, both_bytes = 0;
+  guint64 unattr_flows = 0, unattr_bytes = 0, unattr_packets = 0;
+
+  /* Entry 2i is flow i's source, 2i + 1 its destination: the lookups
+   * set NFSUB_DIR_IN for a bound source (the subscriber sends: upload)
+   * and NFSUB_DIR_OUT for a bound destination (download). */
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst)
+                   == G_STRUCT_OFFSET (NfsubFlow, src) + sizeof (NfsubAddr));
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst_tag)
+                   == G_STRUCT_OFFSET (NfsubFlow, src_tag)
+                        + sizeof (NfsubSubscriberTag));
+  G_STATIC_ASSERT (NFSUB_DIR_IN == 1 && NFSUB_DIR_OUT == 2);
+  for (guint base = 0; base < n; base += TAG_CHUNK)
     {
-      tg->scratch = 2 * n;
-      tg->addrs = g_renew (NfsubAddr, tg->addrs, tg->scratch);
-      tg->whens = g_renew (guint32, tg->whens, tg->scratch);
-      tg->found = g_renew (LeaseHit, tg->found, tg->scratch);
-    }
-  for (guint i = 0; i < n; i++)
-    {
-      const NfsubFlow *f = nfsub_batch_flow (batch, i);
-      guint64 s = f->first_ms / 1000;
-      guint32 when = s >= LEASE_END_OPEN ? LEASE_END_OPEN - 1 : (guint32) s;
-      tg->addrs[2 * i] = f->src;
-      tg->addrs[2 * i + 1] = f->dst;
-      tg->whens[2 * i] = tg->whens[2 * i + 1] = when;
-    }
-  lease_table_lookup_many (tg->index->table, 2 * n, tg->addrs, tg->whens,
-                           tg->found);
-  for (guint i = 0; i < n; i++)
-    {
-      NfsubFlow *f = nfsub_batch_flow (batch, i);
-      guint8 dir = 0;
+      guint m = MIN (TAG_CHUNK, n - base);
+      memset (dirs, 0, m);
+      if (!batch->selected)
+        {
+          /* addresses read and tags written in place */
+          NfsubFlow *flows = batch->flows + base;
+          for (guint i = 0; i < m; i++)
+            whens[i] = flow_when (&flows[i]);
+          lease_table_tag_grouped (t, 2 * m, &flows[0].src, sizeof (NfsubFlow),
+                                   1, whens, &flows[0].src_tag,
+                                   sizeof (NfsubFlow), dirs);
+        }
+      else
+        {
+          for (guint i = 0; i < m; i++)
+            {
+              const NfsubFlow *f = nfsub_batch_flow (batch, base + i);
+              whens[i] = flow_when (f);
+              gathered[2 * i] = f->src;
+              gathered[2 * i + 1] = f->dst;
+            }
+          lease_table_tag_grouped (t, 2 * m, gathered, 2 * sizeof (NfsubAddr),
+                                   1, whens, gathered_tags,
+                                   2 * sizeof (NfsubSubscriberTag), dirs);
+          for (guint i = 0; i < m; i++)
+            {
+              NfsubFlow *f = nfsub_batch_flow (batch, base + i);
+              if (dirs[i] & NFSUB_DIR_IN)
+                f->src_tag = gathered_tags[2 * i];
+              if (dirs[i] & NFSUB_DIR_OUT)
+                f->dst_tag = gathered_tags[2 * i + 1];
+            }
+        }
+
       /* The source is the subscriber: traffic enters the router on the
        * subscriber side (input interface); the destination: it leaves
        * towards the subscriber (output interface). */
-      if (tg->found[2 * i].key)
+      if (G_UNLIKELY (tg->flow_rules))
+        for (guint i = 0; i < m; i++)
+          {
+            NfsubFlow *f = nfsub_batch_flow (batch, base + i);
+            if (dirs[i] & NFSUB_DIR_IN)
+              apply_flow_rule (tg, &f->src_tag, f, f->input_if);
+            if (dirs[i] & NFSUB_DIR_OUT)
+              apply_flow_rule (tg, &f->dst_tag, f, f->output_if);
+          }
+
+      for (guint i = 0; i < m; i++)
         {
-          fill_tag (tg, &f->src_tag, &tg->found[2 * i], f, f->input_if);
-          dir |= NFSUB_DIR_IN;
+          NfsubFlow *f = nfsub_batch_flow (batch, base + i);
+          guint dir = dirs[i];
+          f->direction = (guint8) dir;
+          guint64 bytes = nfsub_flow_bytes (f), packets = nfsub_flow_packets (f);
+          /* all-ones masks instead of branches: the directions are a
+           * coin toss per flow */
+          guint64 in = -(guint64) (dir & 1), out = -(guint64) (dir >> 1);
+          guint64 both = in & out, none = ~(in | out);
+          bytes_sum += bytes;
+          packets_sum += packets;
+          in_flows += in & 1;
+          in_bytes += bytes & in;
+          out_flows += out & 1;
+          out_bytes += bytes & out;
+          both_flows += both & 1;
+          both_bytes += bytes & both;
+          unattr_flows += none & 1;
+          unattr_bytes += bytes & none;
+          unattr_packets += packets & none;
         }
-      if (tg->found[2 * i + 1].key)
-        {
-          fill_tag (tg, &f->dst_tag, &tg->found[2 * i + 1], f, f->output_if);
-          dir |= NFSUB_DIR_OUT;
-        }
-      f->direction = dir;
-      guint64 bytes = nfsub_flow_bytes (f);
-      c->flows++;
-      c->bytes += bytes;
-      c->packets += nfsub_flow_packets (f);
-      if (dir & NFSUB_DIR_IN)
-        c->in_flows++, c->in_bytes += bytes;
-      if (dir & NFSUB_DIR_OUT)
-        c->out_flows++, c->out_bytes += bytes;
-      if (dir == (NFSUB_DIR_IN | NFSUB_DIR_OUT))
-        c->both_flows++, c->both_bytes += bytes;
-      if (dir == 0)
-        c->unattr_flows++, c->unattr_bytes += bytes,
-          c->unattr_packets += nfsub_flow_packets (f);
     }
+  c->flows += n;
+  c->bytes += bytes_sum;
+  c->packets += packets_sum;
+  c->in_flows += in_flows;
+  c->in_bytes += in_bytes;
+  c->out_flows += out_flows;
+  c->out_bytes += out_bytes;
+  c->both_flows += both_flows;
+  c->both_bytes += both_bytes;
+  c->unattr_flows += unattr_flows;
+  c->unattr_bytes += unattr_bytes;
+  c->unattr_packets += unattr_packets;
 }
