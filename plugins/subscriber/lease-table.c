@@ -69,15 +69,28 @@ struct LeaseTable {
   GStringChunk *keys;
   gsize key_bytes;
 
-  /* Coarse prefilters so that the many lookups of non-subscriber
+  /* A coarse prefilter so that the many lookups of non-subscriber
    * addresses (the Internet end of every flow) stop before touching a
-   * hash table: IPv4 by /16, IPv6 by a hash of the /32. */
-  guint64 v4_filter[65536 / 64];
-  guint64 *v6_filter;       /* V6_FILTER_BITS bits */
-  gboolean v6_filter_off;   /* a v6 prefix shorter than /32 exists */
+   * hash table: one bit per IPv4 /16 that holds a bound prefix, then one
+   * per IPv6 /32 by its low V6_FILTER_BITS bits (all set while a prefix
+   * shorter than /32 is bound).  One bitmap, so that a batch finds the
+   * bit of either family with one load. */
+  guint64 *filter; /* FILTER_BITS bits */
 };
 
 #define V6_FILTER_BITS 20
+#define FILTER_V6_BASE 65536
+#define FILTER_BITS (FILTER_V6_BASE + (1u << V6_FILTER_BITS))
+
+/* The filter bit of an address (no branch: the family is a coin toss) */
+static inline gsize
+filter_index (guint64 hi, guint64 lo)
+{
+  guint v6 = (hi | ((lo >> 32) ^ 0xffff)) != 0;
+  gsize i4 = (lo >> 16) & 0xffff;
+  gsize i6 = FILTER_V6_BASE + ((hi >> 32) & ((1u << V6_FILTER_BITS) - 1));
+  return v6 ? i6 : i4;
+}
 
 /* Keys outlive the table: tags hand out key pointers "for the process
  * lifetime", and plugins later in the pipeline may still hold them. */
@@ -426,40 +439,39 @@ table_for (LeaseTable *t, guint8 family, guint8 plen, LeaseKind kind,
   return pt;
 }
 
+static inline void
+filter_set (LeaseTable *t, gsize i)
+{
+  t->filter[i >> 6] |= G_GUINT64_CONSTANT (1) << (i & 63);
+}
+
 static void
 filter_mark (LeaseTable *t, const LeasePrefix *p)
 {
+  gsize first, count;
   if (p->family == 4)
     {
-      guint32 v4 = nfsub_addr_v4 (&p->addr);
-      guint32 first = v4 >> 16;
-      guint32 count = p->plen >= 16 ? 1 : 1u << (16 - p->plen);
-      for (guint32 i = 0; i < count; i++)
-        t->v4_filter[(first + i) >> 6] |= G_GUINT64_CONSTANT (1)
-                                          << ((first + i) & 63);
-      return;
+      first = nfsub_addr_v4 (&p->addr) >> 16;
+      count = p->plen >= 16 ? 1 : (gsize) 1 << (16 - p->plen);
     }
-  if (p->plen < 32)
+  else if (p->plen >= 32)
+    first = filter_index (p->addr.hi, p->addr.lo), count = 1;
+  else
     {
-      t->v6_filter_off = TRUE;
+      /* a prefix shorter than /32: every IPv6 address may be bound */
+      memset (t->filter + FILTER_V6_BASE / 64, 0xff,
+              ((gsize) 1 << V6_FILTER_BITS) / 8);
       return;
     }
-  guint64 h = hash64 (p->addr.hi >> 32) >> (64 - V6_FILTER_BITS);
-  t->v6_filter[h >> 6] |= G_GUINT64_CONSTANT (1) << (h & 63);
+  for (gsize i = 0; i < count; i++)
+    filter_set (t, first + i);
 }
 
 static inline gboolean
 filter_pass (const LeaseTable *t, const NfsubAddr *a)
 {
-  if (nfsub_addr_is_v4 (a))
-    {
-      guint32 k = nfsub_addr_v4 (a) >> 16;
-      return (t->v4_filter[k >> 6] >> (k & 63)) & 1;
-    }
-  if (t->v6_filter_off)
-    return TRUE;
-  guint64 h = hash64 (a->hi >> 32) >> (64 - V6_FILTER_BITS);
-  return (t->v6_filter[h >> 6] >> (h & 63)) & 1;
+  gsize i = filter_index (a->hi, a->lo);
+  return (t->filter[i >> 6] >> (i & 63)) & 1;
 }
 
 static inline guint32
@@ -605,31 +617,6 @@ slot_find (LeaseTable *t, const SlotHead *h, guint32 when)
   return 0;
 }
 
-static void
-hit_from_binding (LeaseTable *t, guint32 id, LeaseHit *out)
-{
-  const LeaseBinding *b = binding_get (t, id);
-  out->key = t->users[b->user].key;
-  out->user = b->user;
-  out->binding = id;
-  out->service = b->service;
-  out->user_class = b->user_class;
-  out->access = b->access;
-  out->reserved = 0;
-}
-
-static inline void
-hit_from_slot (const SlotHead *h, LeaseHit *out)
-{
-  out->key = h->key;
-  out->user = h->user & USER_ID_MASK;
-  out->binding = h->head;
-  out->service = (h->user >> 26) & 3;
-  out->user_class = (h->user >> 28) & 3;
-  out->access = h->user >> 30;
-  out->reserved = 0;
-}
-
 static guint32
 lookup_from (LeaseTable *t, const NfsubAddr *a, guint32 when, guint first,
              PrefixTable **where)
@@ -679,9 +666,13 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
  * Each stage first issues the loads of every address that needs one and
  * only then reads what it loaded, so the cache misses of a stride overlap
  * instead of queueing one after another:
- *   1. prefilter, sort into an IPv4 and an IPv6 list (no branches);
- *   2. per family: hash the first (longest) table's key, fetch its line,
- *      probe it; a key that overflowed to the next line goes round again;
+ *   1. prefilter (one bit per /16 or /32, no branches);
+ *   2. hash the key for the family's first (longest) table, prefetch its
+ *      line, then load one word of every line in a loop without branches
+ *      on the loaded data (prefetches alone are dropped on some machines,
+ *      e.g. a VM whose page walks are costly; plain loads in a loop that
+ *      does not branch on them keep many misses in flight); probe the
+ *      line; a key that overflowed to the next line goes round again;
  *   3. a flow older than the slot's newest binding walks the chain, one
  *      binding per round;
  *   4. a binding found on the chain needs its user's key.
@@ -689,11 +680,9 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
  * tables exist, and tables with keys longer than 64 bits, take the plain
  * lookup (rare: static ranges behind dynamic pools).
  *
- * Prefetches alone do not overlap well everywhere (on a VM whose page
- * walks are costly many are dropped), so each stage also loads one word
- * of every line it is about to read, in a loop without branches on the
- * loaded data: the out-of-order core then keeps many misses in flight,
- * which a loop that branches on each line's contents cannot. */
+ * The pipeline is instantiated for two layouts with constant address
+ * arithmetic: flows (tags written in place) and plain arrays (LeaseHit
+ * results); see lease_table_tag_grouped. */
 #ifndef LOOKUP_STRIDE
 #define LOOKUP_STRIDE 128
 #endif
@@ -707,145 +696,186 @@ touch_done (guint64 sum)
   __asm__ volatile ("" : : "r"(sum));
 }
 
-/* A batch of lookups (see lease_table_tag_grouped): the results go to
- * out[] or, when tags is set, to the tags in place. */
+/* What the hot loops read, copied out of the table once per batch: the
+ * stores of results could alias the table's fields otherwise. */
+typedef struct {
+  const guint64 *filter;
+  const Slot64 *slots[2]; /* [0] IPv4, [1] IPv6: the longest table */
+  guint8 shift[2];        /* 64 - log2 (slots) */
+  guint8 fast[2];         /* a longest table with 64-bit keys exists */
+  guint8 wide[2];         /* the longest table has 128-bit keys */
+  guint8 more[2];         /* shorter tables follow */
+  gsize slot_mask[2];
+  guint64 key_mask[2];    /* IPv4: of the low half; IPv6: of the high */
+  const LeaseBinding *dyn, *stat;
+  const LeaseUser *users;
+} LookupTables;
+
 typedef struct {
   const guint8 *addrs;
-  gsize stride;
-  guint group_bits;
   const guint32 *whens;
-  LeaseHit *out;
-  guint8 *tags;
+  LeaseHit *out;     /* plain layout */
+  guint8 *tags;      /* flow layout */
   gsize tag_stride;
   guint8 *found;
-  PrefixTable *first[2]; /* [0] IPv4, [1] IPv6: the longest table */
-  gboolean more[2];      /* shorter tables follow */
-} LookupBatch;
+} LookupIO;
 
-/* What is left of one stride after the probes. */
+static void
+lookup_tables_init (LeaseTable *t, LookupTables *lt)
+{
+  memset (lt, 0, sizeof *lt);
+  lt->filter = t->filter;
+  for (int f = 0; f < 2; f++)
+    {
+      GPtrArray *list = t->tables[f];
+      if (list->len == 0)
+        continue;
+      PrefixTable *pt = list->pdata[0];
+      lt->more[f] = list->len > 1;
+      lt->wide[f] = pt->wide;
+      if (pt->wide)
+        continue;
+      lt->fast[f] = TRUE;
+      lt->slots[f] = pt->s64;
+      lt->shift[f] = (guint8) (64 - pt->bits);
+      lt->slot_mask[f] = ((gsize) 1 << pt->bits) - 1;
+      lt->key_mask[f] = f ? pt->mask_hi : pt->mask_lo & 0xffffffffu;
+    }
+  lt->dyn = t->dyn.v;
+  lt->stat = t->stat.v;
+  lt->users = t->users;
+}
+
+static inline const LeaseBinding *
+lt_binding (const LookupTables *lt, guint32 id)
+{
+  return (id & STATIC_ID_BIT) ? &lt->stat[id & ~STATIC_ID_BIT] : &lt->dyn[id];
+}
+
+/* The entries of one stride still to finish, by stage. */
 typedef struct {
-  guint n_slow, n_chain, n_found;
-  guint16 slow_i[LOOKUP_STRIDE];
-  guint8 slow_from[LOOKUP_STRIDE]; /* table index to start from */
+  guint n_probe, n_chain, n_found, n_slow;
+  guint16 probe_i[LOOKUP_STRIDE]; /* entry, relative to the stride */
+  guint8 probe_fam[LOOKUP_STRIDE];
+  guint32 probe_pos[LOOKUP_STRIDE]; /* the first slot of the line */
+  guint64 probe_key[LOOKUP_STRIDE];
   guint16 chain_i[LOOKUP_STRIDE];
   guint32 chain_id[LOOKUP_STRIDE];
   guint16 found_i[LOOKUP_STRIDE];
   guint32 found_id[LOOKUP_STRIDE];
-} StrideRest;
-
-static inline const NfsubAddr *
-batch_addr (const LookupBatch *q, guint i)
-{
-  return (const NfsubAddr *) (q->addrs + (gsize) (i >> q->group_bits) * q->stride
-                              + (gsize) (i & ((1u << q->group_bits) - 1))
-                                  * sizeof (NfsubAddr));
-}
-
-static inline guint32
-batch_when (const LookupBatch *q, guint i)
-{
-  return q->whens[i >> q->group_bits];
-}
+  guint16 slow_i[LOOKUP_STRIDE];
+  guint8 slow_from[LOOKUP_STRIDE]; /* table index to start from */
+} StrideWork;
 
 static inline void
-batch_tag (LookupBatch *q, guint i, const char *key, guint32 user,
-           guint8 service, guint8 user_class, guint8 access)
+work_slow (StrideWork *w, guint i, guint from)
 {
-  guint mask = (1u << q->group_bits) - 1;
-  NfsubSubscriberTag tag = { key, user, service, user_class, access, 0 };
-  memcpy (q->tags + (gsize) (i >> q->group_bits) * q->tag_stride
-            + (gsize) (i & mask) * sizeof tag,
-          &tag, sizeof tag);
-  q->found[i >> q->group_bits] |= (guint8) (1u << (i & mask));
+  w->slow_i[w->n_slow] = (guint16) i;
+  w->slow_from[w->n_slow++] = (guint8) from;
 }
 
-static inline void
-emit_slot (LookupBatch *q, guint i, const SlotHead *h)
-{
-  if (q->tags)
-    batch_tag (q, i, h->key, h->user & USER_ID_MASK, (h->user >> 26) & 3,
-               (h->user >> 28) & 3, h->user >> 30);
-  else
-    hit_from_slot (h, &q->out[i]);
-}
+/* FLOWS: the entries are the sources and destinations of flows (entry
+ * 2k and 2k+1: flow k's src and dst), results are written to their tags;
+ * else a plain array of addresses with LeaseHit results. */
+#define ENTRY_ADDR(io, e)                                                     \
+  ((const NfsubAddr *) (FLOWS ? (io)->addrs + (gsize) ((e) >> 1) * sizeof (NfsubFlow) \
+                                  + (gsize) ((e) & 1) * sizeof (NfsubAddr)    \
+                              : (io)->addrs + (gsize) (e) * sizeof (NfsubAddr)))
+#define ENTRY_WHEN(io, e) ((io)->whens[FLOWS ? (e) >> 1 : (e)])
 
-static void
-emit_binding (LeaseTable *t, LookupBatch *q, guint i, guint32 id)
+static inline __attribute__ ((always_inline)) void
+emit_hit (const LookupIO *io, guint e, const gboolean FLOWS, const char *key,
+          guint32 user, guint8 service, guint8 user_class, guint8 access,
+          guint32 binding)
 {
-  if (q->tags)
+  if (FLOWS)
     {
-      const LeaseBinding *b = binding_get (t, id);
-      batch_tag (q, i, t->users[b->user].key, b->user, b->service,
-                 b->user_class, b->access);
+      NfsubSubscriberTag tag = { key, user, service, user_class, access, 0 };
+      memcpy (io->tags + (gsize) (e >> 1) * io->tag_stride
+                + (gsize) (e & 1) * sizeof tag,
+              &tag, sizeof tag);
+      io->found[e >> 1] |= (guint8) (1u << (e & 1));
     }
   else
-    hit_from_binding (t, id, &q->out[i]);
-}
-
-static inline void
-rest_slow (StrideRest *r, guint i, guint from)
-{
-  r->slow_i[r->n_slow] = (guint16) i;
-  r->slow_from[r->n_slow++] = (guint8) from;
-}
-
-/* The probes of stage 2, both families in one list so that all their
- * misses are in flight together. */
-typedef struct {
-  guint n;
-  guint16 i[LOOKUP_STRIDE];   /* entry, relative to the stride's base */
-  guint8 fam[LOOKUP_STRIDE];
-  guint64 key[LOOKUP_STRIDE];
-  guint32 pos[LOOKUP_STRIDE]; /* the first slot of the line to read */
-} ProbeList;
-
-static inline void
-probe_add (LeaseTable *t, const LookupBatch *q, guint base, guint f,
-           const guint16 *list, guint n, ProbeList *w, StrideRest *r)
-{
-  PrefixTable *pt = q->first[f];
-  if (pt->wide)
     {
-      for (guint k = 0; k < n; k++)
-        rest_slow (r, list[k], 0);
-      return;
+      LeaseHit *o = &io->out[e];
+      o->key = key;
+      o->user = user;
+      o->service = service;
+      o->user_class = user_class;
+      o->access = access;
+      o->reserved = 0;
+      o->binding = binding;
     }
-  (void) t;
-  const Slot64 *slots = pt->s64;
-  guint at = w->n;
-  for (guint k = 0; k < n; k++, at++)
-    {
-      const NfsubAddr *a = batch_addr (q, base + list[k]);
-      guint64 key = f ? a->hi & pt->mask_hi : a->lo & pt->mask_lo & 0xffffffffu;
-      gsize j = slot_of64 (pt, key);
-      LOOKUP_PREFETCH (&slots[j]);
-      w->i[at] = list[k];
-      w->fam[at] = (guint8) f;
-      w->key[at] = key;
-      w->pos[at] = (guint32) j;
-    }
-  w->n = at;
 }
 
-static void
-probe_run (LeaseTable *t, LookupBatch *q, guint base, ProbeList *w,
-           StrideRest *r)
+static inline __attribute__ ((always_inline)) void
+emit_binding (const LookupTables *lt, const LookupIO *io, guint e,
+              const gboolean FLOWS, guint32 id)
 {
-  guint n = w->n;
+  const LeaseBinding *b = lt_binding (lt, id);
+  emit_hit (io, e, FLOWS, lt->users[b->user].key, b->user, b->service,
+            b->user_class, b->access, id);
+}
+
+static inline __attribute__ ((always_inline)) void
+lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
+               guint base, guint m, const gboolean FLOWS)
+{
+  StrideWork w;
+  w.n_probe = w.n_chain = w.n_found = w.n_slow = 0;
+  guint16 cand[LOOKUP_STRIDE];
+  guint8 cand_fam[LOOKUP_STRIDE];
+  guint nc = 0;
+
+  /* 1: prefilter */
+  const guint64 *filter = lt->filter;
+  for (guint i = 0; i < m; i++)
+    {
+      const NfsubAddr *a = ENTRY_ADDR (io, base + i);
+      guint64 hi = a->hi, lo = a->lo;
+      gsize bit = filter_index (hi, lo);
+      cand[nc] = (guint16) i;
+      cand_fam[nc] = bit >= FILTER_V6_BASE;
+      nc += (filter[bit >> 6] >> (bit & 63)) & 1;
+    }
+
+  /* 2: hash and prefetch */
+  for (guint k = 0; k < nc; k++)
+    {
+      guint i = cand[k], f = cand_fam[k];
+      if (G_UNLIKELY (!lt->fast[f]))
+        {
+          if (lt->wide[f])
+            work_slow (&w, i, 0);
+          continue;
+        }
+      const NfsubAddr *a = ENTRY_ADDR (io, base + i);
+      guint64 key = (f ? a->hi : a->lo) & lt->key_mask[f];
+      gsize j = (gsize) (hash64 (key) >> lt->shift[f]) & ~(gsize) 1;
+      LOOKUP_PREFETCH (&lt->slots[f][j]);
+      guint at = w.n_probe++;
+      w.probe_i[at] = (guint16) i;
+      w.probe_fam[at] = (guint8) f;
+      w.probe_key[at] = key;
+      w.probe_pos[at] = (guint32) j;
+    }
+
+  /* probe */
+  guint n = w.n_probe;
   while (n)
     {
       guint64 touched = 0;
       for (guint k = 0; k < n; k++)
-        touched += q->first[w->fam[k]]->s64[w->pos[k]].key;
+        touched += lt->slots[w.probe_fam[k]][w.probe_pos[k]].key;
       touch_done (touched);
       guint n_next = 0;
       for (guint k = 0; k < n; k++)
         {
-          guint i = w->i[k], f = w->fam[k];
-          guint64 key = w->key[k];
-          PrefixTable *pt = q->first[f];
-          gsize j = w->pos[k];
-          const Slot64 *line = &pt->s64[j];
+          guint i = w.probe_i[k], f = w.probe_fam[k];
+          guint64 key = w.probe_key[k];
+          gsize j = w.probe_pos[k];
+          const Slot64 *line = &lt->slots[f][j];
           /* the home slot, its neighbour in the line, else the next line
            * (the list shrinks in place as entries finish); which of the
            * two holds the key is a coin toss, so it is chosen without a
@@ -853,169 +883,130 @@ probe_run (LeaseTable *t, LookupBatch *q, guint base, ProbeList *w,
           guint used0 = line[0].h.head != 0, used1 = line[1].h.head != 0;
           guint at0 = used0 & (line[0].key == key);
           guint at1 = used0 & used1 & (line[1].key == key);
-          const Slot64 *sl = line + (at0 ^ 1);
+          const SlotHead *h = &line[at0 ^ 1].h;
           if (G_UNLIKELY (!(at0 | at1)))
             {
               if (used0 & used1)
                 {
-                  gsize next = (j + 2) & (((gsize) 1 << pt->bits) - 1);
-                  LOOKUP_PREFETCH (&pt->s64[next]);
-                  w->i[n_next] = (guint16) i;
-                  w->fam[n_next] = (guint8) f;
-                  w->key[n_next] = key;
-                  w->pos[n_next++] = (guint32) next;
+                  gsize next = (j + 2) & lt->slot_mask[f];
+                  LOOKUP_PREFETCH (&lt->slots[f][next]);
+                  w.probe_i[n_next] = (guint16) i;
+                  w.probe_fam[n_next] = (guint8) f;
+                  w.probe_key[n_next] = key;
+                  w.probe_pos[n_next++] = (guint32) next;
                 }
-              else if (q->more[f])
-                rest_slow (r, i, 1);
+              else if (lt->more[f])
+                work_slow (&w, i, 1);
               continue;
             }
-          guint32 when = batch_when (q, base + i);
-          if (G_LIKELY (sl->h.start <= when))
+          guint32 when = ENTRY_WHEN (io, base + i);
+          if (G_LIKELY (h->start <= when))
             {
-              if (G_LIKELY (when < sl->h.end))
-                emit_slot (q, base + i, &sl->h);
-              else if (q->more[f])
-                rest_slow (r, i, 1);
+              if (G_LIKELY (when < h->end))
+                emit_hit (io, base + i, FLOWS, h->key, h->user & USER_ID_MASK,
+                          (h->user >> 26) & 3, (h->user >> 28) & 3,
+                          h->user >> 30, h->head);
+              else if (lt->more[f])
+                work_slow (&w, i, 1);
             }
           else
             {
               /* the flow is older than the newest binding */
-              LOOKUP_PREFETCH (binding_get (t, sl->h.head));
-              r->chain_i[r->n_chain] = (guint16) i;
-              r->chain_id[r->n_chain++] = sl->h.head;
+              LOOKUP_PREFETCH (lt_binding (lt, h->head));
+              w.chain_i[w.n_chain] = (guint16) i;
+              w.chain_id[w.n_chain++] = h->head;
             }
         }
       n = n_next;
     }
-}
-
-static void
-lookup_stride (LeaseTable *t, LookupBatch *q, guint base, guint m)
-{
-  StrideRest r;
-  r.n_slow = r.n_chain = r.n_found = 0;
-  guint16 list[2][LOOKUP_STRIDE];
-  guint nl[2] = { 0, 0 };
-  guint has4 = q->first[0] != NULL, has6 = q->first[1] != NULL;
-
-  /* 1: prefilter without branches (which family an address is, and
-   * whether its prefix is bound, are both coin tosses) */
-  for (guint i = 0; i < m; i++)
-    {
-      const NfsubAddr *a = batch_addr (q, base + i);
-      /* nfsub_addr_is_v4 () without its short-circuit branch */
-      guint64 hi = a->hi, lo = a->lo;
-      guint v6 = (hi | ((lo >> 32) ^ 0xffff)) != 0;
-      guint32 k4 = (guint32) lo >> 16;
-      guint pass4 = (guint) (t->v4_filter[k4 >> 6] >> (k4 & 63)) & has4;
-      guint64 h6 = hash64 (hi >> 32) >> (64 - V6_FILTER_BITS);
-      guint pass6 = ((guint) (t->v6_filter[h6 >> 6] >> (h6 & 63))
-                     | (guint) t->v6_filter_off)
-                    & has6;
-      list[0][nl[0]] = (guint16) i;
-      nl[0] += pass4 & ~v6 & 1;
-      list[1][nl[1]] = (guint16) i;
-      nl[1] += pass6 & v6;
-    }
-
-  /* 2 */
-  ProbeList w;
-  w.n = 0;
-  if (nl[0])
-    probe_add (t, q, base, 0, list[0], nl[0], &w, &r);
-  if (nl[1])
-    probe_add (t, q, base, 1, list[1], nl[1], &w, &r);
-  probe_run (t, q, base, &w, &r);
 
   /* 3: older bindings */
-  while (r.n_chain)
+  while (w.n_chain)
     {
       guint64 touched = 0;
-      for (guint k = 0; k < r.n_chain; k++)
-        touched += binding_get (t, r.chain_id[k])->start;
+      for (guint k = 0; k < w.n_chain; k++)
+        touched += lt_binding (lt, w.chain_id[k])->start;
       touch_done (touched);
       guint n_next = 0;
-      for (guint k = 0; k < r.n_chain; k++)
+      for (guint k = 0; k < w.n_chain; k++)
         {
-          guint i = r.chain_i[k];
-          const LeaseBinding *b = binding_get (t, r.chain_id[k]);
-          guint32 when = batch_when (q, base + i);
+          guint i = w.chain_i[k];
+          const LeaseBinding *b = lt_binding (lt, w.chain_id[k]);
+          guint32 when = ENTRY_WHEN (io, base + i);
           if (b->start <= when)
             {
               if (when < b->end)
                 {
-                  LOOKUP_PREFETCH (&t->users[b->user]);
-                  r.found_i[r.n_found] = (guint16) i;
-                  r.found_id[r.n_found++] = r.chain_id[k];
+                  LOOKUP_PREFETCH (&lt->users[b->user]);
+                  w.found_i[w.n_found] = (guint16) i;
+                  w.found_id[w.n_found++] = w.chain_id[k];
                 }
-              else if (q->more[!nfsub_addr_is_v4 (batch_addr (q, base + i))])
-                rest_slow (&r, i, 1);
+              else if (lt->more[!nfsub_addr_is_v4 (ENTRY_ADDR (io, base + i))])
+                work_slow (&w, i, 1);
             }
           else if (b->next)
             {
-              LOOKUP_PREFETCH (binding_get (t, b->next));
-              r.chain_i[n_next] = (guint16) i;
-              r.chain_id[n_next++] = b->next;
+              LOOKUP_PREFETCH (lt_binding (lt, b->next));
+              w.chain_i[n_next] = (guint16) i;
+              w.chain_id[n_next++] = b->next;
             }
-          else if (q->more[!nfsub_addr_is_v4 (batch_addr (q, base + i))])
-            rest_slow (&r, i, 1);
+          else if (lt->more[!nfsub_addr_is_v4 (ENTRY_ADDR (io, base + i))])
+            work_slow (&w, i, 1);
         }
-      r.n_chain = n_next;
+      w.n_chain = n_next;
     }
 
   /* 4: their users' keys */
-  guint64 touched = 0;
-  for (guint k = 0; k < r.n_found; k++)
-    touched += t->users[binding_get (t, r.found_id[k])->user].access;
-  touch_done (touched);
-  for (guint k = 0; k < r.n_found; k++)
-    emit_binding (t, q, base + r.found_i[k], r.found_id[k]);
-
-  for (guint k = 0; k < r.n_slow; k++)
+  if (w.n_found)
     {
-      guint i = r.slow_i[k];
-      guint32 id = lookup_from (t, batch_addr (q, base + i),
-                                batch_when (q, base + i), r.slow_from[k],
+      guint64 touched = 0;
+      for (guint k = 0; k < w.n_found; k++)
+        touched += lt->users[lt_binding (lt, w.found_id[k])->user].access;
+      touch_done (touched);
+      for (guint k = 0; k < w.n_found; k++)
+        emit_binding (lt, io, base + w.found_i[k], FLOWS, w.found_id[k]);
+    }
+
+  for (guint k = 0; k < w.n_slow; k++)
+    {
+      guint i = w.slow_i[k];
+      guint32 id = lookup_from (t, ENTRY_ADDR (io, base + i),
+                                ENTRY_WHEN (io, base + i), w.slow_from[k],
                                 NULL);
       if (id)
-        emit_binding (t, q, base + i, id);
+        emit_binding (lt, io, base + i, FLOWS, id);
     }
 }
 
-static void
-lookup_batch (LeaseTable *t, LookupBatch *q, guint n)
-{
-  q->first[0] = t->tables[0]->len ? t->tables[0]->pdata[0] : NULL;
-  q->first[1] = t->tables[1]->len ? t->tables[1]->pdata[0] : NULL;
-  q->more[0] = t->tables[0]->len > 1;
-  q->more[1] = t->tables[1]->len > 1;
-  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
-    lookup_stride (t, q, base, MIN (LOOKUP_STRIDE, n - base));
-}
-
 void
-lease_table_tag_grouped (LeaseTable *t, guint n, const NfsubAddr *addrs,
-                         gsize addr_stride, guint group_bits,
-                         const guint32 *whens, NfsubSubscriberTag *tags,
-                         gsize tag_stride, guint8 *found)
+lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
+                       const guint32 *whens, guint8 *found)
 {
-  g_return_if_fail (group_bits <= 3);
-  LookupBatch q = { (const guint8 *) addrs, addr_stride, group_bits, whens,
-                    NULL, (guint8 *) tags, tag_stride, found };
-  lookup_batch (t, &q, n);
+  LookupTables lt;
+  lookup_tables_init (t, &lt);
+  /* entry 2k: flow k's source, 2k + 1: its destination */
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst)
+                   == G_STRUCT_OFFSET (NfsubFlow, src) + sizeof (NfsubAddr));
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst_tag)
+                   == G_STRUCT_OFFSET (NfsubFlow, src_tag)
+                        + sizeof (NfsubSubscriberTag));
+  LookupIO io = { (const guint8 *) &flows[0].src, whens, NULL,
+                  (guint8 *) &flows[0].src_tag, sizeof (NfsubFlow), found };
+  for (guint base = 0; base < 2 * n; base += LOOKUP_STRIDE)
+    lookup_stride (t, &lt, &io, base, MIN (LOOKUP_STRIDE, 2 * n - base), TRUE);
 }
 
 void
 lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
                          const guint32 *whens, LeaseHit *out)
 {
+  LookupTables lt;
+  lookup_tables_init (t, &lt);
   for (guint i = 0; i < n; i++)
-    {
-      out[i].key = NULL;
-      out[i].user = out[i].binding = 0;
-    }
-  LookupBatch q = { (const guint8 *) addrs, sizeof *addrs, 0, whens, out };
-  lookup_batch (t, &q, n);
+    out[i] = (LeaseHit) { NULL, 0, 0, 0, 0, 0, 0 };
+  LookupIO io = { (const guint8 *) addrs, whens, out, NULL, 0, NULL };
+  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
+    lookup_stride (t, &lt, &io, base, MIN (LOOKUP_STRIDE, n - base), FALSE);
 }
 
 /* ---- users ---- */
@@ -1114,7 +1105,7 @@ lease_table_new (void)
   t->tables[1] = g_ptr_array_new_with_free_func (prefix_table_free);
   t->by_id[0] = g_ptr_array_new ();
   t->by_id[1] = g_ptr_array_new ();
-  t->v6_filter = g_new0 (guint64, ((gsize) 1 << V6_FILTER_BITS) / 64);
+  t->filter = g_new0 (guint64, FILTER_BITS / 64);
   t->user_bits = 10;
   t->user_index = big_alloc0 (sizeof (UserSlot) << t->user_bits);
   t->keys = g_string_chunk_new (64 * 1024);
@@ -1134,7 +1125,7 @@ lease_table_free (LeaseTable *t)
   big_free (t->stat.v, sizeof (LeaseBinding) * t->stat.cap);
   big_free (t->users, sizeof (LeaseUser) * t->cap_users);
   big_free (t->user_index, sizeof (UserSlot) << t->user_bits);
-  g_free (t->v6_filter);
+  g_free (t->filter);
   G_LOCK (retired_key_chunks);
   if (!retired_key_chunks)
     retired_key_chunks = g_ptr_array_new ();
@@ -1181,7 +1172,7 @@ lease_table_foreach (LeaseTable *t, LeaseTableForeachFunc fn, gpointer data)
 gsize
 lease_table_memory (LeaseTable *t)
 {
-  gsize total = sizeof *t + ((gsize) 1 << V6_FILTER_BITS) / 8;
+  gsize total = sizeof *t + FILTER_BITS / 8;
   for (int f = 0; f < 2; f++)
     for (guint i = 0; i < t->tables[f]->len; i++)
       {

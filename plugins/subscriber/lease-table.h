@@ -125,19 +125,13 @@ guint32 lease_table_lookup_match (LeaseTable *t, const NfsubAddr *addr,
  * tables. */
 void lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
                               const guint32 *whens, LeaseHit *out);
-/* Tagging: the same for n addresses read in place, in groups of
- * 2^group_bits consecutive NfsubAddr whose groups are addr_stride bytes
- * apart, at time whens[group].  A bound address's tag is written in
- * place, to the NfsubSubscriberTag (i % 2^group_bits) of the group's
- * tags (tag_stride bytes apart), and bit (i % 2^group_bits) of
- * found[group] is set; unbound addresses' tags are left alone.  With a
- * batch's flows: addrs &flows[0].src, tags &flows[0].src_tag, both
- * strides sizeof (NfsubFlow), group_bits 1 (dst follows src, dst_tag
- * follows src_tag): found[k] gets NFSUB_DIR_IN | NFSUB_DIR_OUT bits. */
-void lease_table_tag_grouped (LeaseTable *t, guint n, const NfsubAddr *addrs,
-                              gsize addr_stride, guint group_bits,
-                              const guint32 *whens, NfsubSubscriberTag *tags,
-                              gsize tag_stride, guint8 *found);
+/* Tagging: the same for both ends of n flows, read in place.  The tag of
+ * a bound end is written in place (src_tag, dst_tag) and found[k] gets
+ * NFSUB_DIR_IN (flow k's source is bound) and/or NFSUB_DIR_OUT (its
+ * destination); whens[k] is flow k's time.  Unbound ends' tags are left
+ * alone and found[] is only ever ORed into. */
+void lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
+                            const guint32 *whens, guint8 *found);
 
 /* Every key with its binding chain (newest first). */
 typedef void (*LeaseTableForeachFunc) (const LeasePrefix *p, LeaseKind kind,

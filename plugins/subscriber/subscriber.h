@@ -233,6 +233,7 @@ typedef struct {
   const RuleSet *rules;
   gboolean flow_rules;
   GHashTable *access_users;  /* (user << 2 | access) -> user */
+  NfsubFlow *scratch;        /* the ends of a selection's flows */
 } Tagger;
 
 void tagger_init (Tagger *tg, SubIndex *ix, const RuleSet *rules);

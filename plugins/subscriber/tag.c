@@ -5,6 +5,13 @@
 
 #include "subscriber.h"
 
+/* Flows per round of lookups: their records stay in the L1 cache from
+ * the first pass over them to the last, and their 2 * TAG_CHUNK ends
+ * are one stride of the lease table's lookup pipeline. */
+#ifndef TAG_CHUNK
+#define TAG_CHUNK 64
+#endif
+
 void
 tagger_init (Tagger *tg, SubIndex *ix, const RuleSet *rules)
 {
@@ -13,12 +20,14 @@ tagger_init (Tagger *tg, SubIndex *ix, const RuleSet *rules)
   tg->rules = rules;
   tg->flow_rules = rules && rules_have_flow_rules (rules);
   tg->access_users = g_hash_table_new (g_direct_hash, g_direct_equal);
+  tg->scratch = g_new0 (NfsubFlow, TAG_CHUNK);
 }
 
 void
 tagger_clear (Tagger *tg)
 {
   g_clear_pointer (&tg->access_users, g_hash_table_unref);
+  g_clear_pointer (&tg->scratch, g_free);
 }
 
 /* The same subscription under another access type is another user
@@ -64,12 +73,6 @@ flow_when (const NfsubFlow *f)
   return s >= LEASE_END_OPEN ? LEASE_END_OPEN - 1 : (guint32) s;
 }
 
-/* Flows per round of lookups: their records stay in the L1 cache from
- * the first pass over them to the last, and their 2 * TAG_CHUNK ends
- * are one stride of the lease table's lookup pipeline. */
-#ifndef TAG_CHUNK
-#define TAG_CHUNK 64
-#endif
 
 void
 tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
@@ -78,22 +81,13 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
   LeaseTable *t = tg->index->table;
   guint32 whens[TAG_CHUNK];
   guint8 dirs[TAG_CHUNK];
-  NfsubAddr gathered[2 * TAG_CHUNK];
-  NfsubSubscriberTag gathered_tags[2 * TAG_CHUNK];
   /* the sums in locals: stores through `c` could alias the flows */
   guint64 bytes_sum = 0, packets_sum = 0, in_flows = 0, in_bytes = 0;
   guint64 out_flows = 0, out_bytes = 0, both_flows = 0, both_bytes = 0;
   guint64 unattr_flows = 0, unattr_bytes = 0, unattr_packets = 0;
 
-  /* Entry 2i is flow i's source, 2i + 1 its destination: the lookups
-   * set NFSUB_DIR_IN for a bound source (the subscriber sends: upload)
-   * and NFSUB_DIR_OUT for a bound destination (download). */
-  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst)
-                   == G_STRUCT_OFFSET (NfsubFlow, src) + sizeof (NfsubAddr));
-  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst_tag)
-                   == G_STRUCT_OFFSET (NfsubFlow, src_tag)
-                        + sizeof (NfsubSubscriberTag));
-  G_STATIC_ASSERT (NFSUB_DIR_IN == 1 && NFSUB_DIR_OUT == 2);
+  /* The lookups set NFSUB_DIR_IN for a bound source (the subscriber
+   * sends: upload) and NFSUB_DIR_OUT for a bound destination. */
   for (guint base = 0; base < n; base += TAG_CHUNK)
     {
       guint m = MIN (TAG_CHUNK, n - base);
@@ -104,29 +98,27 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
           NfsubFlow *flows = batch->flows + base;
           for (guint i = 0; i < m; i++)
             whens[i] = flow_when (&flows[i]);
-          lease_table_tag_grouped (t, 2 * m, &flows[0].src, sizeof (NfsubFlow),
-                                   1, whens, &flows[0].src_tag,
-                                   sizeof (NfsubFlow), dirs);
+          lease_table_tag_flows (t, m, flows, whens, dirs);
         }
       else
         {
+          /* a selection: its flows' ends in a scratch chunk */
+          NfsubFlow *scratch = tg->scratch;
           for (guint i = 0; i < m; i++)
             {
               const NfsubFlow *f = nfsub_batch_flow (batch, base + i);
               whens[i] = flow_when (f);
-              gathered[2 * i] = f->src;
-              gathered[2 * i + 1] = f->dst;
+              scratch[i].src = f->src;
+              scratch[i].dst = f->dst;
             }
-          lease_table_tag_grouped (t, 2 * m, gathered, 2 * sizeof (NfsubAddr),
-                                   1, whens, gathered_tags,
-                                   2 * sizeof (NfsubSubscriberTag), dirs);
+          lease_table_tag_flows (t, m, scratch, whens, dirs);
           for (guint i = 0; i < m; i++)
             {
               NfsubFlow *f = nfsub_batch_flow (batch, base + i);
               if (dirs[i] & NFSUB_DIR_IN)
-                f->src_tag = gathered_tags[2 * i];
+                f->src_tag = scratch[i].src_tag;
               if (dirs[i] & NFSUB_DIR_OUT)
-                f->dst_tag = gathered_tags[2 * i + 1];
+                f->dst_tag = scratch[i].dst_tag;
             }
         }
 
