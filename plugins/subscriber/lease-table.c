@@ -757,7 +757,7 @@ typedef struct {
   guint n_probe, n_chain, n_found, n_slow;
   guint16 probe_i[LOOKUP_STRIDE]; /* entry, relative to the stride */
   guint8 probe_fam[LOOKUP_STRIDE];
-  guint32 probe_pos[LOOKUP_STRIDE]; /* the first slot of the line */
+  const Slot64 *probe_line[LOOKUP_STRIDE]; /* its first slot */
   guint64 probe_key[LOOKUP_STRIDE];
   guint16 chain_i[LOOKUP_STRIDE];
   guint32 chain_id[LOOKUP_STRIDE];
@@ -853,12 +853,13 @@ lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
       const NfsubAddr *a = ENTRY_ADDR (io, base + i);
       guint64 key = (f ? a->hi : a->lo) & lt->key_mask[f];
       gsize j = (gsize) (hash64 (key) >> lt->shift[f]) & ~(gsize) 1;
-      LOOKUP_PREFETCH (&lt->slots[f][j]);
+      const Slot64 *line = &lt->slots[f][j];
+      LOOKUP_PREFETCH (line);
       guint at = w.n_probe++;
       w.probe_i[at] = (guint16) i;
       w.probe_fam[at] = (guint8) f;
       w.probe_key[at] = key;
-      w.probe_pos[at] = (guint32) j;
+      w.probe_line[at] = line;
     }
 
   /* probe */
@@ -867,15 +868,14 @@ lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
     {
       guint64 touched = 0;
       for (guint k = 0; k < n; k++)
-        touched += lt->slots[w.probe_fam[k]][w.probe_pos[k]].key;
+        touched += w.probe_line[k]->key;
       touch_done (touched);
       guint n_next = 0;
       for (guint k = 0; k < n; k++)
         {
           guint i = w.probe_i[k], f = w.probe_fam[k];
           guint64 key = w.probe_key[k];
-          gsize j = w.probe_pos[k];
-          const Slot64 *line = &lt->slots[f][j];
+          const Slot64 *line = w.probe_line[k];
           /* the home slot, its neighbour in the line, else the next line
            * (the list shrinks in place as entries finish); which of the
            * two holds the key is a coin toss, so it is chosen without a
@@ -888,12 +888,12 @@ lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
             {
               if (used0 & used1)
                 {
-                  gsize next = (j + 2) & lt->slot_mask[f];
+                  gsize next = (gsize) (line - lt->slots[f] + 2) & lt->slot_mask[f];
                   LOOKUP_PREFETCH (&lt->slots[f][next]);
                   w.probe_i[n_next] = (guint16) i;
                   w.probe_fam[n_next] = (guint8) f;
                   w.probe_key[n_next] = key;
-                  w.probe_pos[n_next++] = (guint32) next;
+                  w.probe_line[n_next++] = &lt->slots[f][next];
                 }
               else if (lt->more[f])
                 work_slow (&w, i, 1);

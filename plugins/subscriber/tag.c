@@ -5,9 +5,7 @@
 
 #include "subscriber.h"
 
-/* Flows per round of lookups: their records stay in the L1 cache from
- * the first pass over them to the last, and their 2 * TAG_CHUNK ends
- * are one stride of the lease table's lookup pipeline. */
+/* Flows of a selection looked up at once (their ends are copied). */
 #ifndef TAG_CHUNK
 #define TAG_CHUNK 64
 #endif
@@ -28,6 +26,9 @@ tagger_clear (Tagger *tg)
 {
   g_clear_pointer (&tg->access_users, g_hash_table_unref);
   g_clear_pointer (&tg->scratch, g_free);
+  g_clear_pointer (&tg->whens, g_free);
+  g_clear_pointer (&tg->dirs, g_free);
+  tg->capacity = 0;
 }
 
 /* The same subscription under another access type is another user
@@ -79,84 +80,87 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
 {
   guint n = nfsub_batch_size (batch);
   LeaseTable *t = tg->index->table;
-  guint32 whens[TAG_CHUNK];
-  guint8 dirs[TAG_CHUNK];
+  if (tg->capacity < n)
+    {
+      tg->capacity = n;
+      tg->whens = g_renew (guint32, tg->whens, n);
+      tg->dirs = g_renew (guint8, tg->dirs, n);
+    }
+  guint32 *whens = tg->whens;
+  guint8 *dirs = tg->dirs;
+  memset (dirs, 0, n);
+
+  /* The lookups set NFSUB_DIR_IN for a bound source (the subscriber
+   * sends: upload) and NFSUB_DIR_OUT for a bound destination. */
+  if (!batch->selected)
+    {
+      /* addresses read and tags written in place */
+      for (guint i = 0; i < n; i++)
+        whens[i] = flow_when (&batch->flows[i]);
+      lease_table_tag_flows (t, n, batch->flows, whens, dirs);
+    }
+  else
+    for (guint base = 0; base < n; base += TAG_CHUNK)
+      {
+        /* a selection: its flows' ends in a scratch chunk */
+        guint m = MIN (TAG_CHUNK, n - base);
+        NfsubFlow *scratch = tg->scratch;
+        for (guint i = 0; i < m; i++)
+          {
+            const NfsubFlow *f = nfsub_batch_flow (batch, base + i);
+            whens[base + i] = flow_when (f);
+            scratch[i].src = f->src;
+            scratch[i].dst = f->dst;
+          }
+        lease_table_tag_flows (t, m, scratch, whens + base, dirs + base);
+        for (guint i = 0; i < m; i++)
+          {
+            NfsubFlow *f = nfsub_batch_flow (batch, base + i);
+            if (dirs[base + i] & NFSUB_DIR_IN)
+              f->src_tag = scratch[i].src_tag;
+            if (dirs[base + i] & NFSUB_DIR_OUT)
+              f->dst_tag = scratch[i].dst_tag;
+          }
+      }
+
+  /* The source is the subscriber: traffic enters the router on the
+   * subscriber side (input interface); the destination: it leaves
+   * towards the subscriber (output interface). */
+  if (G_UNLIKELY (tg->flow_rules))
+    for (guint i = 0; i < n; i++)
+      {
+        NfsubFlow *f = nfsub_batch_flow (batch, i);
+        if (dirs[i] & NFSUB_DIR_IN)
+          apply_flow_rule (tg, &f->src_tag, f, f->input_if);
+        if (dirs[i] & NFSUB_DIR_OUT)
+          apply_flow_rule (tg, &f->dst_tag, f, f->output_if);
+      }
+
   /* the sums in locals: stores through `c` could alias the flows */
   guint64 bytes_sum = 0, packets_sum = 0, in_flows = 0, in_bytes = 0;
   guint64 out_flows = 0, out_bytes = 0, both_flows = 0, both_bytes = 0;
   guint64 unattr_flows = 0, unattr_bytes = 0, unattr_packets = 0;
-
-  /* The lookups set NFSUB_DIR_IN for a bound source (the subscriber
-   * sends: upload) and NFSUB_DIR_OUT for a bound destination. */
-  for (guint base = 0; base < n; base += TAG_CHUNK)
+  for (guint i = 0; i < n; i++)
     {
-      guint m = MIN (TAG_CHUNK, n - base);
-      memset (dirs, 0, m);
-      if (!batch->selected)
-        {
-          /* addresses read and tags written in place */
-          NfsubFlow *flows = batch->flows + base;
-          for (guint i = 0; i < m; i++)
-            whens[i] = flow_when (&flows[i]);
-          lease_table_tag_flows (t, m, flows, whens, dirs);
-        }
-      else
-        {
-          /* a selection: its flows' ends in a scratch chunk */
-          NfsubFlow *scratch = tg->scratch;
-          for (guint i = 0; i < m; i++)
-            {
-              const NfsubFlow *f = nfsub_batch_flow (batch, base + i);
-              whens[i] = flow_when (f);
-              scratch[i].src = f->src;
-              scratch[i].dst = f->dst;
-            }
-          lease_table_tag_flows (t, m, scratch, whens, dirs);
-          for (guint i = 0; i < m; i++)
-            {
-              NfsubFlow *f = nfsub_batch_flow (batch, base + i);
-              if (dirs[i] & NFSUB_DIR_IN)
-                f->src_tag = scratch[i].src_tag;
-              if (dirs[i] & NFSUB_DIR_OUT)
-                f->dst_tag = scratch[i].dst_tag;
-            }
-        }
-
-      /* The source is the subscriber: traffic enters the router on the
-       * subscriber side (input interface); the destination: it leaves
-       * towards the subscriber (output interface). */
-      if (G_UNLIKELY (tg->flow_rules))
-        for (guint i = 0; i < m; i++)
-          {
-            NfsubFlow *f = nfsub_batch_flow (batch, base + i);
-            if (dirs[i] & NFSUB_DIR_IN)
-              apply_flow_rule (tg, &f->src_tag, f, f->input_if);
-            if (dirs[i] & NFSUB_DIR_OUT)
-              apply_flow_rule (tg, &f->dst_tag, f, f->output_if);
-          }
-
-      for (guint i = 0; i < m; i++)
-        {
-          NfsubFlow *f = nfsub_batch_flow (batch, base + i);
-          guint dir = dirs[i];
-          f->direction = (guint8) dir;
-          guint64 bytes = nfsub_flow_bytes (f), packets = nfsub_flow_packets (f);
-          /* all-ones masks instead of branches: the directions are a
-           * coin toss per flow */
-          guint64 in = -(guint64) (dir & 1), out = -(guint64) (dir >> 1);
-          guint64 both = in & out, none = ~(in | out);
-          bytes_sum += bytes;
-          packets_sum += packets;
-          in_flows += in & 1;
-          in_bytes += bytes & in;
-          out_flows += out & 1;
-          out_bytes += bytes & out;
-          both_flows += both & 1;
-          both_bytes += bytes & both;
-          unattr_flows += none & 1;
-          unattr_bytes += bytes & none;
-          unattr_packets += packets & none;
-        }
+      NfsubFlow *f = nfsub_batch_flow (batch, i);
+      guint dir = dirs[i];
+      f->direction = (guint8) dir;
+      guint64 bytes = nfsub_flow_bytes (f), packets = nfsub_flow_packets (f);
+      /* all-ones masks instead of branches: the directions are a coin
+       * toss per flow */
+      guint64 in = -(guint64) (dir & 1), out = -(guint64) (dir >> 1);
+      guint64 both = in & out, none = ~(in | out);
+      bytes_sum += bytes;
+      packets_sum += packets;
+      in_flows += in & 1;
+      in_bytes += bytes & in;
+      out_flows += out & 1;
+      out_bytes += bytes & out;
+      both_flows += both & 1;
+      both_bytes += bytes & both;
+      unattr_flows += none & 1;
+      unattr_bytes += bytes & none;
+      unattr_packets += packets & none;
     }
   c->flows += n;
   c->bytes += bytes_sum;
