@@ -491,9 +491,12 @@ ports_fold (PortsPlugin *self)
   self->n_staged = 0;
 }
 
-static inline void
-ports_flow (PortsPlugin *self, const NfsubFlow *f, NfsubBinsItem *it,
-            PortCell *cells, guint staging)
+/* One flow: its bins item, and its ends staged in `staged` (returns how
+ * many: none while `staging` is 0, when the week already holds this
+ * file). */
+static inline guint
+ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
+            const PortCell *cells, guint staging)
 {
   guint64 bytes = nfsub_flow_bytes (f);
   guint16 lower;
@@ -515,17 +518,15 @@ ports_flow (PortsPlugin *self, const NfsubFlow *f, NfsubBinsItem *it,
   /* PCELL_UNATTRIBUTED (cat) is PCELL (PORT_CELL_UNATTRIBUTED, 0, cat) */
   it->cell[0] = PCELL (t0, dir0, cat);
   it->cell[1] = pick (both, PCELL (t_dst, 1, cat), NFSUB_BINS_NO_CELL);
-
-  PortStaged *e = &self->staged[self->n_staged];
-  e[0].key = t0 << PORT_STAGE_CELL_SHIFT | slot;
-  e[0].bytes = bytes;
-  e[1].key = t_dst << PORT_STAGE_CELL_SHIFT | slot;
-  e[1].bytes = bytes;
-  /* none of it while the week already holds this file (staging 0) */
-  self->n_staged += (1 + both) & -staging;
-  /* (integer arithmetic: counts is NULL before the cell's first flow) */
+  staged[0].key = t0 << PORT_STAGE_CELL_SHIFT | slot;
+  staged[0].bytes = bytes;
+  staged[1].key = t_dst << PORT_STAGE_CELL_SHIFT | slot;
+  staged[1].bytes = bytes;
+  /* the line the fold will add to (integer arithmetic: counts is NULL
+   * before the cell's first flow) */
   __builtin_prefetch ((const void *) ((guintptr) cells[t0].counts
                                       + slot * sizeof (guint64)), 1);
+  return (1 + both) & -staging;
 }
 
 /* Flows per nfsub_bins_add_items call: the items stay in L1. */
@@ -537,29 +538,44 @@ ports_process (gpointer data, NfsubBatch *batch, GError **error)
   PortsPlugin *self = data;
   if (self->skip_file)
     return TRUE;
+  const NfsubFlow *flows = batch->flows;
+  const guint32 *selected = batch->selected;
   guint n = nfsub_batch_size (batch);
   NfsubBinsItem items[ITEMS_CHUNK];
   /* prefetches go to a harmless place while no week takes the flows */
-  static PortCell no_cells[PORT_CELLS];
+  static const PortCell no_cells[PORT_CELLS];
   for (guint at = 0; at < n; at += ITEMS_CHUNK)
     {
       guint m = MIN (ITEMS_CHUNK, n - at);
       if (self->n_staged + 2 * m > PORT_STAGE_MAX)
         ports_fold (self);
+      /* in locals: the stores through items and staged could alias self */
+      PortStaged *staged = self->staged;
+      guint n_staged = self->n_staged;
+      guint64 wk_start = self->wk_start_ms, wk_end = self->wk_end_ms;
+      const PortCell *cells = self->wk ? self->wk->cells : no_cells;
+      guint staging = self->wk != NULL;
       for (guint i = 0; i < m; i++)
         {
-          const NfsubFlow *f = nfsub_batch_flow (batch, at + i);
-          if (G_UNLIKELY (f->first_ms < self->wk_start_ms
-                          || f->first_ms >= self->wk_end_ms))
+          const NfsubFlow *f = selected ? &flows[selected[at + i]]
+                                        : &flows[at + i];
+          if (G_UNLIKELY (f->first_ms < wk_start || f->first_ms >= wk_end))
             {
               /* the staged ends belong to the week before */
-              if (self->n_staged)
+              self->n_staged = n_staged;
+              if (n_staged)
                 ports_fold (self);
               ports_switch_week (self, f->first_ms);
+              n_staged = 0;
+              wk_start = self->wk_start_ms;
+              wk_end = self->wk_end_ms;
+              cells = self->wk ? self->wk->cells : no_cells;
+              staging = self->wk != NULL;
             }
-          PortWeek *w = self->wk;
-          ports_flow (self, f, &items[i], w ? w->cells : no_cells, w != NULL);
+          n_staged += ports_flow (f, &items[i], staged + n_staged, cells,
+                                  staging);
         }
+      self->n_staged = n_staged;
       nfsub_bins_add_items (self->bins, items, m);
     }
   if (self->n_staged)

@@ -54,14 +54,17 @@ void port_week_iso (GTimeZone *tz, gint64 start, int *year, int *week);
 
 guint64 *port_cell_alloc (PortCell *c);
 
-/* The slot of a flow: selects rather than branches (see
- * ports_category). */
+/* The slot of a flow: arithmetic rather than branches (see
+ * ports_category).  TCP: lower; UDP: N_PORTS + lower; other protocols:
+ * PORT_SLOT_PROTO + proto. */
 static inline guint
 port_slot (guint8 proto, guint16 lower)
 {
+  guint tcp = proto == 6, udp = proto == 17;
+  guint ported = (guint) -(tcp | udp);
+  guint with_port = udp * N_PORTS + lower;
   guint other = PORT_SLOT_PROTO + proto;
-  guint udp = N_PORTS + lower;
-  return proto == 6 ? lower : proto == 17 ? udp : other;
+  return (with_port & ported) | (other & ~ported);
 }
 
 static inline void

@@ -7,12 +7,13 @@
  * would close anyway as soon as that flow moves the watermark.
  *
  * A row has one counter more than there are cells: a junk counter that
- * NFSUB_BINS_NO_CELL lands in, so nfsub_bins_add_items adds a flow's
- * second end without a branch.  It is never emitted or saved.
+ * NFSUB_BINS_NO_CELL lands in on the slow paths, never emitted or saved.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <nfsub/plugin.h>
 #include <nfsub/rrd.h>
@@ -49,13 +50,61 @@ struct NfsubBins {
 
 #define NOT_STARTED G_MININT64
 
+/* A ring of 2 MiB or more (a file covering days: a week of bins of the
+ * ports plugin is 2 MiB) is mapped on its own, on huge pages where the
+ * kernel allows (madvise mode): a few page faults instead of one per
+ * 4 KiB, which cost more than the counting in such a file. */
+#define HUGE_PAGE ((gsize) 2 << 20)
+
+static gsize
+rows_mapped_size (gsize bytes)
+{
+  return (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+/* Zeroed memory for `n` counters. */
+static guint64 *
+rows_alloc (gsize n)
+{
+  gsize bytes = n * sizeof (guint64);
+  if (bytes < HUGE_PAGE)
+    return g_new0 (guint64, n);
+  gsize size = rows_mapped_size (bytes);
+  /* one huge page more, to align the start on one */
+  guint8 *p = mmap (NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    g_error ("bins: cannot map %zu bytes: %s", size, g_strerror (errno));
+  guint8 *start = (guint8 *) (((guintptr) p + HUGE_PAGE - 1)
+                              & ~(guintptr) (HUGE_PAGE - 1));
+  if (start > p)
+    munmap (p, (gsize) (start - p));
+  munmap (start + size, HUGE_PAGE - (gsize) (start - p));
+#ifdef MADV_HUGEPAGE
+  (void) madvise (start, size, MADV_HUGEPAGE);
+#endif
+  return (guint64 *) start;
+}
+
+static void
+rows_free (guint64 *rows, gsize n)
+{
+  gsize bytes = n * sizeof (guint64);
+  if (!rows)
+    return;
+  if (bytes < HUGE_PAGE)
+    g_free (rows);
+  else
+    munmap (rows, rows_mapped_size (bytes));
+}
+
 static void
 bins_reset_ring (NfsubBins *b, guint cap)
 {
-  g_free (b->rows);
+  rows_free (b->rows, (gsize) b->cap * b->stride);
   g_free (b->seen);
   b->cap = cap;
-  b->rows = g_new0 (guint64, (gsize) cap * b->stride);
+  b->rows = rows_alloc ((gsize) cap * b->stride);
   b->seen = g_new0 (guint8, cap);
   b->n_seen = 0;
 }
@@ -89,7 +138,7 @@ nfsub_bins_free (NfsubBins *b)
   if (!b)
     return;
   g_strfreev (b->cell_names);
-  g_free (b->rows);
+  rows_free (b->rows, (gsize) b->cap * b->stride);
   g_free (b->seen);
   g_free (b->late_pending);
   g_free (b->late_total);
@@ -153,7 +202,7 @@ bins_reach (NfsubBins *b, gint64 last)
   guint cap = b->cap;
   while (last - b->base >= (gint64) cap)
     cap *= 2;
-  guint64 *rows = g_new0 (guint64, (gsize) cap * b->stride);
+  guint64 *rows = rows_alloc ((gsize) cap * b->stride);
   guint8 *seen = g_new0 (guint8, cap);
   for (gint64 bin = b->base; bin < b->base + (gint64) b->cap; bin++)
     {
@@ -162,7 +211,7 @@ bins_reach (NfsubBins *b, gint64 last)
               sizeof (guint64) * b->stride);
       seen[new_slot] = *bins_seen (b, bin);
     }
-  g_free (b->rows);
+  rows_free (b->rows, (gsize) b->cap * b->stride);
   g_free (b->seen);
   b->rows = rows;
   b->seen = seen;
@@ -271,81 +320,124 @@ bins_add_slow (NfsubBins *b, guint c0, guint c1, guint64 first_ms,
     bins_split (b, c0, c1, b0, b1, first_ms, last_ms, bytes);
 }
 
+/* Adds the items of `spans` (indexes into `items`), each over two or
+ * more open bins.  Nothing has moved the ring since they were found in
+ * it, so bins_split puts nothing late. */
+G_ALWAYS_INLINE static inline void
+bins_add_spans (NfsubBins *b, const NfsubBinsItem *items,
+                const guint16 *spans, guint n_spans, const guint64 step_ms)
+{
+  guint64 *rows = b->rows;
+  guint8 *seen = b->seen;
+  const guint64 mask = b->cap - 1;
+  const guint stride = b->stride, junk = b->n_cells;
+  for (guint k = 0; k < n_spans; k++)
+    {
+      const NfsubBinsItem *it = &items[spans[k]];
+      guint64 first = it->first_ms, last = it->last_ms, bytes = it->bytes;
+      guint64 b0 = first / step_ms, b1 = (last - 1) / step_ms;
+      guint c0 = MIN (it->cell[0], junk), c1 = MIN (it->cell[1], junk);
+      if (G_LIKELY (b1 == b0 + 1 && bytes <= G_MAXUINT64 / step_ms))
+        {
+          /* two bins, the common long flow: bins_split's arithmetic */
+          guint64 part = bytes * (b1 * step_ms - first) / (last - first);
+          guint64 s0 = b0 & mask, s1 = b1 & mask;
+          guint64 *row0 = rows + s0 * stride, *row1 = rows + s1 * stride;
+          row0[c0] += part;
+          row1[c0] += bytes - part;
+          if (G_UNLIKELY (c1 != junk))
+            {
+              row0[c1] += part;
+              row1[c1] += bytes - part;
+            }
+          if (G_UNLIKELY (!seen[s0] || !seen[s1]))
+            {
+              b->n_seen += !seen[s0] + !seen[s1];
+              seen[s0] = seen[s1] = 1;
+            }
+        }
+      else
+        bins_split (b, c0, c1, (gint64) b0, (gint64) b1, first, last, bytes);
+    }
+}
+
+/* Items per run of nfsub_bins_add_items' loop (spans are guint16). */
+#define ITEMS_RUN 1024
+
 /* The loop of nfsub_bins_add_items for one step (a constant in the
- * common case, so the divisions become multiplications).  Ring, base and
- * watermark stay in registers; they are written back and read again
- * around the slow path, which may move them. */
+ * common case, so the divisions become multiplications).  A flow inside
+ * one open bin is added at once; a flow over several open bins only
+ * noted, and added after the run (bins_add_spans), so that the loop has
+ * no branch on how many bins a flow covers (in some files half of the
+ * flows cover two).  Anything else takes the slow path, after the noted
+ * spans: the slow path may move the ring or close bins.  Ring, base and
+ * watermark stay in registers, written back and read again around it. */
 G_ALWAYS_INLINE static inline void
 bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
                      const guint64 step_ms)
 {
-  guint64 *rows = b->rows;
-  guint8 *seen = b->seen;
-  guint64 base = (guint64) b->base, cap = b->cap;
-  guint64 wm = b->watermark_ms;
-  const guint64 limit = b->future_limit_ms;
-  const guint stride = b->stride, junk = b->n_cells;
-  for (guint i = 0; i < n; i++)
+  guint16 spans[ITEMS_RUN];
+  for (guint at = 0; at < n; at += ITEMS_RUN)
     {
-      const NfsubBinsItem *it = &items[i];
-      guint64 first = it->first_ms, last = it->last_ms, bytes = it->bytes;
-      /* [first, last); a record of zero length sits at first */
-      guint64 b0 = first / step_ms;
-      guint64 b1 = (last > first ? last - 1 : first) / step_ms;
-      guint c0 = MIN (it->cell[0], junk), c1 = MIN (it->cell[1], junk);
-      /* base is G_MININT64 before the first flow: never in range */
-      if (G_LIKELY (b0 - base < cap && b1 - base < cap && last <= limit))
+      const NfsubBinsItem *run = items + at;
+      guint m = MIN (n - at, ITEMS_RUN), n_spans = 0;
+      guint64 *rows = b->rows;
+      guint8 *seen = b->seen;
+      guint64 base = (guint64) b->base, cap = b->cap;
+      guint64 wm = b->watermark_ms;
+      const guint64 limit = b->future_limit_ms;
+      const guint stride = b->stride, junk = b->n_cells;
+      for (guint i = 0; i < m; i++)
         {
-          wm = MAX (wm, last);
-          if (G_LIKELY (b0 == b1))
+          const NfsubBinsItem *it = &run[i];
+          guint64 first = it->first_ms, last = it->last_ms;
+          guint64 bytes = it->bytes;
+          /* [first, last); a record of zero length sits at first */
+          guint64 b0 = first / step_ms;
+          guint64 b1 = (last > first ? last - 1 : first) / step_ms;
+          /* a record ending before it starts ends at its start, here as
+           * on the slow path (the watermark must not depend on which) */
+          guint64 end = MAX (last, first);
+          guint c0 = MIN (it->cell[0], junk), c1 = MIN (it->cell[1], junk);
+          /* base is G_MININT64 before the first flow: never in range;
+           * a record longer than MAX_FLOW_SPAN_MS is clipped (slow) */
+          if (G_UNLIKELY (b0 - base >= cap || b1 - base >= cap
+                          || last > limit
+                          || last > first + MAX_FLOW_SPAN_MS))
             {
-              guint64 slot = b0 & (cap - 1);
-              guint64 *row = rows + slot * stride;
-              row[c0] += bytes;
-              row[c1] += bytes;
-              if (G_UNLIKELY (!seen[slot]))
-                {
-                  seen[slot] = 1;
-                  b->n_seen++;
-                }
+              b->watermark_ms = wm;
+              bins_add_spans (b, run, spans, n_spans, step_ms);
+              n_spans = 0;
+              bins_add_slow (b, c0, c1, first, last, bytes);
+              rows = b->rows;
+              seen = b->seen;
+              base = (guint64) b->base;
+              cap = b->cap;
+              wm = b->watermark_ms;
               continue;
             }
-          if (b1 == b0 + 1 && bytes <= G_MAXUINT64 / step_ms
-              && last - first <= MAX_FLOW_SPAN_MS)
+          guint64 spanning = b0 != b1;
+          guint64 add = bytes & (spanning - 1);
+          guint64 slot = b0 & (cap - 1);
+          guint64 *row = rows + slot * stride;
+          row[c0] += add;
+          /* a branch, not an add to the junk counter: flows between two
+           * subscribers are few, and adds to one counter flow after flow
+           * would each wait for the one before */
+          if (G_UNLIKELY (c1 != junk))
+            row[c1] += add;
+          if (G_UNLIKELY (!seen[slot]))
             {
-              /* two open bins, the common long flow: bins_split's
-               * arithmetic in line */
-              guint64 part = bytes * (b1 * step_ms - first) / (last - first);
-              guint64 s0 = b0 & (cap - 1), s1 = b1 & (cap - 1);
-              guint64 *row0 = rows + s0 * stride, *row1 = rows + s1 * stride;
-              row0[c0] += part;
-              row0[c1] += part;
-              row1[c0] += bytes - part;
-              row1[c1] += bytes - part;
-              if (G_UNLIKELY (!seen[s0] || !seen[s1]))
-                {
-                  b->n_seen += !seen[s0] + !seen[s1];
-                  seen[s0] = seen[s1] = 1;
-                }
-              continue;
+              seen[slot] = 1;
+              b->n_seen++;
             }
-          if (G_LIKELY (last - first <= MAX_FLOW_SPAN_MS))
-            {
-              /* open bins only: nothing late, the ring stays */
-              bins_split (b, c0, c1, (gint64) b0, (gint64) b1, first, last,
-                          bytes);
-              continue;
-            }
+          wm = MAX (wm, end);
+          spans[n_spans] = (guint16) i;
+          n_spans += (guint) spanning;
         }
       b->watermark_ms = wm;
-      bins_add_slow (b, c0, c1, first, last, bytes);
-      rows = b->rows;
-      seen = b->seen;
-      base = (guint64) b->base;
-      cap = b->cap;
-      wm = b->watermark_ms;
+      bins_add_spans (b, run, spans, n_spans, step_ms);
     }
-  b->watermark_ms = wm;
 }
 
 void
@@ -369,11 +461,19 @@ nfsub_bins_add (NfsubBins *b, guint cell, guint64 first_ms, guint64 last_ms,
 void
 nfsub_bins_begin_file (NfsubBins *b, const NfsubFileInfo *info)
 {
-  if (b->base != NOT_STARTED || !info || !info->has_stat
-      || info->stat.numflows == 0 || info->stat.first_ms == 0
-      || info->stat.first_ms > b->future_limit_ms)
+  if (!info || !info->has_stat || info->stat.numflows == 0
+      || info->stat.first_ms == 0 || info->stat.first_ms > b->future_limit_ms)
     return;
-  b->base = (gint64) (info->stat.first_ms / b->step_ms);
+  if (b->base == NOT_STARTED)
+    b->base = (gint64) (info->stat.first_ms / b->step_ms);
+  /* Room for the file's bins at once, rather than doubling the ring flow
+   * by flow (each time copying it into fresh memory) when a file covers
+   * hours or days.  Only growth: the ring's size changes nothing else. */
+  guint64 last_ms = MIN (MAX (info->stat.last_ms, info->stat.first_ms),
+                         b->future_limit_ms);
+  gint64 last = (gint64) (last_ms / b->step_ms);
+  if (last >= b->base && last - b->base < MAX_OPEN_BINS)
+    bins_reach (b, last);
 }
 
 guint
