@@ -111,12 +111,15 @@ typedef struct {
   gboolean readahead_ran;
 } ReadResult;
 
-/* Every file is read twice: without read-ahead and with it (forced on,
- * whatever the CPU count), and both must give the same flows, exporters,
- * samplers and error, to the byte. */
+/* Every file is read three times: without read-ahead, with it (forced
+ * on, whatever the CPU count), and with it and the caller's thread
+ * decompressing blocks too whenever it can; all must give the same
+ * flows, exporters, samplers and error, to the byte. */
 typedef enum {
   READ_PLAIN,
   READ_AHEAD,
+  READ_AHEAD_SHARED,
+  N_READ_MODES,
 } ReadMode;
 
 static void
@@ -147,7 +150,9 @@ read_opened (NfsubNffile *f, GError *open_error, gsize batch, ReadMode mode)
   r->ident = g_strdup (r->info.ident);
   r->info.ident = r->ident;
   r->info.path = NULL;
-  nfsub_nffile_set_readahead (f, mode == READ_AHEAD);
+  nfsub_nffile_set_readahead (f, mode != READ_PLAIN);
+  if (mode == READ_AHEAD_SHARED)
+    nfsub_nffile_readahead_share (f, 1);
   g_autofree NfsubFlow *buf = g_new (NfsubFlow, batch);
   for (;;)
     {
@@ -175,7 +180,7 @@ read_opened (NfsubNffile *f, GError *open_error, gsize batch, ReadMode mode)
   r->readahead_ran = nfsub_nffile_readahead_running (f);
   /* a file of one data block has nothing to read ahead */
   g_assert_cmpint (r->readahead_ran, ==,
-                   mode == READ_AHEAD && r->info.num_blocks > 1);
+                   mode != READ_PLAIN && r->info.num_blocks > 1);
   nfsub_nffile_close (f);
   return r;
 }
@@ -219,13 +224,13 @@ assert_same_result (const ReadResult *a, const ReadResult *b)
     }
 }
 
-/* Reads with and without read-ahead; returns the plain result once the
- * other equals it. */
+/* Reads in every mode; returns the plain result once the others equal
+ * it. */
 static ReadResult *
-read_both_modes (const char *path, const void *data, gsize len, gsize batch)
+read_all_modes (const char *path, const void *data, gsize len, gsize batch)
 {
-  ReadResult *r[2];
-  for (ReadMode mode = READ_PLAIN; mode <= READ_AHEAD; mode++)
+  ReadResult *r[N_READ_MODES];
+  for (ReadMode mode = READ_PLAIN; mode < N_READ_MODES; mode++)
     {
       GError *error = NULL;
       NfsubNffile *f = data
@@ -233,21 +238,24 @@ read_both_modes (const char *path, const void *data, gsize len, gsize batch)
                            : nfsub_nffile_open (path, &error);
       r[mode] = read_opened (f, error, batch, mode);
     }
-  assert_same_result (r[READ_PLAIN], r[READ_AHEAD]);
-  read_result_free (r[READ_AHEAD]);
+  for (ReadMode mode = READ_AHEAD; mode < N_READ_MODES; mode++)
+    {
+      assert_same_result (r[READ_PLAIN], r[mode]);
+      read_result_free (r[mode]);
+    }
   return r[READ_PLAIN];
 }
 
 static ReadResult *
 read_file (const char *path, gsize batch)
 {
-  return read_both_modes (path, NULL, 0, batch);
+  return read_all_modes (path, NULL, 0, batch);
 }
 
 static ReadResult *
 read_memory (const void *data, gsize len, const char *name)
 {
-  return read_both_modes (name, data, len, 1000);
+  return read_all_modes (name, data, len, 1000);
 }
 
 /* ------------------------------------------------------------------ */

@@ -14,6 +14,11 @@ NfsubNffile *nfsub_nffile_open_memory (const void *data, gsize len,
 /* Whether the read-ahead thread runs (from the first read on). */
 gboolean nfsub_nffile_readahead_running (NfsubNffile *file);
 
+/* Whether the caller's thread decompresses blocks too while the worker is
+ * on the one due next: -1 when that pays (the default), 0 never, 1
+ * whenever it can (so tests take that path on small files). */
+void nfsub_nffile_readahead_share (NfsubNffile *file, int share);
+
 G_END_DECLS
 
 #endif

@@ -148,6 +148,8 @@ struct NfsubNffile {
   RecordLayout *layouts;   /* N_LAYOUTS, indexed by record size */
 
   gboolean readahead;      /* load blocks in a worker thread */
+  int readahead_share;     /* the caller decompresses too: -1 when it
+                            * pays, 0 never, 1 whenever it can (tests) */
   gboolean started;        /* the first data block was asked for */
   Readahead *ra;           /* the worker, while it runs */
 };
@@ -300,7 +302,7 @@ lzo_init_once (void)
  * Returns the payload length, or 0 with `why` set. */
 static gsize
 decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
-                  guint8 *out, const char **why)
+                  guint8 *out, ZSTD_DCtx **zstd, const char **why)
 {
   switch (f->info.compression)
     {
@@ -344,13 +346,18 @@ decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
       }
     case NFSUB_COMPRESSION_ZSTD:
       {
-        if (!f->zstd)
+        if (!*zstd)
           {
-            f->zstd = ZSTD_createDCtx ();
+            *zstd = ZSTD_createDCtx ();
+            if (!*zstd)
+              {
+                *why = "out of memory for the ZSTD context";
+                return 0;
+              }
             /* a block never needs more than its 5 MiB output as window */
-            ZSTD_DCtx_setParameter (f->zstd, ZSTD_d_windowLogMax, 23);
+            ZSTD_DCtx_setParameter (*zstd, ZSTD_d_windowLogMax, 23);
           }
-        size_t n = ZSTD_decompressDCtx (f->zstd, out,
+        size_t n = ZSTD_decompressDCtx (*zstd, out,
                                         BLOCK_BUFFER_SIZE, stored, size);
         if (ZSTD_isError (n))
           {
@@ -371,6 +378,7 @@ decompress_block (NfsubNffile *f, const guint8 *stored, guint32 size,
 typedef struct {
   guint8 *stored;
   guint8 *payload;
+  ZSTD_DCtx **zstd;        /* made on first use */
 } BlockBuffers;
 
 /* A block on its way from the file to the walk: its header read and
@@ -454,7 +462,8 @@ block_inflate (NfsubNffile *f, const char *what, const BlockBuffers *buf,
       return TRUE;
     }
   const char *why = NULL;
-  gsize n = decompress_block (f, b->stored, b->size, buf->payload, &why);
+  gsize n = decompress_block (f, b->stored, b->size, buf->payload, buf->zstd,
+                             &why);
   if (n == 0)
     return block_error (f, error, NFSUB_NFFILE_ERROR_CORRUPT,
                  "%s at byte %" G_GUINT64_FORMAT ": %s (%s, %u bytes stored)",
@@ -1023,7 +1032,7 @@ data_block_finish (NfsubNffile *f, const BlockBuffers *buf, DataBlock *db,
 static LoadResult
 load_next_block (NfsubNffile *f, DataBlock *db, GError **error)
 {
-  BlockBuffers buf = { f->stored, f->payload };
+  BlockBuffers buf = { f->stored, f->payload, &f->zstd };
   for (;;)
     {
       LoadResult r = data_block_locate (f, &buf, db, error);
@@ -1036,55 +1045,79 @@ load_next_block (NfsubNffile *f, DataBlock *db, GError **error)
 
 /* ------------------------------------------------------------------ */
 /* Read-ahead: the caller locates blocks into READAHEAD_SLOTS slots, the
- * worker thread finishes (decompresses) them in the same order, and the
- * caller walks them in that order.  For LZ4 the split is about even:
- * reading the stored bytes (the kernel's copy) plus the walk against the
- * decompression. */
+ * worker thread finishes (decompresses) them oldest first, and the caller
+ * walks them in file order.  For LZ4 that is about an even split: reading
+ * the stored bytes (the kernel's copy) plus the walk against the
+ * decompression.  Where decompression takes more than twice what the
+ * caller does per block (LZO, BZ2; or a plugin-light caller), the caller
+ * also finishes the newer slot while the worker is on the older one, so
+ * both threads decompress. */
 
 typedef enum {
-  SLOT_FREE,     /* the caller locates the next block into it */
-  SLOT_LOCATED,  /* the worker's to finish */
-  SLOT_READY,    /* a block to walk */
-  SLOT_SKIP,     /* a block without flows */
-  SLOT_END,      /* no more data blocks */
-  SLOT_FAILED,   /* locating or finishing failed: `error` */
+  SLOT_FREE,       /* the caller locates the next block into it */
+  SLOT_LOCATED,    /* to be finished, by whichever thread claims it */
+  SLOT_FINISHING,  /* claimed */
+  SLOT_READY,      /* a block to walk */
+  SLOT_SKIP,       /* a block without flows */
+  SLOT_END,        /* no more data blocks */
+  SLOT_FAILED,     /* locating or finishing failed: `error` */
 } SlotState;
 
 typedef struct {
-  BlockBuffers buf;        /* slot 0 has f->stored and f->payload */
+  BlockBuffers buf;        /* slot 0 has f->stored, f->payload, f->zstd */
+  ZSTD_DCtx *zstd;         /* the other slots' own context */
+  guint64 seq;             /* blocks located before this one */
   SlotState state;
   DataBlock block;
   GError *error;
+  gint64 finish_us;        /* what finishing took */
 } ReadaheadSlot;
 
 struct Readahead {
   GThread *thread;
-  GMutex lock;             /* guards the slot states and `stop` */
+  GMutex lock;             /* guards slot states and seqs, the flags */
   GCond cond;              /* a slot changed state, or stop */
   gboolean stop;
+  gboolean located_all;    /* locating met the end or an error */
+  gboolean worker_busy;    /* the worker finishes a slot */
   ReadaheadSlot slot[READAHEAD_SLOTS];
   /* the caller's */
   guint locate;            /* the slot the next block is located into */
-  gboolean located_all;    /* locating met the end or an error */
+  guint64 n_located;
   guint take;              /* the slot walked next */
   gboolean holding;        /* the caller walks the slot before `take` */
+  gint64 handed_out_us;    /* when the last block went to the caller */
+  /* moving averages, in µs per block: finishing, and the caller's own
+   * work (locating, walking, whatever it does between reads) */
+  double finish_avg, caller_avg;
+  guint n_timed;
 };
 
-static SlotState
-slot_state (Readahead *ra, ReadaheadSlot *s)
+/* The LOCATED slot located first; NULL if none.  Under the lock. */
+static ReadaheadSlot *
+oldest_located (Readahead *ra)
 {
-  g_mutex_lock (&ra->lock);
-  SlotState state = s->state;
-  g_mutex_unlock (&ra->lock);
-  return state;
+  ReadaheadSlot *best = NULL;
+  for (guint i = 0; i < READAHEAD_SLOTS; i++)
+    if (ra->slot[i].state == SLOT_LOCATED
+        && (!best || ra->slot[i].seq < best->seq))
+      best = &ra->slot[i];
+  return best;
 }
 
+/* Finishes a slot this thread claimed, and says so. */
 static void
-slot_set (Readahead *ra, ReadaheadSlot *s, SlotState state, GError *error)
+slot_finish (NfsubNffile *f, Readahead *ra, ReadaheadSlot *s)
 {
+  GError *error = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  LoadResult r = data_block_finish (f, &s->buf, &s->block, &error);
+  gint64 t1 = g_get_monotonic_time ();
   g_mutex_lock (&ra->lock);
+  s->finish_us = t1 - t0;
   s->error = error;
-  s->state = state;
+  s->state = r == LOAD_BLOCK ? SLOT_READY
+             : r == LOAD_SKIP ? SLOT_SKIP : SLOT_FAILED;
   g_cond_broadcast (&ra->cond);
   g_mutex_unlock (&ra->lock);
 }
@@ -1094,26 +1127,22 @@ readahead_worker (gpointer data)
 {
   NfsubNffile *f = data;
   Readahead *ra = f->ra;
-  for (guint k = 0;; k = (k + 1) % READAHEAD_SLOTS)
+  g_mutex_lock (&ra->lock);
+  for (;;)
     {
-      ReadaheadSlot *s = &ra->slot[k];
-      g_mutex_lock (&ra->lock);
-      /* READY and SKIP are this thread's own, not yet walked */
-      while (!ra->stop && s->state != SLOT_LOCATED && s->state != SLOT_END
-             && s->state != SLOT_FAILED)
+      ReadaheadSlot *s;
+      while (!ra->stop && !(s = oldest_located (ra)) && !ra->located_all)
         g_cond_wait (&ra->cond, &ra->lock);
-      gboolean go = !ra->stop && s->state == SLOT_LOCATED;
+      if (ra->stop || !s)
+        break; /* stopped, or nothing more will be located */
+      s->state = SLOT_FINISHING;
+      ra->worker_busy = TRUE;
       g_mutex_unlock (&ra->lock);
-      if (!go)
-        break; /* stopped, or locating ended: nothing more comes */
-      /* the caller leaves a LOCATED slot alone */
-      GError *error = NULL;
-      LoadResult r = data_block_finish (f, &s->buf, &s->block, &error);
-      slot_set (ra, s, r == LOAD_BLOCK ? SLOT_READY
-                       : r == LOAD_SKIP ? SLOT_SKIP : SLOT_FAILED, error);
-      if (r == LOAD_FAILED)
-        break;
+      slot_finish (f, ra, s);
+      g_mutex_lock (&ra->lock);
+      ra->worker_busy = FALSE;
     }
+  g_mutex_unlock (&ra->lock);
   return NULL;
 }
 
@@ -1125,14 +1154,18 @@ readahead_start (NfsubNffile *f)
   Readahead *ra = g_new0 (Readahead, 1);
   g_mutex_init (&ra->lock);
   g_cond_init (&ra->cond);
-  ra->slot[0].buf.stored = f->stored;
-  ra->slot[0].buf.payload = f->payload;
-  for (guint i = 1; i < READAHEAD_SLOTS; i++)
+  for (guint i = 0; i < READAHEAD_SLOTS; i++)
     {
+      BlockBuffers *buf = &ra->slot[i].buf;
+      if (i == 0)
+        {
+          *buf = (BlockBuffers) { f->stored, f->payload, &f->zstd };
+          continue;
+        }
       /* only the buffers reading without read-ahead needs too */
-      ra->slot[i].buf.stored = f->stored ? g_malloc (BLOCK_BUFFER_SIZE) : NULL;
-      ra->slot[i].buf.payload = f->payload ? g_malloc (BLOCK_BUFFER_SIZE)
-                                           : NULL;
+      buf->stored = f->stored ? g_malloc (BLOCK_BUFFER_SIZE) : NULL;
+      buf->payload = f->payload ? g_malloc (BLOCK_BUFFER_SIZE) : NULL;
+      buf->zstd = &ra->slot[i].zstd;
     }
   f->ra = ra;
   ra->thread = g_thread_try_new ("nfsub-readahead", readahead_worker, f,
@@ -1145,8 +1178,15 @@ readahead_start (NfsubNffile *f)
   return TRUE;
 }
 
+static void
+moving_average (double *avg, double sample, guint n)
+{
+  *avg = n == 0 ? sample : 0.875 * *avg + 0.125 * sample;
+}
+
 /* Gives the slot of the block walked before back, locates blocks into the
- * free slots, and hands out the next block the worker finished. */
+ * free slots, and hands out the next block in file order, finishing
+ * blocks itself where that is quicker than waiting. */
 static LoadResult
 readahead_take (NfsubNffile *f, DataBlock *db, GError **error)
 {
@@ -1156,35 +1196,81 @@ readahead_take (NfsubNffile *f, DataBlock *db, GError **error)
       if (ra->holding)
         {
           guint held = (ra->take + READAHEAD_SLOTS - 1) % READAHEAD_SLOTS;
-          slot_set (ra, &ra->slot[held], SLOT_FREE, NULL);
+          g_mutex_lock (&ra->lock);
+          ra->slot[held].state = SLOT_FREE;
+          g_mutex_unlock (&ra->lock);
           ra->holding = FALSE;
         }
-      while (!ra->located_all)
+      for (;;)
         {
           ReadaheadSlot *s = &ra->slot[ra->locate];
-          if (slot_state (ra, s) != SLOT_FREE)
+          g_mutex_lock (&ra->lock);
+          gboolean free_slot = !ra->located_all && s->state == SLOT_FREE;
+          g_mutex_unlock (&ra->lock);
+          if (!free_slot)
             break;
-          /* the worker leaves a FREE slot alone */
+          /* no other thread touches a FREE slot */
           GError *e = NULL;
           LoadResult r = data_block_locate (f, &s->buf, &s->block, &e);
-          slot_set (ra, s, r == LOAD_BLOCK ? SLOT_LOCATED
-                           : r == LOAD_END ? SLOT_END : SLOT_FAILED, e);
+          g_mutex_lock (&ra->lock);
+          s->seq = ra->n_located++;
+          s->error = e;
+          s->state = r == LOAD_BLOCK ? SLOT_LOCATED
+                     : r == LOAD_END ? SLOT_END : SLOT_FAILED;
           ra->located_all = r != LOAD_BLOCK;
+          g_cond_broadcast (&ra->cond);
+          g_mutex_unlock (&ra->lock);
           ra->locate = (ra->locate + 1) % READAHEAD_SLOTS;
         }
+      /* the caller's work for one block: walking it (and whatever it
+       * does with the flows), locating the next */
+      if (ra->handed_out_us)
+        {
+          moving_average (&ra->caller_avg, (double) (g_get_monotonic_time ()
+                                                     - ra->handed_out_us),
+                          ra->n_timed);
+          ra->handed_out_us = 0;
+        }
+      gboolean help = f->readahead_share > 0
+                      || (f->readahead_share < 0 && ra->n_timed >= 2
+                          && ra->finish_avg > 2.0 * ra->caller_avg);
       ReadaheadSlot *s = &ra->slot[ra->take];
+      ReadaheadSlot *mine = NULL;
       g_mutex_lock (&ra->lock);
-      while (s->state == SLOT_LOCATED)
-        g_cond_wait (&ra->cond, &ra->lock);
+      while (s->state == SLOT_LOCATED || s->state == SLOT_FINISHING)
+        {
+          /* An idle worker gets the block due next (it was woken when
+           * the block was located); a busy one leaves it to this thread.
+           * While the worker is on the block due next, this thread
+           * finishes a newer one, when decompressing is the slow part. */
+          if (s->state == SLOT_LOCATED && ra->worker_busy)
+            mine = s;
+          else if (s->state == SLOT_FINISHING && help)
+            mine = oldest_located (ra);
+          if (mine)
+            break;
+          g_cond_wait (&ra->cond, &ra->lock);
+        }
+      if (mine)
+        {
+          mine->state = SLOT_FINISHING;
+          g_mutex_unlock (&ra->lock);
+          slot_finish (f, ra, mine);
+          continue;
+        }
       SlotState state = s->state;
+      gint64 finish_us = s->finish_us;
       g_mutex_unlock (&ra->lock);
-      /* READY, SKIP, END and FAILED are the worker's last word on it */
+      /* READY, SKIP, END and FAILED are the last word on a slot */
       switch (state)
         {
         case SLOT_READY:
+          moving_average (&ra->finish_avg, (double) finish_us, ra->n_timed);
+          ra->n_timed++;
           *db = s->block;
           ra->take = (ra->take + 1) % READAHEAD_SLOTS;
           ra->holding = TRUE;
+          ra->handed_out_us = g_get_monotonic_time ();
           return LOAD_BLOCK;
         case SLOT_SKIP:
           ra->take = (ra->take + 1) % READAHEAD_SLOTS;
@@ -1222,6 +1308,8 @@ readahead_free (NfsubNffile *f)
         {
           g_free (ra->slot[i].buf.stored);
           g_free (ra->slot[i].buf.payload);
+          if (ra->slot[i].zstd)
+            ZSTD_freeDCtx (ra->slot[i].zstd);
         }
       g_clear_error (&ra->slot[i].error);
     }
@@ -1273,6 +1361,12 @@ nfsub_nffile_set_readahead (NfsubNffile *f, gboolean enabled)
   g_return_if_fail (f != NULL);
   if (!f->started)
     f->readahead = enabled;
+}
+
+void
+nfsub_nffile_readahead_share (NfsubNffile *f, int share)
+{
+  f->readahead_share = share;
 }
 
 gboolean
@@ -1430,7 +1524,7 @@ read_appendix (NfsubNffile *f, GError **error)
       char what[64];
       g_snprintf (what, sizeof what, "appendix block %u", i);
       Block b;
-      BlockBuffers buf = { f->stored, f->payload };
+      BlockBuffers buf = { f->stored, f->payload, &f->zstd };
       if (!read_block (f, pos, what, &buf, &b, error))
         return FALSE;
       guint64 block_pos = pos;
@@ -1592,6 +1686,7 @@ nffile_new (const char *path)
   f->sampler_generation = g_array_new (FALSE, FALSE, sizeof (guint32));
   f->layouts = g_new0 (RecordLayout, N_LAYOUTS);
   f->readahead = readahead_default ();
+  f->readahead_share = -1;
   return f;
 }
 

@@ -1,9 +1,10 @@
 /* libFuzzer target for the nffile reader: open the input as an nfdump
- * file from memory and read every flow, once without read-ahead and once
- * with it.  Any crash, sanitizer report, hang or unbounded allocation is a
- * bug, and so is any difference between the two reads (flows, error
- * message); an error is the expected answer for nearly every input.
- * Build and run with `make fuzz-nffile`. */
+ * file from memory and read every flow, without read-ahead and with it
+ * (also with the caller's thread decompressing whenever it can).  Any
+ * crash, sanitizer report, hang or unbounded allocation is a bug, and so
+ * is any difference between the reads (flows, error message); an error
+ * is the expected answer for nearly every input.  Build and run with
+ * `make fuzz-nffile`. */
 #include "config.h"
 
 #include <stdint.h>
@@ -22,9 +23,10 @@ typedef struct {
   guint exporters, samplers;
 } ReadOutcome;
 
+/* share: -1 no read-ahead; 0 read-ahead; 1 read-ahead with the caller
+ * decompressing too whenever it can */
 static void
-read_input (const uint8_t *data, size_t size, gboolean readahead,
-            ReadOutcome *out)
+read_input (const uint8_t *data, size_t size, int share, ReadOutcome *out)
 {
   static NfsubFlow flows[256];
   GError *error = NULL;
@@ -40,7 +42,9 @@ read_input (const uint8_t *data, size_t size, gboolean readahead,
       g_error_free (error);
       return;
     }
-  nfsub_nffile_set_readahead (f, readahead);
+  nfsub_nffile_set_readahead (f, share >= 0);
+  if (share >= 0)
+    nfsub_nffile_readahead_share (f, share);
   gssize n;
   while ((n = nfsub_nffile_read (f, flows, G_N_ELEMENTS (flows), &error)) > 0)
     {
@@ -66,16 +70,20 @@ read_input (const uint8_t *data, size_t size, gboolean readahead,
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  ReadOutcome plain, ahead;
-  read_input (data, size, FALSE, &plain);
-  read_input (data, size, TRUE, &ahead);
-  if (plain.flows != ahead.flows || plain.hash != ahead.hash
-      || plain.exporters != ahead.exporters
-      || plain.samplers != ahead.samplers
-      || !plain.error != !ahead.error
-      || (plain.error && strcmp (plain.error, ahead.error) != 0))
-    __builtin_trap ();
+  ReadOutcome plain;
+  read_input (data, size, -1, &plain);
+  for (int share = 0; share <= 1; share++)
+    {
+      ReadOutcome ahead;
+      read_input (data, size, share, &ahead);
+      if (plain.flows != ahead.flows || plain.hash != ahead.hash
+          || plain.exporters != ahead.exporters
+          || plain.samplers != ahead.samplers
+          || !plain.error != !ahead.error
+          || (plain.error && strcmp (plain.error, ahead.error) != 0))
+        __builtin_trap ();
+      g_free (ahead.error);
+    }
   g_free (plain.error);
-  g_free (ahead.error);
   return 0;
 }
