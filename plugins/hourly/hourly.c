@@ -308,7 +308,10 @@ hourly_item (NfsubBinsItem *it, const NfsubFlow *f)
   it->last_ms = f->last_ms;
   it->bytes = nfsub_flow_bytes (f);
   it->cell[0] = pick (in, c_in, pick (out, c_out, CELL_UNATTRIBUTED));
-  it->cell[1] = pick (in & out, c_out, NFSUB_BINS_NO_CELL);
+  it->cell[1] = NFSUB_BINS_NO_CELL;
+  /* a branch: flows between two subscribers are few */
+  if (G_UNLIKELY (in & out))
+    it->cell[1] = c_out;
 }
 
 static gboolean

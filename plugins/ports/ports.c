@@ -517,11 +517,16 @@ ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
   it->bytes = bytes;
   /* PCELL_UNATTRIBUTED (cat) is PCELL (PORT_CELL_UNATTRIBUTED, 0, cat) */
   it->cell[0] = PCELL (t0, dir0, cat);
-  it->cell[1] = pick (both, PCELL (t_dst, 1, cat), NFSUB_BINS_NO_CELL);
+  it->cell[1] = NFSUB_BINS_NO_CELL;
   staged[0].key = t0 << PORT_STAGE_CELL_SHIFT | slot;
   staged[0].bytes = bytes;
-  staged[1].key = t_dst << PORT_STAGE_CELL_SHIFT | slot;
-  staged[1].bytes = bytes;
+  /* a branch: flows between two subscribers are few */
+  if (G_UNLIKELY (both))
+    {
+      it->cell[1] = PCELL (t_dst, 1, cat);
+      staged[1].key = t_dst << PORT_STAGE_CELL_SHIFT | slot;
+      staged[1].bytes = bytes;
+    }
   /* the line the fold will add to (integer arithmetic: counts is NULL
    * before the cell's first flow) */
   __builtin_prefetch ((const void *) ((guintptr) cells[t0].counts

@@ -364,6 +364,24 @@ bins_add_spans (NfsubBins *b, const NfsubBinsItem *items,
 /* Items per run of nfsub_bins_add_items' loop (spans are guint16). */
 #define ITEMS_RUN 1024
 
+/* The times [lo, hi) a flow must lie in for the add loop: the open ring
+ * (bins base .. base + cap - 1) up to the future limit.  Empty before the
+ * first flow. */
+static inline void
+bins_ring_window (const NfsubBins *b, guint64 step_ms, guint64 *lo,
+                  guint64 *hi)
+{
+  if (b->base == NOT_STARTED || b->base + (gint64) b->cap <= 0)
+    {
+      *lo = G_MAXUINT64;
+      *hi = 0;
+      return;
+    }
+  *lo = (guint64) MAX (b->base, 0) * step_ms;
+  *hi = MIN ((guint64) (b->base + (gint64) b->cap) * step_ms,
+             b->future_limit_ms + 1);
+}
+
 /* The loop of nfsub_bins_add_items for one step (a constant in the
  * common case, so the divisions become multiplications).  A flow inside
  * one open bin is added at once; a flow over several open bins only
@@ -383,27 +401,26 @@ bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
       guint m = MIN (n - at, ITEMS_RUN), n_spans = 0;
       guint64 *rows = b->rows;
       guint8 *seen = b->seen;
-      guint64 base = (guint64) b->base, cap = b->cap;
+      guint64 mask = b->cap - 1, lo, hi;
+      bins_ring_window (b, step_ms, &lo, &hi);
       guint64 wm = b->watermark_ms;
-      const guint64 limit = b->future_limit_ms;
       const guint stride = b->stride, junk = b->n_cells;
       for (guint i = 0; i < m; i++)
         {
           const NfsubBinsItem *it = &run[i];
           guint64 first = it->first_ms, last = it->last_ms;
           guint64 bytes = it->bytes;
-          /* [first, last); a record of zero length sits at first */
-          guint64 b0 = first / step_ms;
-          guint64 b1 = (last > first ? last - 1 : first) / step_ms;
-          /* a record ending before it starts ends at its start, here as
-           * on the slow path (the watermark must not depend on which) */
-          guint64 end = MAX (last, first);
+          /* the flow covers [first, last); a record of zero length sits
+           * at first */
+          guint64 final = last > first ? last - 1 : first;
           guint c0 = MIN (it->cell[0], junk), c1 = MIN (it->cell[1], junk);
-          /* base is G_MININT64 before the first flow: never in range;
-           * a record longer than MAX_FLOW_SPAN_MS is clipped (slow) */
-          if (G_UNLIKELY (b0 - base >= cap || b1 - base >= cap
-                          || last > limit
-                          || last > first + MAX_FLOW_SPAN_MS))
+          /* In the open bins and not after the future limit (final < hi),
+           * and no longer than MAX_FLOW_SPAN_MS: the slow path clips such
+           * a record, and takes one ending before it starts too (the
+           * difference wraps), as well as anything before the first
+           * flow (lo > hi). */
+          if (G_UNLIKELY (first < lo || final >= hi
+                          || last - first > MAX_FLOW_SPAN_MS))
             {
               b->watermark_ms = wm;
               bins_add_spans (b, run, spans, n_spans, step_ms);
@@ -411,14 +428,15 @@ bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
               bins_add_slow (b, c0, c1, first, last, bytes);
               rows = b->rows;
               seen = b->seen;
-              base = (guint64) b->base;
-              cap = b->cap;
+              mask = b->cap - 1;
+              bins_ring_window (b, step_ms, &lo, &hi);
               wm = b->watermark_ms;
               continue;
             }
-          guint64 spanning = b0 != b1;
+          guint64 b0 = first / step_ms;
+          guint64 spanning = final >= (b0 + 1) * step_ms;
           guint64 add = bytes & (spanning - 1);
-          guint64 slot = b0 & (cap - 1);
+          guint64 slot = b0 & mask;
           guint64 *row = rows + slot * stride;
           row[c0] += add;
           /* a branch, not an add to the junk counter: flows between two
@@ -431,7 +449,7 @@ bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
               seen[slot] = 1;
               b->n_seen++;
             }
-          wm = MAX (wm, end);
+          wm = MAX (wm, last);
           spans[n_spans] = (guint16) i;
           n_spans += (guint) spanning;
         }
