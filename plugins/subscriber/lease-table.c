@@ -684,7 +684,10 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
  * arithmetic: flows (tags written in place) and plain arrays (LeaseHit
  * results); see lease_table_tag_grouped. */
 #ifndef LOOKUP_STRIDE
-#define LOOKUP_STRIDE 128
+#define LOOKUP_STRIDE 32
+#endif
+#ifndef LOOKUP_DEPTH
+#define LOOKUP_DEPTH 1
 #endif
 #ifndef LOOKUP_PREFETCH
 #define LOOKUP_PREFETCH(p) __builtin_prefetch (p)
@@ -818,12 +821,14 @@ emit_binding (const LookupTables *lt, const LookupIO *io, guint e,
             b->user_class, b->access, id);
 }
 
+/* Stages 1 and 2 up to the prefetches: what one stride issues while the
+ * previous stride is finished. */
 static inline __attribute__ ((always_inline)) void
-lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
-               guint base, guint m, const gboolean FLOWS)
+stride_issue (const LookupTables *lt, const LookupIO *io, guint base,
+              guint m, const gboolean FLOWS, StrideWork *wp)
 {
-  StrideWork w;
-  w.n_probe = w.n_chain = w.n_found = w.n_slow = 0;
+  StrideWork *restrict w = wp;
+  w->n_probe = w->n_chain = w->n_found = w->n_slow = 0;
   guint16 cand[LOOKUP_STRIDE];
   guint8 cand_fam[LOOKUP_STRIDE];
   guint nc = 0;
@@ -847,7 +852,7 @@ lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
       if (G_UNLIKELY (!lt->fast[f]))
         {
           if (lt->wide[f])
-            work_slow (&w, i, 0);
+            work_slow (w, i, 0);
           continue;
         }
       const NfsubAddr *a = ENTRY_ADDR (io, base + i);
@@ -855,27 +860,33 @@ lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
       gsize j = (gsize) (hash64 (key) >> lt->shift[f]) & ~(gsize) 1;
       const Slot64 *line = &lt->slots[f][j];
       LOOKUP_PREFETCH (line);
-      guint at = w.n_probe++;
-      w.probe_i[at] = (guint16) i;
-      w.probe_fam[at] = (guint8) f;
-      w.probe_key[at] = key;
-      w.probe_line[at] = line;
+      guint at = w->n_probe++;
+      w->probe_i[at] = (guint16) i;
+      w->probe_fam[at] = (guint8) f;
+      w->probe_key[at] = key;
+      w->probe_line[at] = line;
     }
+}
 
-  /* probe */
-  guint n = w.n_probe;
+/* The rest of a stride: probes, chains, users' keys, plain lookups. */
+static inline __attribute__ ((always_inline)) void
+stride_finish (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
+               guint base, const gboolean FLOWS, StrideWork *wp)
+{
+  StrideWork *restrict w = wp;
+  guint n = w->n_probe;
   while (n)
     {
       guint64 touched = 0;
       for (guint k = 0; k < n; k++)
-        touched += w.probe_line[k]->key;
+        touched += w->probe_line[k]->key;
       touch_done (touched);
       guint n_next = 0;
       for (guint k = 0; k < n; k++)
         {
-          guint i = w.probe_i[k], f = w.probe_fam[k];
-          guint64 key = w.probe_key[k];
-          const Slot64 *line = w.probe_line[k];
+          guint i = w->probe_i[k], f = w->probe_fam[k];
+          guint64 key = w->probe_key[k];
+          const Slot64 *line = w->probe_line[k];
           /* the home slot, its neighbour in the line, else the next line
            * (the list shrinks in place as entries finish); which of the
            * two holds the key is a coin toss, so it is chosen without a
@@ -890,13 +901,13 @@ lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
                 {
                   gsize next = (gsize) (line - lt->slots[f] + 2) & lt->slot_mask[f];
                   LOOKUP_PREFETCH (&lt->slots[f][next]);
-                  w.probe_i[n_next] = (guint16) i;
-                  w.probe_fam[n_next] = (guint8) f;
-                  w.probe_key[n_next] = key;
-                  w.probe_line[n_next++] = &lt->slots[f][next];
+                  w->probe_i[n_next] = (guint16) i;
+                  w->probe_fam[n_next] = (guint8) f;
+                  w->probe_key[n_next] = key;
+                  w->probe_line[n_next++] = &lt->slots[f][next];
                 }
               else if (lt->more[f])
-                work_slow (&w, i, 1);
+                work_slow (w, i, 1);
               continue;
             }
           guint32 when = ENTRY_WHEN (io, base + i);
@@ -907,74 +918,101 @@ lookup_stride (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
                           (h->user >> 26) & 3, (h->user >> 28) & 3,
                           h->user >> 30, h->head);
               else if (lt->more[f])
-                work_slow (&w, i, 1);
+                work_slow (w, i, 1);
             }
           else
             {
               /* the flow is older than the newest binding */
               LOOKUP_PREFETCH (lt_binding (lt, h->head));
-              w.chain_i[w.n_chain] = (guint16) i;
-              w.chain_id[w.n_chain++] = h->head;
+              w->chain_i[w->n_chain] = (guint16) i;
+              w->chain_id[w->n_chain++] = h->head;
             }
         }
       n = n_next;
     }
 
   /* 3: older bindings */
-  while (w.n_chain)
+  while (w->n_chain)
     {
       guint64 touched = 0;
-      for (guint k = 0; k < w.n_chain; k++)
-        touched += lt_binding (lt, w.chain_id[k])->start;
+      for (guint k = 0; k < w->n_chain; k++)
+        touched += lt_binding (lt, w->chain_id[k])->start;
       touch_done (touched);
       guint n_next = 0;
-      for (guint k = 0; k < w.n_chain; k++)
+      for (guint k = 0; k < w->n_chain; k++)
         {
-          guint i = w.chain_i[k];
-          const LeaseBinding *b = lt_binding (lt, w.chain_id[k]);
+          guint i = w->chain_i[k];
+          const LeaseBinding *b = lt_binding (lt, w->chain_id[k]);
           guint32 when = ENTRY_WHEN (io, base + i);
           if (b->start <= when)
             {
               if (when < b->end)
                 {
                   LOOKUP_PREFETCH (&lt->users[b->user]);
-                  w.found_i[w.n_found] = (guint16) i;
-                  w.found_id[w.n_found++] = w.chain_id[k];
+                  w->found_i[w->n_found] = (guint16) i;
+                  w->found_id[w->n_found++] = w->chain_id[k];
                 }
               else if (lt->more[!nfsub_addr_is_v4 (ENTRY_ADDR (io, base + i))])
-                work_slow (&w, i, 1);
+                work_slow (w, i, 1);
             }
           else if (b->next)
             {
               LOOKUP_PREFETCH (lt_binding (lt, b->next));
-              w.chain_i[n_next] = (guint16) i;
-              w.chain_id[n_next++] = b->next;
+              w->chain_i[n_next] = (guint16) i;
+              w->chain_id[n_next++] = b->next;
             }
           else if (lt->more[!nfsub_addr_is_v4 (ENTRY_ADDR (io, base + i))])
-            work_slow (&w, i, 1);
+            work_slow (w, i, 1);
         }
-      w.n_chain = n_next;
+      w->n_chain = n_next;
     }
 
   /* 4: their users' keys */
-  if (w.n_found)
+  if (w->n_found)
     {
       guint64 touched = 0;
-      for (guint k = 0; k < w.n_found; k++)
-        touched += lt->users[lt_binding (lt, w.found_id[k])->user].access;
+      for (guint k = 0; k < w->n_found; k++)
+        touched += lt->users[lt_binding (lt, w->found_id[k])->user].access;
       touch_done (touched);
-      for (guint k = 0; k < w.n_found; k++)
-        emit_binding (lt, io, base + w.found_i[k], FLOWS, w.found_id[k]);
+      for (guint k = 0; k < w->n_found; k++)
+        emit_binding (lt, io, base + w->found_i[k], FLOWS, w->found_id[k]);
     }
 
-  for (guint k = 0; k < w.n_slow; k++)
+  for (guint k = 0; k < w->n_slow; k++)
     {
-      guint i = w.slow_i[k];
+      guint i = w->slow_i[k];
       guint32 id = lookup_from (t, ENTRY_ADDR (io, base + i),
-                                ENTRY_WHEN (io, base + i), w.slow_from[k],
+                                ENTRY_WHEN (io, base + i), w->slow_from[k],
                                 NULL);
       if (id)
         emit_binding (lt, io, base + i, FLOWS, id);
+    }
+}
+
+/* The misses of the next LOOKUP_DEPTH strides are issued before a
+ * stride is finished, so they are in flight while its probes run. */
+static inline __attribute__ ((always_inline)) void
+lookup_pipeline (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
+                 guint n, const gboolean FLOWS)
+{
+  StrideWork work[LOOKUP_DEPTH + 1];
+  guint issued = 0, slot = 0;
+  for (guint d = 0; d < LOOKUP_DEPTH && issued < n; d++)
+    {
+      stride_issue (lt, io, issued, MIN (LOOKUP_STRIDE, n - issued), FLOWS,
+                    &work[d]);
+      issued += LOOKUP_STRIDE;
+    }
+  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
+    {
+      if (issued < n)
+        {
+          stride_issue (lt, io, issued, MIN (LOOKUP_STRIDE, n - issued),
+                        FLOWS, &work[(slot + LOOKUP_DEPTH) % (LOOKUP_DEPTH + 1)]);
+          issued += LOOKUP_STRIDE;
+        }
+      stride_finish (t, lt, io, base, FLOWS, &work[slot]);
+      slot = (slot + 1) % (LOOKUP_DEPTH + 1);
     }
 }
 
@@ -992,8 +1030,7 @@ lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
                         + sizeof (NfsubSubscriberTag));
   LookupIO io = { (const guint8 *) &flows[0].src, whens, NULL,
                   (guint8 *) &flows[0].src_tag, sizeof (NfsubFlow), found };
-  for (guint base = 0; base < 2 * n; base += LOOKUP_STRIDE)
-    lookup_stride (t, &lt, &io, base, MIN (LOOKUP_STRIDE, 2 * n - base), TRUE);
+  lookup_pipeline (t, &lt, &io, 2 * n, TRUE);
 }
 
 void
@@ -1005,8 +1042,7 @@ lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
   for (guint i = 0; i < n; i++)
     out[i] = (LeaseHit) { NULL, 0, 0, 0, 0, 0, 0 };
   LookupIO io = { (const guint8 *) addrs, whens, out, NULL, 0, NULL };
-  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
-    lookup_stride (t, &lt, &io, base, MIN (LOOKUP_STRIDE, n - base), FALSE);
+  lookup_pipeline (t, &lt, &io, n, FALSE);
 }
 
 /* ---- users ---- */
