@@ -146,6 +146,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   sub_index_free (ix);
   sub_config_free (c);
   g_key_file_unref (kf);
+  release_retired_keys ();
   close (lease_fd);
   if (map_fd >= 0)
     close (map_fd);

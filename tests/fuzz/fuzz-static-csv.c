@@ -117,6 +117,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   sub_index_free (ix);
   sub_config_free (c);
   g_key_file_unref (kf);
+  release_retired_keys ();
   for (int i = 0; i < 2; i++)
     if (fds[i] >= 0)
       close (fds[i]);
