@@ -784,7 +784,11 @@ work_slow (StrideWork *w, guint i, guint from)
   ((const NfsubAddr *) (FLOWS ? (io)->addrs + (gsize) ((e) >> 1) * sizeof (NfsubFlow) \
                                   + (gsize) ((e) & 1) * sizeof (NfsubAddr)    \
                               : (io)->addrs + (gsize) (e) * sizeof (NfsubAddr)))
-#define ENTRY_WHEN(io, e) ((io)->whens[FLOWS ? (e) >> 1 : (e)])
+#define ENTRY_WHEN(io, e)                                                     \
+  (FLOWS ? lease_flow_time ((const NfsubFlow *) ((io)->addrs                  \
+                                                 + (gsize) ((e) >> 1) * sizeof (NfsubFlow) \
+                                                 - G_STRUCT_OFFSET (NfsubFlow, src))) \
+         : (io)->whens[e])
 
 static inline __attribute__ ((always_inline)) void
 emit_hit (const LookupIO *io, guint e, const gboolean FLOWS, const char *key,
@@ -1018,7 +1022,7 @@ lookup_pipeline (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
 
 void
 lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
-                       const guint32 *whens, guint8 *found)
+                       guint8 *found)
 {
   LookupTables lt;
   lookup_tables_init (t, &lt);
@@ -1028,7 +1032,7 @@ lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
   G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst_tag)
                    == G_STRUCT_OFFSET (NfsubFlow, src_tag)
                         + sizeof (NfsubSubscriberTag));
-  LookupIO io = { (const guint8 *) &flows[0].src, whens, NULL,
+  LookupIO io = { (const guint8 *) &flows[0].src, NULL, NULL,
                   (guint8 *) &flows[0].src_tag, sizeof (NfsubFlow), found };
   lookup_pipeline (t, &lt, &io, 2 * n, TRUE);
 }

@@ -125,13 +125,22 @@ guint32 lease_table_lookup_match (LeaseTable *t, const NfsubAddr *addr,
  * tables. */
 void lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
                               const guint32 *whens, LeaseHit *out);
-/* Tagging: the same for both ends of n flows, read in place.  The tag of
- * a bound end is written in place (src_tag, dst_tag) and found[k] gets
- * NFSUB_DIR_IN (flow k's source is bound) and/or NFSUB_DIR_OUT (its
- * destination); whens[k] is flow k's time.  Unbound ends' tags are left
- * alone and found[] is only ever ORed into. */
+/* The time a flow is looked up at: its first second, clamped below
+ * LEASE_END_OPEN. */
+static inline guint32
+lease_flow_time (const NfsubFlow *f)
+{
+  guint64 s = f->first_ms / 1000;
+  return s >= LEASE_END_OPEN ? LEASE_END_OPEN - 1 : (guint32) s;
+}
+
+/* Tagging: the same for both ends of n flows, read in place, at
+ * lease_flow_time ().  The tag of a bound end is written in place
+ * (src_tag, dst_tag) and found[k] gets NFSUB_DIR_IN (flow k's source is
+ * bound) and/or NFSUB_DIR_OUT (its destination).  Unbound ends' tags
+ * are left alone and found[] is only ever ORed into. */
 void lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
-                            const guint32 *whens, guint8 *found);
+                            guint8 *found);
 
 /* Every key with its binding chain (newest first). */
 typedef void (*LeaseTableForeachFunc) (const LeasePrefix *p, LeaseKind kind,

@@ -234,9 +234,8 @@ typedef struct {
   gboolean flow_rules;
   GHashTable *access_users;  /* (user << 2 | access) -> user */
   NfsubFlow *scratch;        /* the ends of a selection's flows */
-  guint32 *whens;            /* per flow of a batch */
-  guint8 *dirs;
-  guint capacity;            /* flows whens and dirs hold */
+  guint8 *dirs;              /* per flow of a batch */
+  guint capacity;            /* flows dirs holds */
 } Tagger;
 
 void tagger_init (Tagger *tg, SubIndex *ix, const RuleSet *rules);

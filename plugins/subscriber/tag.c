@@ -26,7 +26,6 @@ tagger_clear (Tagger *tg)
 {
   g_clear_pointer (&tg->access_users, g_hash_table_unref);
   g_clear_pointer (&tg->scratch, g_free);
-  g_clear_pointer (&tg->whens, g_free);
   g_clear_pointer (&tg->dirs, g_free);
   tg->capacity = 0;
 }
@@ -67,14 +66,6 @@ apply_flow_rule (Tagger *tg, NfsubSubscriberTag *tag, const NfsubFlow *f,
     }
 }
 
-static inline guint32
-flow_when (const NfsubFlow *f)
-{
-  guint64 s = f->first_ms / 1000;
-  return s >= LEASE_END_OPEN ? LEASE_END_OPEN - 1 : (guint32) s;
-}
-
-
 void
 tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
 {
@@ -83,10 +74,8 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
   if (tg->capacity < n)
     {
       tg->capacity = n;
-      tg->whens = g_renew (guint32, tg->whens, n);
       tg->dirs = g_renew (guint8, tg->dirs, n);
     }
-  guint32 *whens = tg->whens;
   guint8 *dirs = tg->dirs;
   memset (dirs, 0, n);
 
@@ -94,10 +83,8 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
    * sends: upload) and NFSUB_DIR_OUT for a bound destination. */
   if (!batch->selected)
     {
-      /* addresses read and tags written in place */
-      for (guint i = 0; i < n; i++)
-        whens[i] = flow_when (&batch->flows[i]);
-      lease_table_tag_flows (t, n, batch->flows, whens, dirs);
+      /* addresses and times read, tags written in place */
+      lease_table_tag_flows (t, n, batch->flows, dirs);
     }
   else
     for (guint base = 0; base < n; base += TAG_CHUNK)
@@ -108,11 +95,11 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
         for (guint i = 0; i < m; i++)
           {
             const NfsubFlow *f = nfsub_batch_flow (batch, base + i);
-            whens[base + i] = flow_when (f);
+            scratch[i].first_ms = f->first_ms;
             scratch[i].src = f->src;
             scratch[i].dst = f->dst;
           }
-        lease_table_tag_flows (t, m, scratch, whens + base, dirs + base);
+        lease_table_tag_flows (t, m, scratch, dirs + base);
         for (guint i = 0; i < m; i++)
           {
             NfsubFlow *f = nfsub_batch_flow (batch, base + i);
