@@ -157,7 +157,8 @@ build_pppoe (SubIndex *ix, Population *pop, guint churn_percent, GRand *r)
   for (guint32 k = 0; k < n_churn; k++)
     {
       guint32 u = (guint32) g_rand_int_range (r, 0, (gint32) pop->users);
-      gint64 t = T0 + 3600 + (gint64) k * (82800 / MAX (n_churn, 1));
+      /* spread over the day (the flows too are), in time order */
+      gint64 t = T0 + 3600 + (gint64) k * 82800 / MAX (n_churn, 1);
       guint32 old = pop->addr_of[u];
       append_record (s, "Stop", u, 0, old, t, t - T0);
       g_array_append_val (freed, old);

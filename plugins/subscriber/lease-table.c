@@ -757,18 +757,25 @@ lt_binding (const LookupTables *lt, guint32 id)
 
 /* The entries of one stride still to finish, by stage. */
 typedef struct {
-  guint n_probe, n_chain, n_found, n_slow;
+  guint n_probe, n_slow;
   guint16 probe_i[LOOKUP_STRIDE]; /* entry, relative to the stride */
   guint8 probe_fam[LOOKUP_STRIDE];
   const Slot64 *probe_line[LOOKUP_STRIDE]; /* its first slot */
   guint64 probe_key[LOOKUP_STRIDE];
-  guint16 chain_i[LOOKUP_STRIDE];
-  guint32 chain_id[LOOKUP_STRIDE];
-  guint16 found_i[LOOKUP_STRIDE];
-  guint32 found_id[LOOKUP_STRIDE];
   guint16 slow_i[LOOKUP_STRIDE];
   guint8 slow_from[LOOKUP_STRIDE]; /* table index to start from */
 } StrideWork;
+
+/* Chain walks (flows older than their slot's newest binding) from many
+ * strides, walked together: each round of a walk waits for one miss per
+ * entry, and a handful per stride would leave most of that wait
+ * uncovered. */
+#define CHAIN_QUEUE 256
+typedef struct {
+  guint n;
+  guint32 e[CHAIN_QUEUE];  /* entry */
+  guint32 id[CHAIN_QUEUE]; /* the binding to look at next */
+} ChainQueue;
 
 static inline void
 work_slow (StrideWork *w, guint i, guint from)
@@ -832,7 +839,7 @@ stride_issue (const LookupTables *lt, const LookupIO *io, guint base,
               guint m, const gboolean FLOWS, StrideWork *wp)
 {
   StrideWork *restrict w = wp;
-  w->n_probe = w->n_chain = w->n_found = w->n_slow = 0;
+  w->n_probe = w->n_slow = 0;
   guint16 cand[LOOKUP_STRIDE];
   guint8 cand_fam[LOOKUP_STRIDE];
   guint nc = 0;
@@ -872,10 +879,75 @@ stride_issue (const LookupTables *lt, const LookupIO *io, guint base,
     }
 }
 
+/* Stages 3 and 4 for the queued chain walks. */
+static inline __attribute__ ((always_inline)) void
+chain_flush (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
+             const gboolean FLOWS, ChainQueue *cq)
+{
+  guint32 found_e[CHAIN_QUEUE], found_id[CHAIN_QUEUE];
+  guint32 slow_e[CHAIN_QUEUE];
+  guint n_found = 0, n_slow = 0, n = cq->n;
+  while (n)
+    {
+      guint64 touched = 0;
+      for (guint k = 0; k < n; k++)
+        touched += lt_binding (lt, cq->id[k])->start;
+      touch_done (touched);
+      guint n_next = 0;
+      for (guint k = 0; k < n; k++)
+        {
+          guint32 e = cq->e[k];
+          const LeaseBinding *b = lt_binding (lt, cq->id[k]);
+          guint32 when = ENTRY_WHEN (io, e);
+          if (b->start <= when)
+            {
+              if (when < b->end)
+                {
+                  LOOKUP_PREFETCH (&lt->users[b->user]);
+                  found_e[n_found] = e;
+                  found_id[n_found++] = cq->id[k];
+                }
+              else
+                slow_e[n_slow++] = e;
+            }
+          else if (b->next)
+            {
+              LOOKUP_PREFETCH (lt_binding (lt, b->next));
+              cq->e[n_next] = e;
+              cq->id[n_next++] = b->next;
+            }
+          else
+            slow_e[n_slow++] = e;
+        }
+      n = n_next;
+    }
+  cq->n = 0;
+
+  /* their users' keys */
+  guint64 touched = 0;
+  for (guint k = 0; k < n_found; k++)
+    touched += lt->users[lt_binding (lt, found_id[k])->user].access;
+  touch_done (touched);
+  for (guint k = 0; k < n_found; k++)
+    emit_binding (lt, io, found_e[k], FLOWS, found_id[k]);
+
+  /* no binding of the longest prefix applies: the shorter ones */
+  for (guint k = 0; k < n_slow; k++)
+    {
+      const NfsubAddr *a = ENTRY_ADDR (io, slow_e[k]);
+      if (!lt->more[!nfsub_addr_is_v4 (a)])
+        continue;
+      guint32 id = lookup_from (t, a, ENTRY_WHEN (io, slow_e[k]), 1, NULL);
+      if (id)
+        emit_binding (lt, io, slow_e[k], FLOWS, id);
+    }
+}
+
 /* The rest of a stride: probes, chains, users' keys, plain lookups. */
 static inline __attribute__ ((always_inline)) void
 stride_finish (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
-               guint base, const gboolean FLOWS, StrideWork *wp)
+               guint base, const gboolean FLOWS, StrideWork *wp,
+               ChainQueue *cq)
 {
   StrideWork *restrict w = wp;
   guint n = w->n_probe;
@@ -927,59 +999,14 @@ stride_finish (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
           else
             {
               /* the flow is older than the newest binding */
+              if (cq->n == CHAIN_QUEUE)
+                chain_flush (t, lt, io, FLOWS, cq);
               LOOKUP_PREFETCH (lt_binding (lt, h->head));
-              w->chain_i[w->n_chain] = (guint16) i;
-              w->chain_id[w->n_chain++] = h->head;
+              cq->e[cq->n] = base + i;
+              cq->id[cq->n++] = h->head;
             }
         }
       n = n_next;
-    }
-
-  /* 3: older bindings */
-  while (w->n_chain)
-    {
-      guint64 touched = 0;
-      for (guint k = 0; k < w->n_chain; k++)
-        touched += lt_binding (lt, w->chain_id[k])->start;
-      touch_done (touched);
-      guint n_next = 0;
-      for (guint k = 0; k < w->n_chain; k++)
-        {
-          guint i = w->chain_i[k];
-          const LeaseBinding *b = lt_binding (lt, w->chain_id[k]);
-          guint32 when = ENTRY_WHEN (io, base + i);
-          if (b->start <= when)
-            {
-              if (when < b->end)
-                {
-                  LOOKUP_PREFETCH (&lt->users[b->user]);
-                  w->found_i[w->n_found] = (guint16) i;
-                  w->found_id[w->n_found++] = w->chain_id[k];
-                }
-              else if (lt->more[!nfsub_addr_is_v4 (ENTRY_ADDR (io, base + i))])
-                work_slow (w, i, 1);
-            }
-          else if (b->next)
-            {
-              LOOKUP_PREFETCH (lt_binding (lt, b->next));
-              w->chain_i[n_next] = (guint16) i;
-              w->chain_id[n_next++] = b->next;
-            }
-          else if (lt->more[!nfsub_addr_is_v4 (ENTRY_ADDR (io, base + i))])
-            work_slow (w, i, 1);
-        }
-      w->n_chain = n_next;
-    }
-
-  /* 4: their users' keys */
-  if (w->n_found)
-    {
-      guint64 touched = 0;
-      for (guint k = 0; k < w->n_found; k++)
-        touched += lt->users[lt_binding (lt, w->found_id[k])->user].access;
-      touch_done (touched);
-      for (guint k = 0; k < w->n_found; k++)
-        emit_binding (lt, io, base + w->found_i[k], FLOWS, w->found_id[k]);
     }
 
   for (guint k = 0; k < w->n_slow; k++)
@@ -1000,6 +1027,8 @@ lookup_pipeline (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
                  guint n, const gboolean FLOWS)
 {
   StrideWork work[LOOKUP_DEPTH + 1];
+  ChainQueue chains;
+  chains.n = 0;
   guint issued = 0, slot = 0;
   for (guint d = 0; d < LOOKUP_DEPTH && issued < n; d++)
     {
@@ -1015,9 +1044,10 @@ lookup_pipeline (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
                         FLOWS, &work[(slot + LOOKUP_DEPTH) % (LOOKUP_DEPTH + 1)]);
           issued += LOOKUP_STRIDE;
         }
-      stride_finish (t, lt, io, base, FLOWS, &work[slot]);
+      stride_finish (t, lt, io, base, FLOWS, &work[slot], &chains);
       slot = (slot + 1) % (LOOKUP_DEPTH + 1);
     }
+  chain_flush (t, lt, io, FLOWS, &chains);
 }
 
 void
