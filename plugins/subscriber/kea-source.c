@@ -299,7 +299,9 @@ kea_apply_line (SubIndex *ix, const char *path, guint64 line_no, char *line,
     return line_error (error, path, line_no, "bad valid_lifetime '%s'",
                        fields[columns[COL_VALID]]);
   if (!parse_u64 (fields[columns[COL_EXPIRE]], &expire)
-      || expire > G_GUINT64_CONSTANT (1) << 40 || valid > expire)
+      || expire > G_GUINT64_CONSTANT (1) << 40 || valid > expire
+      /* the cltt must be a 32-bit time like every binding's start */
+      || expire - valid >= LEASE_END_OPEN)
     return line_error (error, path, line_no, "bad expire '%s'",
                        fields[columns[COL_EXPIRE]]);
   if (type == 2
