@@ -682,7 +682,7 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
  *
  * The pipeline is instantiated for two layouts with constant address
  * arithmetic: flows (tags written in place) and plain arrays (LeaseHit
- * results); see lease_table_tag_grouped. */
+ * results); see lease_table_tag_flows and lease_table_lookup_many. */
 #ifndef LOOKUP_STRIDE
 #define LOOKUP_STRIDE 32
 #endif

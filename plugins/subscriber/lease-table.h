@@ -14,6 +14,11 @@
  * Each slot keeps a copy of its newest binding's times and user, so the
  * usual lookup (the newest binding applies) reads one slot and nothing
  * else; older bindings are read only for flows from before a reconnect.
+ * Slots pair up in 64-byte lines and a key's home is a line's first slot,
+ * so a probe usually reads one line.  A prefilter bitmap (IPv4 /16s, IPv6
+ * /32s that hold a binding) stops most lookups of Internet addresses
+ * before any table.  Batches of lookups (lease_table_tag_flows) are a
+ * software pipeline that keeps many of their cache misses in flight.
  *
  * Memory: 24 bytes per binding, 32 bytes per hash slot (load <= 0.7),
  * 16 bytes + 8 bytes of index + the key text per user.
