@@ -4,6 +4,8 @@
 # Builds (once, cached) a file of BENCH_FLOWS flows per compression with
 # contrib/nfsim feeding a real nfcapd on loopback, checks that nfsub's
 # per-protocol byte sums equal nfdump's, then runs, BENCH_RUNS rounds:
+#   - bench/bench-read --floor: pread and decompress every block, no walk
+#     (one core cannot go below this with these libraries)
 #   - bench/bench-read: the reader alone, summing bytes per protocol
 #   - nfsub process with the `proto` example plugin (the whole pipeline)
 #   - nfdump -r F -q -N -A proto -o 'fmt:%pr %byt' (the same result)
@@ -142,6 +144,7 @@ for comp in $COMPRESSIONS; do
   # load from other jobs then hurts one round of all, not all runs of one
   i=0
   while [ $i -lt "$RUNS" ]; do
+    run floor1 taskset -c 0 "$READER" --floor -n 1 "$F"
     run reader1 env NFSUB_READAHEAD=0 taskset -c 0 "$READER" -q -n 1 "$F"
     run reader2 env NFSUB_READAHEAD=1 "$READER" -q -n 1 "$F"
     if [ $HAVE_PROCESS = 1 ]; then
@@ -177,6 +180,7 @@ for comp in $COMPRESSIONS; do
              l, w, c, n / w / 1e6, w * 1e6 / n, c * 1e6 / n, r1 / w, ra / w,
              rc / c }'
   }
+  row floor1 "floor: pread + decompress only (1)"
   row reader1 "nfsub reader, bench-read (1)"
   row reader2 "nfsub reader, read-ahead (all: $(nproc))"
   row process1 "nfsub process + proto (1)"
