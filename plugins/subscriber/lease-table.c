@@ -86,10 +86,11 @@ struct LeaseTable {
 static inline gsize
 filter_index (guint64 hi, guint64 lo)
 {
-  guint v6 = (hi | ((lo >> 32) ^ 0xffff)) != 0;
+  gsize v6 = (hi | ((lo >> 32) ^ 0xffff)) != 0;
   gsize i4 = (lo >> 16) & 0xffff;
   gsize i6 = FILTER_V6_BASE + ((hi >> 32) & ((1u << V6_FILTER_BITS) - 1));
-  return v6 ? i6 : i4;
+  /* a mask, not `v6 ? i6 : i4`, which compilers may turn into a branch */
+  return i4 ^ ((i4 ^ i6) & -v6);
 }
 
 /* Keys outlive the table: tags hand out key pointers "for the process
