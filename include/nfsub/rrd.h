@@ -1,6 +1,6 @@
 /* nfsub: time series for plugins, stored in RRD files that last for years.
  *
- * Three pieces, used together by the `ports` and `hourly` plugins and open
+ * Two pieces, used together by the `ports` and `hourly` plugins and open
  * to any plugin that keeps byte counts over time:
  *
  *   NfsubBins    per-flow accumulation into 5-minute bins that stay open for
@@ -8,9 +8,7 @@
  *   NfsubRrd     writes closed bins to RRD files (librrd, or rrdcached),
  *                creating them with the layout of rrd/layout.h, skipping
  *                what a file already holds so a re-run never errors or
- *                counts twice;
- *   NfsubLedger  the files a plugin's state already contains, so the same
- *                nfcapd file never adds twice to one plugin's state.
+ *                counts twice.
  *
  * Why bins stay open: a flow record is exported when the flow ends or when
  * the exporter's active timeout expires, so a file rotated at T still holds
@@ -156,28 +154,14 @@ gboolean nfsub_rrd_flush_cached (NfsubRrd *rrd, const char *path,
 const char *const *nfsub_rrd_layout_rras (void);
 guint nfsub_rrd_layout_heartbeat (void);
 
-/* ---------------------------------------------------------------- ledger */
+/* -------------------------------------------------------------- file key */
 
-typedef struct NfsubLedger NfsubLedger;
-
-/* Remembers files whose newest flow is within `retention_days` of the
- * newest file seen. */
-NfsubLedger *nfsub_ledger_new (guint retention_days);
-void nfsub_ledger_free (NfsubLedger *ledger);
-/* The identity of a file: its stat record (flows, bytes, packets, first,
- * last) and size, so a copy under another name is the same file. */
-guint64 nfsub_ledger_file_key (const NfsubFileInfo *info);
-/* TRUE if `key` was not known (it is now); FALSE for a file seen before. */
-gboolean nfsub_ledger_add (NfsubLedger *ledger, guint64 key,
-                           gint64 file_time);
-gboolean nfsub_ledger_contains (NfsubLedger *ledger, guint64 key);
-guint nfsub_ledger_size (NfsubLedger *ledger);
-GVariant *nfsub_ledger_save (NfsubLedger *ledger);
-gboolean nfsub_ledger_load (NfsubLedger *ledger, GVariant *state,
-                            GError **error);
-/* The time a file's flows belong to, seconds: the stat record's last flow,
- * else the file's creation time. */
-gint64 nfsub_ledger_file_time (const NfsubFileInfo *info);
+/* The identity of an nfcapd file: its stat record (flows, bytes, packets,
+ * first, last) and size, so a copy under another name is the same file.
+ * (nfsub's own ledger, STATE_DIR/ledger.tsv, skips a file processed
+ * before, under any name, before any plugin sees a flow: a plugin needs no
+ * ledger of its own.) */
+guint64 nfsub_file_key (const NfsubFileInfo *info);
 
 /* ------------------------------------------------------ subscriber series */
 
@@ -222,7 +206,6 @@ GVariant *nfsub_state_load (const char *path, const char *type,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubBins, nfsub_bins_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubRrd, nfsub_rrd_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubLedger, nfsub_ledger_free)
 
 G_END_DECLS
 

@@ -12,7 +12,8 @@
  *   SERIES.rrd        in, out, late_in, late_out
  *   unattributed.rrd  bytes, late
  *   cat-NAME.rrd      in, out, unattributed, late    (category.NAME = filter)
- * State: STATE_DIR/hourly/state.gv (open bins, late counters, ledger).
+ * State: STATE_DIR/hourly/state.gv (open bins, late counters).  Files
+ * already processed never reach the plugin: nfsub's ledger skips them.
  */
 #include "config.h"
 
@@ -26,10 +27,11 @@
 #include "hourly.h"
 
 #define PLUGIN "hourly"
-#define STATE_VERSION 1
-#define STATE_TYPE "(uvv)"
+#define STATE_VERSION 2
+#define STATE_TYPE "(uv)"
+/* version 1 also held the plugin's own ledger of files */
+#define STATE_V1_TYPE "(uvv)"
 #define DEFAULT_SERIES "broadband-pppoe;broadband-ipoe;broadband-all;mobile-all;all-all"
-#define DEFAULT_LEDGER_DAYS 35
 
 /* cells: tag index (12) x direction (2), then unattributed, then three per
  * category */
@@ -56,10 +58,7 @@ struct HourlyPlugin {
   Categories *categories;
   NfsubBins *bins;
   NfsubRrd *rrd;
-  NfsubLedger *ledger;
   guint lateness;
-  gboolean skip_file;     /* the current file is already counted */
-  guint files_skipped;
 };
 
 static void
@@ -85,7 +84,6 @@ hourly_plugin_free (gpointer data)
   categories_free (self->categories);
   nfsub_bins_free (self->bins);
   nfsub_rrd_free (self->rrd);
-  nfsub_ledger_free (self->ledger);
   g_free (self);
 }
 
@@ -138,6 +136,19 @@ hourly_load_state (HourlyPlugin *self, GError **error)
   g_autoptr (GError) local = NULL;
   g_autoptr (GVariant) state = nfsub_state_load (self->state_path, STATE_TYPE,
                                                  &missing, &local);
+  if (!state && !missing)
+    {
+      /* a version 1 state: its ledger is of no use any more */
+      g_autoptr (GError) v1_error = NULL;
+      g_autoptr (GVariant) v1 = nfsub_state_load (
+        self->state_path, STATE_V1_TYPE, &missing, &v1_error);
+      if (v1)
+        {
+          g_autoptr (GVariant) v1_bins = g_variant_get_child_value (v1, 1);
+          state = g_variant_ref_sink (g_variant_new (
+            "(u@v)", (guint32) STATE_VERSION, v1_bins));
+        }
+    }
   if (!state)
     {
       if (missing)
@@ -146,8 +157,8 @@ hourly_load_state (HourlyPlugin *self, GError **error)
       return FALSE;
     }
   guint32 version;
-  g_autoptr (GVariant) bins = NULL, ledger = NULL;
-  g_variant_get (state, "(uvv)", &version, &bins, &ledger);
+  g_autoptr (GVariant) bins = NULL;
+  g_variant_get (state, "(uv)", &version, &bins);
   if (version != STATE_VERSION)
     {
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
@@ -155,8 +166,7 @@ hourly_load_state (HourlyPlugin *self, GError **error)
                    version, STATE_VERSION);
       return FALSE;
     }
-  if (!nfsub_bins_load (self->bins, bins, &local)
-      || !nfsub_ledger_load (self->ledger, ledger, &local))
+  if (!nfsub_bins_load (self->bins, bins, &local))
     {
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE, "%s: %s",
                    self->state_path, local->message);
@@ -225,12 +235,13 @@ hourly_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
     }
 
   self->lateness = nfsub_host_active_timeout (host) + NFSUB_RRD_STEP;
-  guint ledger_days = DEFAULT_LEDGER_DAYS;
   if (!get_uint_key (host, config, group, "lateness", 7 * 86400,
-                     &self->lateness, error)
-      || !get_uint_key (host, config, group, "ledger_days", 3660,
-                        &ledger_days, error))
+                     &self->lateness, error))
     return NULL;
+  if (g_key_file_has_key (config, group, "ledger_days", NULL))
+    nfsub_warning (PLUGIN, "%s: [%s] ledger_days is not used any more: "
+                   "nfsub's own ledger skips every file processed before",
+                   nfsub_host_config_path (host), group);
   self->categories = categories_new (host, config, group, self->rrd_dir,
                                      error);
   if (!self->categories)
@@ -246,7 +257,6 @@ hourly_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   self->bins = nfsub_bins_new ((const char *const *) cells, n_cells,
                                NFSUB_RRD_STEP, self->lateness, hourly_emit,
                                self);
-  self->ledger = nfsub_ledger_new (ledger_days);
   if (!hourly_load_state (self, error))
     return NULL;
   if (connect)
@@ -270,15 +280,6 @@ static gboolean
 hourly_begin_file (gpointer data, const NfsubFileInfo *file, GError **error)
 {
   HourlyPlugin *self = data;
-  guint64 key = nfsub_ledger_file_key (file);
-  self->skip_file = !nfsub_ledger_add (self->ledger, key,
-                                       nfsub_ledger_file_time (file));
-  if (self->skip_file)
-    {
-      self->files_skipped++;
-      nfsub_info (PLUGIN, "%s: already counted, skipped", file->path);
-      return TRUE;
-    }
   nfsub_bins_begin_file (self->bins, file);
   return TRUE;
 }
@@ -318,8 +319,6 @@ static gboolean
 hourly_process (gpointer data, NfsubBatch *batch, GError **error)
 {
   HourlyPlugin *self = data;
-  if (self->skip_file)
-    return TRUE;
   guint n = nfsub_batch_size (batch);
   NfsubBinsItem items[ITEMS_CHUNK];
   for (guint at = 0; at < n; at += ITEMS_CHUNK)
@@ -345,7 +344,6 @@ static gboolean
 hourly_end_file (gpointer data, const NfsubFileInfo *file, GError **error)
 {
   HourlyPlugin *self = data;
-  self->skip_file = FALSE;
   nfsub_bins_close (self->bins);
   if (nfsub_rrd_n_queued (self->rrd) >= FLUSH_EVERY_POINTS)
     return nfsub_rrd_flush (self->rrd, error);
@@ -356,9 +354,8 @@ gboolean
 hourly_save_state (HourlyPlugin *self, GError **error)
 {
   return nfsub_state_save (self->state_path,
-                           g_variant_new ("(uvv)", (guint32) STATE_VERSION,
-                                          nfsub_bins_save (self->bins),
-                                          nfsub_ledger_save (self->ledger)),
+                           g_variant_new ("(uv)", (guint32) STATE_VERSION,
+                                          nfsub_bins_save (self->bins)),
                            error);
 }
 
@@ -466,7 +463,7 @@ hourly_status_command (NfsubHost *host, int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_option_context_set_summary (ctx, "Print the hourly plugin's state: open "
-                                     "bins, watermark, late bytes, ledger.");
+                                     "bins, watermark, late bytes.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -492,7 +489,6 @@ hourly_status_command (NfsubHost *host, int argc, char **argv)
   printf ("watermark       %s\n", wm ? wm_s : "-");
   printf ("open from       %s (%u bins with data, not in the RRD files yet)\n",
           open >= 0 ? open_s : "-", nfsub_bins_n_open (self->bins));
-  printf ("files in ledger %u\n", nfsub_ledger_size (self->ledger));
   printf ("future bytes    %" G_GUINT64_FORMAT "\n",
           nfsub_bins_future_bytes (self->bins));
   printf ("late bytes (arrived after their bin was written):\n");

@@ -14,8 +14,9 @@
  *
  * Files: RRD_DIR/ports/SERIES.rrd (in_/out_ tcp80, tcp443, tcpdyn,
  * udp443, other, total; late_in, late_out), RRD_DIR/ports/unattributed.rrd,
- * RRD_DIR/ports/cat-NAME.rrd; STATE_DIR/ports/state.gv (open weeks, bins,
- * ledger) and STATE_DIR/ports/weeks/YYYY-MM-DD.gv (closed weeks).
+ * RRD_DIR/ports/cat-NAME.rrd; STATE_DIR/ports/state.gv (open weeks, bins)
+ * and STATE_DIR/ports/weeks/YYYY-MM-DD.gv (closed weeks).  Files already
+ * processed never reach the plugin: nfsub's ledger skips them.
  */
 #include "config.h"
 
@@ -28,14 +29,15 @@
 #include "ports.h"
 
 #define PLUGIN "ports"
-#define STATE_VERSION 1
-#define STATE_TYPE "(uvvav)"
+#define STATE_VERSION 2
+#define STATE_TYPE "(uvav)"
+/* version 1 also held the plugin's own ledger of files */
+#define STATE_V1_TYPE "(uvvav)"
 #define DEFAULT_SERIES "broadband-pppoe;broadband-ipoe;broadband-all;mobile-all;all-all"
 #define DEFAULT_TCP_PORTS "443;80;183;993;22;31000;1935;8080"
 #define DEFAULT_UDP_PORTS "443;4500;8801;51820;53"
 #define DEFAULT_TOP 5
 #define DEFAULT_KEEP 100
-#define DEFAULT_LEDGER_DAYS 35
 /* flows starting later than this after the wall clock: broken clock */
 #define FUTURE_SLACK_MS (G_GUINT64_CONSTANT (86400) * 1000)
 
@@ -83,7 +85,6 @@ ports_plugin_free (gpointer data)
   categories_free (self->categories);
   nfsub_bins_free (self->bins);
   nfsub_rrd_free (self->rrd);
-  nfsub_ledger_free (self->ledger);
   for (guint k = 0; k < 2; k++)
     if (self->fixed[k])
       g_array_unref (self->fixed[k]);
@@ -203,6 +204,20 @@ ports_load_state (PortsPlugin *self, GError **error)
   g_autoptr (GError) local = NULL;
   g_autoptr (GVariant) state = nfsub_state_load (self->state_path, STATE_TYPE,
                                                  &missing, &local);
+  if (!state && !missing)
+    {
+      /* a version 1 state: its ledger is of no use any more */
+      g_autoptr (GError) v1_error = NULL;
+      g_autoptr (GVariant) v1 = nfsub_state_load (
+        self->state_path, STATE_V1_TYPE, &missing, &v1_error);
+      if (v1)
+        {
+          g_autoptr (GVariant) v1_bins = g_variant_get_child_value (v1, 1);
+          g_autoptr (GVariant) v1_weeks = g_variant_get_child_value (v1, 3);
+          state = g_variant_ref_sink (g_variant_new (
+            "(u@v@av)", (guint32) STATE_VERSION, v1_bins, v1_weeks));
+        }
+    }
   if (!state)
     {
       if (missing)
@@ -211,9 +226,9 @@ ports_load_state (PortsPlugin *self, GError **error)
       return FALSE;
     }
   guint32 version;
-  g_autoptr (GVariant) bins = NULL, ledger = NULL;
+  g_autoptr (GVariant) bins = NULL;
   g_autoptr (GVariantIter) weeks = NULL;
-  g_variant_get (state, "(uvvav)", &version, &bins, &ledger, &weeks);
+  g_variant_get (state, "(uvav)", &version, &bins, &weeks);
   if (version != STATE_VERSION)
     {
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
@@ -221,8 +236,7 @@ ports_load_state (PortsPlugin *self, GError **error)
                    version, STATE_VERSION);
       return FALSE;
     }
-  if (!nfsub_bins_load (self->bins, bins, &local)
-      || !nfsub_ledger_load (self->ledger, ledger, &local))
+  if (!nfsub_bins_load (self->bins, bins, &local))
     {
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE, "%s: %s",
                    self->state_path, local->message);
@@ -294,16 +308,17 @@ ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   self->lateness = nfsub_host_active_timeout (host) + NFSUB_RRD_STEP;
   self->top = DEFAULT_TOP;
   self->keep = DEFAULT_KEEP;
-  guint ledger_days = DEFAULT_LEDGER_DAYS;
   if (!get_uint_key (host, config, group, "lateness", 0, 7 * 86400,
                      &self->lateness, error)
-      || !get_uint_key (host, config, group, "ledger_days", 0, 3660,
-                        &ledger_days, error)
       || !get_uint_key (host, config, group, "top", 0, 1000, &self->top,
                         error)
       || !get_uint_key (host, config, group, "keep_ports", 1, 65536,
                         &self->keep, error))
     return NULL;
+  if (g_key_file_has_key (config, group, "ledger_days", NULL))
+    nfsub_warning (PLUGIN, "%s: [%s] ledger_days is not used any more: "
+                   "nfsub's own ledger skips every file processed before",
+                   nfsub_host_config_path (host), group);
   if (self->top > self->keep)
     {
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
@@ -336,7 +351,6 @@ ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   self->bins = nfsub_bins_new ((const char *const *) cells, n_cells,
                                NFSUB_RRD_STEP, self->lateness, ports_emit,
                                self);
-  self->ledger = nfsub_ledger_new (ledger_days);
   if (!ports_load_state (self, error))
     return NULL;
   if (connect)
@@ -435,30 +449,19 @@ ports_switch_week (PortsPlugin *self, guint64 first_ms)
   PortWeek *w = ports_open_week (self, first_ms);
   self->wk_start_ms = (guint64) w->start * 1000;
   self->wk_end_ms = (guint64) w->end * 1000;
-  if (port_week_has_file (w, self->file_key))
-    self->wk = NULL; /* an old duplicate: this week already has it */
-  else
-    {
-      port_week_add_file (w, self->file_key);
-      self->wk = w;
-    }
+  /* the week counts the files that added to it */
+  port_week_add_file (w, self->file_key);
+  self->wk = w;
 }
 
 static gboolean
 ports_begin_file (gpointer data, const NfsubFileInfo *file, GError **error)
 {
   PortsPlugin *self = data;
-  self->file_key = nfsub_ledger_file_key (file);
-  self->skip_file = !nfsub_ledger_add (self->ledger, self->file_key,
-                                       nfsub_ledger_file_time (file));
+  self->file_key = nfsub_file_key (file);
   self->wk = NULL;
   self->wk_start_ms = 1;
   self->wk_end_ms = 0;
-  if (self->skip_file)
-    {
-      nfsub_info (PLUGIN, "%s: already counted, skipped", file->path);
-      return TRUE;
-    }
   nfsub_bins_begin_file (self->bins, file);
   return TRUE;
 }
@@ -541,8 +544,6 @@ static gboolean
 ports_process (gpointer data, NfsubBatch *batch, GError **error)
 {
   PortsPlugin *self = data;
-  if (self->skip_file)
-    return TRUE;
   const NfsubFlow *flows = batch->flows;
   const guint32 *selected = batch->selected;
   guint n = nfsub_batch_size (batch);
@@ -595,7 +596,6 @@ static gboolean
 ports_end_file (gpointer data, const NfsubFileInfo *file, GError **error)
 {
   PortsPlugin *self = data;
-  self->skip_file = FALSE;
   nfsub_bins_close (self->bins);
   if (nfsub_rrd_n_queued (self->rrd) >= FLUSH_EVERY_POINTS)
     return nfsub_rrd_flush (self->rrd, error);
@@ -618,7 +618,7 @@ ports_close_weeks (PortsPlugin *self, GError **error)
         }
       if (!w->dirty)
         {
-          /* reopened for a file it already had: nothing to write */
+          /* unchanged since it was read: nothing to write */
           g_ptr_array_remove_index (self->weeks, i);
           self->wk = NULL;
           self->wk_start_ms = 1;
@@ -675,9 +675,8 @@ ports_save_state (PortsPlugin *self, GError **error)
   for (guint i = 0; i < self->weeks->len; i++)
     g_variant_builder_add (&weeks, "v", port_week_save (self->weeks->pdata[i]));
   return nfsub_state_save (self->state_path,
-                           g_variant_new ("(uvv@av)", (guint32) STATE_VERSION,
+                           g_variant_new ("(uv@av)", (guint32) STATE_VERSION,
                                           nfsub_bins_save (self->bins),
-                                          nfsub_ledger_save (self->ledger),
                                           g_variant_builder_end (&weeks)),
                            error);
 }

@@ -48,7 +48,6 @@ typedef struct {
   Categories *categories;
   NfsubBins *bins;
   NfsubRrd *rrd;
-  NfsubLedger *ledger;
   guint lateness;
   guint top;             /* ports per protocol added to the fixed ones */
   guint keep;            /* ports per protocol and series a closed week keeps */
@@ -56,9 +55,8 @@ typedef struct {
   GPtrArray *weeks;      /* PortWeek, open */
 
   /* the file being processed */
-  gboolean skip_file;
   guint64 file_key;
-  /* the week of the previous flow (wk NULL: this file is already in it) */
+  /* the week of the previous flow (wk NULL: a flow from the future) */
   guint64 wk_start_ms, wk_end_ms;
   PortWeek *wk;
   guint64 future_limit_ms;

@@ -8,7 +8,9 @@
  *     RRD's printing precision);
  *   - in the ports RRD files the categories add up to the total, the
  *     total equals the hourly series, and the week's category shares are
- *     within 0.5 points of the truth's. */
+ *     within 0.5 points of the truth's;
+ *   - files processed again (also under another name, also more than 35
+ *     days older than the newest) count once (nfsub's ledger). */
 #include "config.h"
 
 #include <math.h>
@@ -390,6 +392,153 @@ test_port_categories (void)
     }
 }
 
+/* Sum of data source `ds` of `file` over [lo, hi) in 5-minute points. */
+static double
+rrd_sum (const char *file, const char *ds, gint64 lo, gint64 hi)
+{
+  g_autoptr (RrdTestFetch) f = rrdtest_fetch (file, "AVERAGE", 300, lo, hi,
+                                              NULL);
+  double sum = 0;
+  for (guint r = 0; r < f->times->len; r++)
+    {
+      double v = rrdtest_fetch_value (f, g_array_index (f->times, gint64, r),
+                                      ds);
+      if (!isnan (v))
+        sum += v * 300;
+    }
+  return sum;
+}
+
+/* `total_bytes` of the unattributed series and the files of the asked
+ * week (the last column) of `nfsub ports --week`. */
+static void
+ports_week_total (const char *conf, const char *dir, const char *week,
+                  double *bytes, double *files)
+{
+  g_autofree char *json = g_build_filename (dir, "week.json", NULL);
+  g_autofree char *out = run_nfsub (conf, "ports", "--week", week, "--json",
+                                    json, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubTestJson) root = nfsub_test_json_load (json, &error);
+  g_assert_no_error (error);
+  const NfsubTestJson *cols = nfsub_test_json_member (root, "columns");
+  guint last = nfsub_test_json_length (cols) - 1;
+  g_autofree char *wp = g_strdup_printf ("%u.week", last);
+  g_assert_cmpstr (nfsub_test_json_string (cols, wp), ==, week);
+  g_autofree char *fp = g_strdup_printf ("%u.files", last);
+  *files = nfsub_test_json_number (cols, fp);
+  const NfsubTestJson *series = nfsub_test_json_member (root, "series");
+  for (guint i = 0; i < nfsub_test_json_length (series); i++)
+    {
+      const NfsubTestJson *sr = nfsub_test_json_index (series, i, NULL);
+      if (strcmp (nfsub_test_json_string (sr, "name"), "unattributed") != 0)
+        continue;
+      g_autofree char *tp = g_strdup_printf ("total_bytes.%u", last);
+      *bytes = nfsub_test_json_number (sr, tp);
+      return;
+    }
+  g_error ("no unattributed series in nfsub ports' JSON");
+}
+
+/* The hourly plugin's unattributed bytes: RRD points in [lo, hi), open
+ * bins and late bytes (none: nothing came late) add up to `want`. */
+static void
+hourly_unattributed (const char *conf, const char *dir, const char *file,
+                     gint64 lo, gint64 hi, double want)
+{
+  g_autofree char *json = g_build_filename (dir, "hourly.json", NULL);
+  g_free (run_nfsub (conf, "hourly", "--json", json, NULL));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubTestJson) state = nfsub_test_json_load (json, &error);
+  g_assert_no_error (error);
+  const NfsubTestJson *open = nfsub_test_json_member (state, "open");
+  double pending = 0;
+  for (guint i = 0; i < nfsub_test_json_length (open); i++)
+    {
+      g_autofree char *p = g_strdup_printf ("%u.series.unattributed", i);
+      pending += nfsub_test_json_number (open, p);
+    }
+  double late = nfsub_test_json_number (state, "late_total.unattributed");
+  double in_rrd = rrd_sum (file, "bytes", lo, hi);
+  g_test_message ("hourly unattributed: rrd %.0f + open %.0f + late %.0f, "
+                  "nfdump %.0f", in_rrd, pending, late, want);
+  g_assert_cmpfloat (late, ==, 0);
+  g_assert_cmpfloat_with_epsilon (in_rrd + pending, want, 1e-7 * want + 10);
+}
+
+/* Duplicates are nfsub's ledger's job: a file processed again, a copy of
+ * it under another name, and a file more than 35 days older than the
+ * newest one seen processed again (the plugins' own ledgers forgot such a
+ * file, and its bytes came back as late bytes) -- through `nfsub process`,
+ * one run per file as under nfcapd -x.  Every byte of the two distinct
+ * files (nfdump's totals) is in the ports week tables and in the hourly
+ * series (RRD + open bins + late) once, and nothing is late. */
+static void
+test_duplicates (void)
+{
+  g_autoptr (GError) error = NULL;
+  /* random flows (no subscriber: all unattributed), half an hour each,
+   * two months apart */
+  g_autofree char *june = nfsub_test_fixture (
+    "rrd-dup-june", "-y", "-n 20000 -s 31 --start=2024-06-03 --duration 1800",
+    &error);
+  g_assert_no_error (error);
+  g_autofree char *august = nfsub_test_fixture (
+    "rrd-dup-august", "-y",
+    "-n 20000 -s 32 --start=2024-08-05 --duration 1800", &error);
+  g_assert_no_error (error);
+  NfsubTestStat sj, sa;
+  g_assert_true (nfsub_test_nfdump_stat (june, &sj, &error));
+  g_assert_true (nfsub_test_nfdump_stat (august, &sa, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *dir = nfsub_test_tmpdir ("rrd-dup");
+  g_autofree char *conf = g_build_filename (dir, "nfsub.conf", NULL);
+  g_autofree char *rrd = g_build_filename (dir, "rrd", NULL);
+  g_autofree char *text = g_strdup_printf (
+    "[nfsub]\nplugins = ports;hourly\nstate_dir = %s/state\nrrd_dir = %s\n"
+    "timezone = UTC\nactive_timeout = 300\n", dir, rrd);
+  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
+  /* the June file under another name, in another directory */
+  g_autofree char *copies = g_build_filename (dir, "copies", NULL);
+  g_assert_cmpint (g_mkdir (copies, 0755), ==, 0);
+  g_autofree char *copy = g_build_filename (copies, "nfcapd.202406030001",
+                                            NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (june, &data, &len, NULL));
+  g_assert_true (g_file_set_contents (copy, data, (gssize) len, NULL));
+
+  g_autofree char *hfile = g_build_filename (rrd, "hourly", "unattributed.rrd",
+                                             NULL);
+  g_autofree char *pfile = g_build_filename (rrd, "ports", "unattributed.rrd",
+                                             NULL);
+  /* the June file alone: every byte in the RRD or in an open bin */
+  g_free (run_nfsub (conf, "process", "-q", june, NULL));
+  hourly_unattributed (conf, dir, hfile, (gint64) sj.first - 3600,
+                       (gint64) sj.last + 3600, (double) sj.bytes);
+
+  /* August (63 days on), then June again, its copy, August again */
+  const char *const order[] = { august, june, copy, august };
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    g_free (run_nfsub (conf, "process", "-q", order[i], NULL));
+
+  double bytes, files;
+  ports_week_total (conf, dir, "2024-06-03", &bytes, &files);
+  g_assert_cmpfloat (bytes, ==, (double) sj.bytes);
+  g_assert_cmpfloat (files, ==, 1);
+  ports_week_total (conf, dir, "2024-08-05", &bytes, &files);
+  g_assert_cmpfloat (bytes, ==, (double) sa.bytes);
+  g_assert_cmpfloat (files, ==, 1);
+  /* (5-minute points last 35 days: June's are in the hourly RRA now) */
+  gint64 lo = (gint64) sa.first - 3600, hi = (gint64) sa.last + 3600;
+  hourly_unattributed (conf, dir, hfile, lo, hi, (double) sa.bytes);
+  g_assert_cmpfloat (rrd_sum (hfile, "late", lo, hi), ==, 0);
+  g_assert_cmpfloat (rrd_sum (pfile, "late", lo, hi), ==, 0);
+  if (!g_getenv ("RRDTEST_KEEP"))
+    nfsub_test_rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,6 +546,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rrd-nfsim/port-shares", test_port_shares);
   g_test_add_func ("/rrd-nfsim/hourly-totals", test_hourly_totals);
   g_test_add_func ("/rrd-nfsim/port-categories", test_port_categories);
+  g_test_add_func ("/rrd-nfsim/duplicates", test_duplicates);
   int rc = g_test_run ();
   if (world.dir && !g_getenv ("RRDTEST_KEEP"))
     nfsub_test_rm_rf (world.dir);

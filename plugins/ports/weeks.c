@@ -120,19 +120,12 @@ port_week_free (PortWeek *w)
   g_free (w);
 }
 
-gboolean
-port_week_has_file (PortWeek *w, guint64 key)
-{
-  gint64 k = (gint64) key;
-  return g_hash_table_contains (w->files, &k);
-}
-
 void
 port_week_add_file (PortWeek *w, guint64 key)
 {
   gint64 *k = g_new (gint64, 1);
   *k = (gint64) key;
-  g_hash_table_add (w->files, k);
+  g_hash_table_add (w->files, k); /* a set: a file counts once */
   w->dirty = TRUE;
 }
 

@@ -105,7 +105,6 @@ void port_week_compact (PortWeek *w, guint keep, const guint16 *fixed_tcp,
 GVariant *port_week_save (const PortWeek *w);
 PortWeek *port_week_load (GVariant *v, GError **error);
 
-gboolean port_week_has_file (PortWeek *w, guint64 key);
 void port_week_add_file (PortWeek *w, guint64 key);
 
 G_END_DECLS

@@ -6,13 +6,28 @@
  * at or before it: after a crash between "RRD updated" and "state saved",
  * re-processing the same files produces the same points again and they
  * are skipped, not refused.
+ *
+ * librrd updates a file in place, header and rows in turn; a process
+ * killed in between leaves archive pointers moved and the last update
+ * time not (the next update of the same points would advance them
+ * again).  So a local update is journaled: the file's header (all that
+ * locates the rows) is saved beside it first and put back if the update
+ * did not finish; redoing it then writes the same rows in the same
+ * places.  (rrdcached applies updates itself; a client killed mid-way has
+ * sent some points or not, and LAST says which.)
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
+/* the file format's structs (rrd_format.h), for the journal's header
+ * length; no deprecated function is called */
+#define RRD_EXPORT_DEPRECATED
 #include <rrd.h>
 #include <rrd_client.h>
 
@@ -194,6 +209,27 @@ rrd_exists (NfsubRrd *rrd, const char *path)
   return nfsub_rrd_last (rrd, path, &last, NULL);
 }
 
+/* librrd creates a file under a temporary name (NAME + 6 characters)
+ * and renames it, as GLib does the journal (NAME.journal + '.' + 6); a
+ * process killed in between leaves that file behind.  Only one nfsub
+ * process works on a state at a time. */
+static void
+remove_stale_temporaries (const char *path, const char *sep)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *base = g_strconcat (name, sep, NULL);
+  gsize len = strlen (base);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+  while (d && (entry = g_dir_read_name (d)))
+    if (strlen (entry) == len + 6 && strncmp (entry, base, len) == 0)
+      {
+        g_autofree char *full = g_build_filename (dir, entry, NULL);
+        g_unlink (full);
+      }
+}
+
 gboolean
 nfsub_rrd_ensure (NfsubRrd *rrd, const char *path,
                   const char *const *ds_names, gint64 start, GError **error)
@@ -203,6 +239,7 @@ nfsub_rrd_ensure (NfsubRrd *rrd, const char *path,
   if (rrd_is_local (rrd))
     {
       g_autofree char *dir = g_path_get_dirname (path);
+      remove_stale_temporaries (path, "");
       if (g_mkdir_with_parents (dir, 0755) != 0)
         {
           g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
@@ -255,6 +292,156 @@ nfsub_rrd_flush_cached (NfsubRrd *rrd, const char *path, GError **error)
   return TRUE;
 }
 
+/* The length of an RRD file's header: everything before the archives'
+ * rows (static header, data source and archive definitions, live head,
+ * PDP and CDP preparation, archive pointers).  0 if the file is not laid
+ * out so (then it is updated without a journal). */
+static gsize
+rrd_header_length (int fd, gsize file_size)
+{
+  stat_head_t head;
+  if (pread (fd, &head, sizeof head, 0) != (gssize) sizeof head
+      || memcmp (head.cookie, RRD_COOKIE, 4) != 0
+      || memcmp (head.version, RRD_VERSION3, 4) < 0)
+    return 0;
+  gsize n_ds = head.ds_cnt, n_rra = head.rra_cnt;
+  if (n_ds == 0 || n_ds > 10000 || n_rra == 0 || n_rra > 10000)
+    return 0;
+  g_autofree rra_def_t *rra = g_new (rra_def_t, n_rra);
+  off_t at = (off_t) (sizeof (stat_head_t) + n_ds * sizeof (ds_def_t));
+  if (pread (fd, rra, n_rra * sizeof *rra, at)
+      != (gssize) (n_rra * sizeof *rra))
+    return 0;
+  gsize rows = 0;
+  for (gsize i = 0; i < n_rra; i++)
+    rows += rra[i].row_cnt;
+  gsize header = sizeof (stat_head_t) + n_ds * sizeof (ds_def_t)
+                 + n_rra * sizeof (rra_def_t) + sizeof (live_head_t)
+                 + n_ds * sizeof (pdp_prep_t)
+                 + n_ds * n_rra * sizeof (cdp_prep_t)
+                 + n_rra * sizeof (rra_ptr_t);
+  if (header + rows * n_ds * sizeof (rrd_value_t) != file_size)
+    return 0;
+  return header;
+}
+
+static char *
+journal_path (const char *path)
+{
+  return g_strconcat (path, ".journal", NULL);
+}
+
+static void
+fsync_dir_of (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      (void) fsync (fd);
+      close (fd);
+    }
+}
+
+/* Puts back the header a journal holds (an update cut short), or does
+ * nothing without a journal. */
+static gboolean
+rrd_undo_unfinished (NfsubRrd *rrd, const char *path, GError **error)
+{
+  g_autofree char *jpath = journal_path (path);
+  g_autofree char *saved = NULL;
+  gsize len;
+  remove_stale_temporaries (jpath, ".");
+  if (!g_file_test (jpath, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (jpath, &saved, &len, &local))
+    {
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE, "%s: %s", jpath,
+                   local->message);
+      return FALSE;
+    }
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    {
+      /* the file is gone: nothing to put back */
+      g_unlink (jpath);
+      return TRUE;
+    }
+  if (fd < 0 || pwrite (fd, saved, len, 0) != (gssize) len || fsync (fd) != 0)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE,
+                   "%s: cannot undo an update cut short: %s", path,
+                   g_strerror (e));
+      return FALSE;
+    }
+  close (fd);
+  g_unlink (jpath);
+  fsync_dir_of (jpath);
+  nfsub_info (rrd->log_name, "%s: an update cut short (crash) was undone; "
+              "its points are written again", path);
+  return TRUE;
+}
+
+/* rrd_update_r with the file's header saved beside it until the update
+ * is on disk (see the top of this file). */
+static int
+rrd_update_journaled (const char *path, const char *tmpl, GPtrArray *args,
+                      GError **error)
+{
+  g_autofree char *jpath = journal_path (path);
+  gsize header = 0;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat (fd, &st) == 0)
+    header = rrd_header_length (fd, (gsize) st.st_size);
+  g_autofree char *saved = header ? g_malloc (header) : NULL;
+  if (header && pread (fd, saved, header, 0) != (gssize) header)
+    header = 0;
+  g_autoptr (GError) local = NULL;
+  if (header
+      && !g_file_set_contents_full (jpath, saved, (gssize) header,
+                                    G_FILE_SET_CONTENTS_CONSISTENT
+                                      | G_FILE_SET_CONTENTS_DURABLE,
+                                    0644, &local))
+    {
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_STATE, "%s", local->message);
+      return -1;
+    }
+  int rc = rrd_update_r (path, tmpl, (int) args->len,
+                         (const char **) args->pdata);
+  if (fd >= 0)
+    {
+      /* on disk before the journal goes */
+      if (rc == 0)
+        (void) fsync (fd);
+      close (fd);
+    }
+  if (header)
+    {
+      if (rc != 0)
+        {
+          /* an update that failed half-way is undone as well */
+          g_autoptr (GError) ignored = NULL;
+          int wfd = open (path, O_WRONLY | O_CLOEXEC);
+          if (wfd >= 0)
+            {
+              if (pwrite (wfd, saved, header, 0) == (gssize) header)
+                (void) fsync (wfd);
+              close (wfd);
+            }
+        }
+      g_unlink (jpath);
+      fsync_dir_of (jpath);
+    }
+  return rc;
+}
+
 static gint
 point_compare (gconstpointer a, gconstpointer b)
 {
@@ -272,6 +459,8 @@ rrd_flush_queue (NfsubRrd *rrd, RrdQueue *q, GError **error)
    * and the second is dropped below as "not after the last". */
   g_array_sort (q->points, point_compare);
   gint64 first = g_array_index (q->points, RrdPoint, 0).bin_start;
+  if (!rrd->cached && !rrd_undo_unfinished (rrd, q->path, error))
+    return FALSE;
   if (!nfsub_rrd_ensure (rrd, q->path, (const char *const *) q->ds_names,
                          first, error))
     return FALSE;
@@ -316,8 +505,9 @@ rrd_flush_queue (NfsubRrd *rrd, RrdQueue *q, GError **error)
   else
     {
       g_autofree char *tmpl = g_strjoinv (":", q->ds_names);
-      rc = rrd_update_r (q->path, tmpl, (int) args->len,
-                         (const char **) args->pdata);
+      rc = rrd_update_journaled (q->path, tmpl, args, error);
+      if (rc != 0 && error && *error)
+        return FALSE;
     }
   if (rc != 0)
     {
