@@ -297,22 +297,24 @@ pick (guint a, guint x, guint y)
 }
 
 /* A subscriber source is IN for its cell, a subscriber destination OUT for
- * its cell (both: both), neither: unattributed. */
+ * its cell (both: both), neither: unattributed.  The tag of the first end
+ * is chosen before its index is computed, so that one index is computed
+ * per flow (two for the rare flow between two subscribers). */
 static inline void
 hourly_item (NfsubBinsItem *it, const NfsubFlow *f)
 {
   guint d = f->direction;
   guint in = d & NFSUB_DIR_IN, out = (d & NFSUB_DIR_OUT) >> 1;
-  guint c_in = CELL (nfsub_tag_index (&f->src_tag), DIR_IN);
-  guint c_out = CELL (nfsub_tag_index (&f->dst_tag), DIR_OUT);
+  const NfsubSubscriberTag *tag = in ? &f->src_tag : &f->dst_tag;
+  guint c0 = CELL (nfsub_tag_index (tag), in ^ 1);
   it->first_ms = f->first_ms;
   it->last_ms = f->last_ms;
   it->bytes = nfsub_flow_bytes (f);
-  it->cell[0] = pick (in, c_in, pick (out, c_out, CELL_UNATTRIBUTED));
+  it->cell[0] = pick (in | out, c0, CELL_UNATTRIBUTED);
   it->cell[1] = NFSUB_BINS_NO_CELL;
   /* a branch: flows between two subscribers are few */
   if (G_UNLIKELY (in & out))
-    it->cell[1] = c_out;
+    it->cell[1] = CELL (nfsub_tag_index (&f->dst_tag), DIR_OUT);
 }
 
 static gboolean

@@ -507,12 +507,12 @@ ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
   guint slot = port_slot (f->proto, lower);
   guint d = f->direction;
   guint in = d & NFSUB_DIR_IN, out = (d & NFSUB_DIR_OUT) >> 1;
-  guint t_src = nfsub_tag_index (&f->src_tag);
-  guint t_dst = nfsub_tag_index (&f->dst_tag);
   /* The first end: the subscriber source (IN), else the subscriber
    * destination (OUT), else the unattributed cell; the second: the
-   * destination of a flow between two subscribers. */
-  guint t0 = pick (in, t_src, pick (out, t_dst, PORT_CELL_UNATTRIBUTED));
+   * destination of a flow between two subscribers.  The first end's tag
+   * is chosen before its index is computed (one index per flow). */
+  const NfsubSubscriberTag *tag = in ? &f->src_tag : &f->dst_tag;
+  guint t0 = pick (in | out, nfsub_tag_index (tag), PORT_CELL_UNATTRIBUTED);
   guint dir0 = out & ~in;
   guint both = in & out;
   it->first_ms = f->first_ms;
@@ -526,6 +526,7 @@ ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
   /* a branch: flows between two subscribers are few */
   if (G_UNLIKELY (both))
     {
+      guint t_dst = nfsub_tag_index (&f->dst_tag);
       it->cell[1] = PCELL (t_dst, 1, cat);
       staged[1].key = t_dst << PORT_STAGE_CELL_SHIFT | slot;
       staged[1].bytes = bytes;
