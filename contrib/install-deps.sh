@@ -9,7 +9,7 @@ PACKAGES="
   nfdump rrdtool rrdcached gnuplot-nox
   freeradius freeradius-utils kea-dhcp6-server socat
   clang libclang-rt-14-dev valgrind
-  chromium fonts-dejavu-core procps
+  chromium fonts-dejavu-core procps time
 "
 missing=""
 for p in $PACKAGES; do
