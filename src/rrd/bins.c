@@ -413,7 +413,7 @@ bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
           /* the flow covers [first, last); a record of zero length sits
            * at first */
           guint64 final = last > first ? last - 1 : first;
-          guint c0 = MIN (it->cell[0], junk), c1 = MIN (it->cell[1], junk);
+          guint c0 = MIN (it->cell[0], junk), c1 = it->cell[1];
           /* In the open bins and not after the future limit (final < hi),
            * and no longer than MAX_FLOW_SPAN_MS: the slow path clips such
            * a record, and takes one ending before it starts too (the
@@ -425,7 +425,7 @@ bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
               b->watermark_ms = wm;
               bins_add_spans (b, run, spans, n_spans, step_ms);
               n_spans = 0;
-              bins_add_slow (b, c0, c1, first, last, bytes);
+              bins_add_slow (b, c0, MIN (c1, junk), first, last, bytes);
               rows = b->rows;
               seen = b->seen;
               mask = b->cap - 1;
@@ -442,8 +442,8 @@ bins_add_items_step (NfsubBins *b, const NfsubBinsItem *items, guint n,
           /* a branch, not an add to the junk counter: flows between two
            * subscribers are few, and adds to one counter flow after flow
            * would each wait for the one before */
-          if (G_UNLIKELY (c1 != junk))
-            row[c1] += add;
+          if (G_UNLIKELY (c1 != NFSUB_BINS_NO_CELL))
+            row[MIN (c1, junk)] += add;
           if (G_UNLIKELY (!seen[slot]))
             {
               seen[slot] = 1;
