@@ -524,23 +524,28 @@ pick (guint a, guint x, guint y)
   return y ^ ((x ^ y) & -a);
 }
 
-/* Adds the staged flow ends to the week's port counters.  Their lines
- * were prefetched when the ends were staged, a batch ago at most, so the
- * adds find them in the cache instead of waiting for each in turn. */
+/* Adds the staged flow ends to their counters.  Their lines were
+ * prefetched when the ends were staged, a batch ago at most, so the adds
+ * find them in the cache instead of waiting for each in turn. */
 static void
 ports_fold (PortsPlugin *self)
 {
-  PortWeek *w = self->wk;
   for (guint j = 0; j < self->n_staged; j++)
-    {
-      PortStaged *e = &self->staged[j];
-      PortCell *c = &w->cells[e->key >> PORT_STAGE_CELL_SHIFT];
-      guint64 *counts = c->counts;
-      if (G_UNLIKELY (!counts))
-        counts = port_cell_alloc (c);
-      counts[e->key & PORT_STAGE_SLOT_MASK] += e->bytes;
-    }
+    *self->staged[j].counter += self->staged[j].bytes;
   self->n_staged = 0;
+}
+
+/* The counter of `slot` in `cell`, its counters allocated on the cell's
+ * first flow; `cell` may be a place holder when `staging` is 0 (nothing
+ * will be added): then the address is only computed, never used. */
+static inline guint64 *
+ports_counter (PortCell *cell, guint slot, guint staging)
+{
+  guint64 *counts = cell->counts;
+  if (G_UNLIKELY (!counts && staging))
+    counts = port_cell_alloc (cell);
+  /* (integer arithmetic: counts is NULL for a place holder) */
+  return (guint64 *) ((guintptr) counts + slot * sizeof (guint64));
 }
 
 /* One flow: its bins item, and its ends staged in `staged` (returns how
@@ -548,7 +553,7 @@ ports_fold (PortsPlugin *self)
  * file). */
 static inline guint
 ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
-            const PortCell *cells, guint staging)
+            PortCell *cells, guint staging)
 {
   guint64 bytes = nfsub_flow_bytes (f);
   guint8 proto = f->proto;
@@ -573,20 +578,19 @@ ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
   /* PCELL_UNATTRIBUTED (cat) is PCELL (PORT_CELL_UNATTRIBUTED, 0, cat) */
   it->cell[0] = PCELL (t0, dir0, cat);
   it->cell[1] = NFSUB_BINS_NO_CELL;
-  staged[0].key = t0 << PORT_STAGE_CELL_SHIFT | slot;
+  guint64 *counter = ports_counter (&cells[t0], slot, staging);
+  staged[0].counter = counter;
   staged[0].bytes = bytes;
   /* a branch: flows between two subscribers are few */
   if (G_UNLIKELY (both))
     {
       guint t_dst = nfsub_tag_index (&f->dst_tag);
       it->cell[1] = PCELL (t_dst, 1, cat);
-      staged[1].key = t_dst << PORT_STAGE_CELL_SHIFT | slot;
+      staged[1].counter = ports_counter (&cells[t_dst], slot, staging);
       staged[1].bytes = bytes;
     }
-  /* the line the fold will add to (integer arithmetic: counts is NULL
-   * before the cell's first flow) */
-  __builtin_prefetch ((const void *) ((guintptr) cells[t0].counts
-                                      + slot * sizeof (guint64)), 1);
+  /* the line the fold will add to */
+  __builtin_prefetch (counter, 1);
   return (1 + both) & -staging;
 }
 
@@ -601,8 +605,8 @@ ports_process (gpointer data, NfsubBatch *batch, GError **error)
   const guint32 *selected = batch->selected;
   guint n = nfsub_batch_size (batch);
   NfsubBinsItem items[ITEMS_CHUNK];
-  /* prefetches go to a harmless place while no week takes the flows */
-  static const PortCell no_cells[PORT_CELLS];
+  /* place holders while no week takes the flows (nothing is staged) */
+  static PortCell no_cells[PORT_CELLS];
   for (guint at = 0; at < n; at += ITEMS_CHUNK)
     {
       guint m = MIN (ITEMS_CHUNK, n - at);
@@ -612,7 +616,7 @@ ports_process (gpointer data, NfsubBatch *batch, GError **error)
       PortStaged *staged = self->staged;
       guint n_staged = self->n_staged;
       guint64 wk_start = self->wk_start_ms, wk_end = self->wk_end_ms;
-      const PortCell *cells = self->wk ? self->wk->cells : no_cells;
+      PortCell *cells = self->wk ? self->wk->cells : no_cells;
       guint staging = self->wk != NULL;
       for (guint i = 0; i < m; i++)
         {
@@ -620,12 +624,7 @@ ports_process (gpointer data, NfsubBatch *batch, GError **error)
                                         : &flows[at + i];
           if (G_UNLIKELY (f->first_ms < wk_start || f->first_ms >= wk_end))
             {
-              /* the staged ends belong to the week before */
-              self->n_staged = n_staged;
-              if (n_staged)
-                ports_fold (self);
               ports_switch_week (self, f->first_ms);
-              n_staged = 0;
               wk_start = self->wk_start_ms;
               wk_end = self->wk_end_ms;
               cells = self->wk ? self->wk->cells : no_cells;

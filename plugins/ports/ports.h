@@ -26,16 +26,14 @@ typedef struct {
   NfsubSeriesSpec spec;
 } PortsSeries;
 
-/* A flow end waiting to be added to the week's port counters: the cell
- * (PORT_CELLS) above PORT_STAGE_CELL_SHIFT, the slot (port_slot) below. */
-#define PORT_STAGE_CELL_SHIFT 18
-#define PORT_STAGE_SLOT_MASK ((1u << PORT_STAGE_CELL_SHIFT) - 1)
-G_STATIC_ASSERT (PORT_SLOTS <= (1u << PORT_STAGE_CELL_SHIFT));
+/* A flow end waiting to be added to a week's port counters: the counter
+ * (a week's cell's counts, allocated for good until the week closes) and
+ * the bytes. */
 /* ends staged at most: two per flow of a chunk, a batch of them */
 #define PORT_STAGE_MAX 4608
 typedef struct {
+  guint64 *counter;
   guint64 bytes;
-  guint32 key;
 } PortStaged;
 
 typedef struct {
@@ -60,7 +58,7 @@ typedef struct {
   guint64 wk_start_ms, wk_end_ms;
   PortWeek *wk;
   guint64 future_limit_ms;
-  /* flow ends of self->wk not yet in its counters (ports_fold) */
+  /* flow ends not yet in their week's counters (ports_fold) */
   PortStaged *staged;    /* PORT_STAGE_MAX */
   guint n_staged;
 } PortsPlugin;
