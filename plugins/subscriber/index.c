@@ -394,7 +394,9 @@ sub_index_refresh (SubIndex *ix, GError **error)
     {
       TrackedFile *t = ix->files->pdata[i];
       if (t->seen)
-        t->last_seen = now;
+        t->gone_since = 0;
+      else if (t->gone_since == 0)
+        t->gone_since = now;
     }
   return TRUE;
 }
@@ -619,7 +621,7 @@ sub_index_save (SubIndex *ix, const char *path, GError **error)
     {
       TrackedFile *t = ix->files->pdata[i];
       /* a file gone from the scans for longer than the retention */
-      if (t->last_seen + (gint64) c->retention < now)
+      if (t->gone_since && t->gone_since + (gint64) c->retention < now)
         continue;
       guint8 kind = (guint8) t->kind;
       PUT (b, kind);
@@ -632,7 +634,7 @@ sub_index_save (SubIndex *ix, const char *path, GError **error)
       PUT (b, t->line);
       PUT (b, t->fp_len);
       PUT (b, t->fp_hash);
-      PUT (b, t->last_seen);
+      PUT (b, t->gone_since);
       n_files++;
     }
   memcpy (b->data + count_at, &n_files, sizeof n_files);
@@ -781,7 +783,7 @@ index_parse (SubIndex *ix, const guint8 *data, gsize len, const char **why)
       GET (&r, t->line);
       GET (&r, t->fp_len);
       GET (&r, t->fp_hash);
-      GET (&r, t->last_seen);
+      GET (&r, t->gone_since);
       g_ptr_array_add (ix->files, t);
     }
   if (r.bad || r.p != r.end)

@@ -129,7 +129,11 @@ typedef struct {
   guint64 offset, line;
   guint32 fp_len;      /* fingerprint: hash of the first fp_len bytes */
   guint64 fp_hash;
-  gint64 last_seen;    /* wall clock of the last scan that saw it */
+  /* wall clock of the first scan that missed it, 0 while scans see it: kept
+   * as "since" rather than "last seen" so that an index saved by the same
+   * inputs is the same bytes whenever it is written (the crash test compares
+   * state byte for byte) */
+  gint64 gone_since;
   gboolean seen;       /* in this run's scan */
 } TrackedFile;
 
