@@ -28,31 +28,6 @@ collector_nfreplay_available (void)
   return p != NULL;
 }
 
-/* The receive queue of the UDP socket bound to 127.0.0.1:port (or
- * [::1]:port), from /proc/net/udp{,6}; -1 while no such socket exists. */
-static gint64
-udp_rx_queue (guint16 port, gboolean v6)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (v6 ? "/proc/net/udp6" : "/proc/net/udp", &text,
-                            NULL, NULL))
-    return -1;
-  g_autofree char *local = g_strdup_printf (
-      "%s:%04X ", v6 ? "00000000000000000000000001000000" : "0100007F", port);
-  char *line = strstr (text, local);
-  if (!line)
-    return -1;
-  /* local rem st tx_queue:rx_queue */
-  g_auto (GStrv) cols = g_strsplit_set (line, " \n", 6);
-  guint n = 0;
-  const char *queues = NULL;
-  for (guint i = 0; cols[i]; i++)
-    if (*cols[i] && ++n == 4)
-      queues = cols[i];
-  const char *colon = queues ? strchr (queues, ':') : NULL;
-  return colon ? (gint64) g_ascii_strtoull (colon + 1, NULL, 16) : -1;
-}
-
 typedef struct {
   GPid pid;
   guint16 port;
@@ -93,7 +68,7 @@ collector_start (const char *dir, const char *flag, const char *ident,
     return FALSE;
   for (int i = 0; i < 500; i++)
     {
-      if (udp_rx_queue (c->port, c->v6) >= 0
+      if (nfsub_test_udp_rx_queue (c->port, c->v6) >= 0
           && g_file_test (c->pid_file, G_FILE_TEST_EXISTS))
         return TRUE;
       if (waitpid (c->pid, NULL, WNOHANG) == c->pid)
@@ -118,7 +93,8 @@ collector_stop (Collector *c, GError **error)
   gboolean ok = TRUE;
   if (c->pid > 0)
     {
-      for (int i = 0; i < 500 && udp_rx_queue (c->port, c->v6) > 0; i++)
+      for (int i = 0;
+           i < 500 && nfsub_test_udp_rx_queue (c->port, c->v6) > 0; i++)
         g_usleep (10000);
       g_usleep (200000);
       kill (c->pid, SIGTERM);

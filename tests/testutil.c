@@ -268,33 +268,29 @@ args_have_rate (char **argv)
   return FALSE;
 }
 
-/* The receive queue of the UDP socket bound to 127.0.0.1:port, from
- * /proc/net/udp; -1 if not found.  Used to let nfcapd drain what the
- * simulator sent before it is told to stop. */
-static long
-udp_rx_queue (guint16 port)
+/* The receive queue of the UDP socket bound to 127.0.0.1:port (or
+ * [::1]:port), from /proc/net/udp{,6}; -1 while no such socket exists. */
+gint64
+nfsub_test_udp_rx_queue (guint16 port, gboolean v6)
 {
   g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/net/udp", &text, NULL, NULL))
+  if (!g_file_get_contents (v6 ? "/proc/net/udp6" : "/proc/net/udp", &text,
+                            NULL, NULL))
     return -1;
-  g_autofree char *want = g_strdup_printf ("0100007F:%04X", port);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_auto (GStrv) f = g_strsplit_set (g_strstrip (*l), " ", -1);
-      /* sl local rem st tx:rx ...; empty fields from repeated blanks */
-      const char *fields[6];
-      int n = 0;
-      for (char **p = f; *p && n < 6; p++)
-        if (**p)
-          fields[n++] = *p;
-      if (n >= 5 && strcmp (fields[1], want) == 0)
-        {
-          const char *rx = strchr (fields[4], ':');
-          return rx ? strtol (rx + 1, NULL, 16) : -1;
-        }
-    }
-  return -1;
+  g_autofree char *local = g_strdup_printf (
+      "%s:%04X ", v6 ? "00000000000000000000000001000000" : "0100007F", port);
+  char *line = strstr (text, local);
+  if (!line)
+    return -1;
+  /* local rem st tx_queue:rx_queue */
+  g_auto (GStrv) cols = g_strsplit_set (line, " \n", 6);
+  guint n = 0;
+  const char *queues = NULL;
+  for (guint i = 0; cols[i]; i++)
+    if (*cols[i] && ++n == 4)
+      queues = cols[i];
+  const char *colon = queues ? strchr (queues, ':') : NULL;
+  return colon ? (gint64) g_ascii_strtoull (colon + 1, NULL, 16) : -1;
 }
 
 static gboolean
@@ -315,6 +311,103 @@ wait_exit (GSubprocess *proc, guint timeout_ms)
   return !process_alive (proc);
 }
 
+struct _NfsubTestNfcapd {
+  GSubprocess *proc;
+  guint16 port;
+  char *pidfile;
+  char *log;
+};
+
+NfsubTestNfcapd *
+nfsub_test_nfcapd_start (const char *dir, const char *flows, guint rotate,
+                         const char *compression, GError **error)
+{
+  g_autoptr (NfsubTestNfcapd) c = g_new0 (NfsubTestNfcapd, 1);
+  c->pidfile = g_build_filename (dir, "nfcapd.pid", NULL);
+  c->log = g_build_filename (dir, "nfcapd.log", NULL);
+  g_unlink (c->pidfile);
+  c->port = nfsub_test_free_udp_port ();
+  g_autofree char *port_s = g_strdup_printf ("%u", c->port);
+  g_autofree char *rotate_s = g_strdup_printf ("%u", rotate);
+  const char *argv[] = { nfsub_test_nfcapd (), "-w", flows, "-b", "127.0.0.1",
+                         "-p", port_s, "-t", rotate_s, "-P", c->pidfile,
+                         "-B", FIXTURE_SOCKET_BUFFER,
+                         compression && *compression ? compression : NULL,
+                         NULL };
+  g_autoptr (GSubprocessLauncher) launcher
+    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, c->log);
+  c->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (!c->proc)
+    return NULL;
+
+  /* nfcapd writes its pid file after binding the socket */
+  for (int i = 0; i < 500; i++)
+    {
+      if (g_file_test (c->pidfile, G_FILE_TEST_EXISTS)
+          && nfsub_test_udp_rx_queue (c->port, FALSE) >= 0)
+        return g_steal_pointer (&c);
+      if (!process_alive (c->proc))
+        break;
+      g_usleep (20000);
+    }
+  g_autofree char *log = NULL;
+  g_file_get_contents (c->log, &log, NULL, NULL);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+               "nfcapd did not start on port %u: %s", c->port,
+               log ? log : "");
+  return NULL;
+}
+
+guint16
+nfsub_test_nfcapd_port (const NfsubTestNfcapd *c)
+{
+  return c->port;
+}
+
+gboolean
+nfsub_test_nfcapd_stop (NfsubTestNfcapd *c, guint drain_ms, GError **error)
+{
+  /* what was sent is in the socket buffer: let nfcapd read all of it */
+  for (guint waited = 0;
+       waited < drain_ms && nfsub_test_udp_rx_queue (c->port, FALSE) > 0;
+       waited += 20)
+    g_usleep (20000);
+  g_usleep (100000);
+  const char *pid = g_subprocess_get_identifier (c->proc);
+  if (pid)
+    kill (atoi (pid), SIGTERM);
+  /* on SIGTERM it writes and closes the open file, then removes its pid
+   * file */
+  if (!wait_exit (c->proc, 60000))
+    {
+      g_subprocess_force_exit (c->proc);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   "nfcapd did not stop within 60 s");
+      return FALSE;
+    }
+  for (int i = 0; i < 250 && g_file_test (c->pidfile, G_FILE_TEST_EXISTS);
+       i++)
+    g_usleep (20000);
+  return TRUE;
+}
+
+void
+nfsub_test_nfcapd_free (NfsubTestNfcapd *c)
+{
+  if (!c)
+    return;
+  if (c->proc && process_alive (c->proc))
+    {
+      g_subprocess_force_exit (c->proc);
+      g_subprocess_wait (c->proc, NULL, NULL);
+    }
+  g_clear_object (&c->proc);
+  g_free (c->pidfile);
+  g_free (c->log);
+  g_free (c);
+}
+
 /* One build attempt into dir.  *retry_hint is set when a retry may help
  * (port taken, loss, rotation split). */
 static gboolean
@@ -324,13 +417,10 @@ build_fixture_once (const char *dir, const char *compression, guint rotate,
 {
   g_autofree char *flows = g_build_filename (dir, "flows", NULL);
   g_autofree char *sim = g_build_filename (dir, "sim", NULL);
-  g_autofree char *pidfile = g_build_filename (dir, "nfcapd.pid", NULL);
-  g_autofree char *caplog = g_build_filename (dir, "nfcapd.log", NULL);
   g_autofree char *simlog = g_build_filename (dir, "nfsim.log", NULL);
   *retry_hint = FALSE;
   nfsub_test_rm_rf (flows);
   nfsub_test_rm_rf (sim);
-  g_unlink (pidfile);
   if (g_mkdir_with_parents (flows, 0755) != 0 || g_mkdir_with_parents (sim, 0755) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
@@ -338,49 +428,15 @@ build_fixture_once (const char *dir, const char *compression, guint rotate,
       return FALSE;
     }
 
-  guint16 port = nfsub_test_free_udp_port ();
-  g_autofree char *port_s = g_strdup_printf ("%u", port);
-  g_autofree char *rotate_s = g_strdup_printf ("%u", rotate);
-  g_autoptr (GPtrArray) cap = g_ptr_array_new ();
-  const char *capargs[] = { nfsub_test_nfcapd (), "-w", flows, "-b", "127.0.0.1",
-                            "-p", port_s, "-t", rotate_s, "-P", pidfile,
-                            "-B", FIXTURE_SOCKET_BUFFER };
-  for (guint i = 0; i < G_N_ELEMENTS (capargs); i++)
-    g_ptr_array_add (cap, (gpointer) capargs[i]);
-  if (compression && *compression)
-    g_ptr_array_add (cap, (gpointer) compression);
-  g_ptr_array_add (cap, NULL);
-
-  g_autoptr (GSubprocessLauncher) launcher
-    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_subprocess_launcher_set_stdout_file_path (launcher, caplog);
-  g_autoptr (GSubprocess) nfcapd
-    = g_subprocess_launcher_spawnv (launcher, (const char *const *) cap->pdata, error);
+  g_autoptr (NfsubTestNfcapd) nfcapd
+    = nfsub_test_nfcapd_start (dir, flows, rotate, compression, error);
   if (!nfcapd)
-    return FALSE;
-
-  /* nfcapd writes its pid file after binding the socket */
-  gboolean ready = FALSE;
-  for (int i = 0; i < 500 && !ready; i++)
     {
-      if (g_file_test (pidfile, G_FILE_TEST_EXISTS) && udp_rx_queue (port) >= 0)
-        ready = TRUE;
-      else if (!process_alive (nfcapd))
-        break;
-      else
-        g_usleep (20000);
-    }
-  if (!ready)
-    {
-      g_subprocess_force_exit (nfcapd);
-      g_autofree char *log = NULL;
-      g_file_get_contents (caplog, &log, NULL, NULL);
       *retry_hint = TRUE;
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "fixture %s: nfcapd did not start on port %u: %s", dir, port,
-                   log ? log : "");
+      g_prefix_error (error, "fixture %s: ", dir);
       return FALSE;
     }
+  guint16 port = nfsub_test_nfcapd_port (nfcapd);
 
   g_autoptr (GPtrArray) simargv = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (simargv, g_strdup (nfsub_test_nfsim ()));
@@ -405,22 +461,11 @@ build_fixture_once (const char *dir, const char *compression, guint rotate,
   gboolean sim_ok = nfsim && g_subprocess_wait_check (nfsim, NULL, error);
 
   /* let nfcapd drain its socket, then stop it and wait for the last file */
-  for (int i = 0; i < 1500 && udp_rx_queue (port) > 0; i++)
-    g_usleep (20000);
-  g_usleep (100000);
-  const char *pid = g_subprocess_get_identifier (nfcapd);
-  if (pid)
-    kill (atoi (pid), SIGTERM);
-  if (!wait_exit (nfcapd, 60000))
+  if (!nfsub_test_nfcapd_stop (nfcapd, 30000, sim_ok ? error : NULL))
     {
-      g_subprocess_force_exit (nfcapd);
-      if (sim_ok)
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                     "fixture %s: nfcapd did not stop within 60 s", dir);
+      g_prefix_error (error, "fixture %s: ", dir);
       return FALSE;
     }
-  for (int i = 0; i < 250 && g_file_test (pidfile, G_FILE_TEST_EXISTS); i++)
-    g_usleep (20000);
   if (!sim_ok)
     {
       g_autofree char *log = NULL;

@@ -100,6 +100,28 @@ void nfsub_test_rm_rf (const char *path);
 /* A UDP port on 127.0.0.1 that was free a moment ago. */
 guint16 nfsub_test_free_udp_port (void);
 
+/* The receive queue of the UDP socket bound to 127.0.0.1:port (v6: [::1]),
+ * from /proc/net/udp{,6}; -1 while no such socket exists.  Lets a test
+ * wait until nfcapd has bound its port, and drained what was sent to it
+ * before it is told to stop. */
+gint64 nfsub_test_udp_rx_queue (guint16 port, gboolean v6);
+
+/* A real nfcapd on 127.0.0.1 (a free port), writing into flows with
+ * rotation every rotate seconds and the compression flag given (-y, -z,
+ * -j or NULL); its pid file and log go into dir.  Returns once it listens.
+ * stop() waits until it has read what was sent (at most drain_ms), stops
+ * it with SIGTERM and waits for it to close its last file. */
+typedef struct _NfsubTestNfcapd NfsubTestNfcapd;
+NfsubTestNfcapd *nfsub_test_nfcapd_start (const char *dir, const char *flows,
+                                          guint rotate,
+                                          const char *compression,
+                                          GError **error);
+guint16 nfsub_test_nfcapd_port (const NfsubTestNfcapd *nfcapd);
+gboolean nfsub_test_nfcapd_stop (NfsubTestNfcapd *nfcapd, guint drain_ms,
+                                 GError **error);
+void nfsub_test_nfcapd_free (NfsubTestNfcapd *nfcapd);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubTestNfcapd, nfsub_test_nfcapd_free)
+
 /* Minimal JSON reader for ground truth files (truth.json) and JSON
  * outputs.  Numbers are doubles (exact for integers below 2^53). */
 typedef struct _NfsubTestJson NfsubTestJson;

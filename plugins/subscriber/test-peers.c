@@ -365,70 +365,17 @@ test_kea_stop (TestKea *k)
 
 /* ---- nfcapd ---- */
 
-static long
-udp_rx_queue (guint16 port)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/net/udp", &text, NULL, NULL))
-    return -1;
-  g_autofree char *want = g_strdup_printf ("0100007F:%04X", port);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_auto (GStrv) f = g_strsplit_set (g_strstrip (*l), " ", -1);
-      const char *fields[6];
-      int n = 0;
-      for (char **p = f; *p && n < 6; p++)
-        if (**p)
-          fields[n++] = *p;
-      if (n >= 5 && strcmp (fields[1], want) == 0)
-        {
-          const char *rx = strchr (fields[4], ':');
-          return rx ? strtol (rx + 1, NULL, 16) : -1;
-        }
-    }
-  return -1;
-}
-
 char *
 test_nfcapd_file (const char *dir, const NfsimRecord *records, guint n,
                   const char *compression, GError **error)
 {
   g_autofree char *flows = g_build_filename (dir, "flows", NULL);
-  g_autofree char *pidfile = g_build_filename (dir, "nfcapd.pid", NULL);
-  g_autofree char *caplog = g_build_filename (dir, "nfcapd.log", NULL);
   g_mkdir_with_parents (flows, 0755);
-  guint16 port = nfsub_test_free_udp_port ();
-  g_autofree char *port_s = g_strdup_printf ("%u", port);
-  const char *argv[] = { nfsub_test_nfcapd (), "-w", flows, "-b", "127.0.0.1",
-                         "-p", port_s, "-t", "86400", "-P", pidfile,
-                         "-B", "8388608",
-                         compression && *compression ? compression : NULL,
-                         NULL };
-  g_autoptr (GSubprocessLauncher) launcher
-    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_subprocess_launcher_set_stdout_file_path (launcher, caplog);
-  g_autoptr (GSubprocess) nfcapd = g_subprocess_launcher_spawnv (launcher,
-                                                                 argv, error);
+  g_autoptr (NfsubTestNfcapd) nfcapd
+    = nfsub_test_nfcapd_start (dir, flows, 86400, compression, error);
   if (!nfcapd)
     return NULL;
-  gboolean ready = FALSE;
-  for (int i = 0; i < 500 && !ready; i++)
-    {
-      if (g_file_test (pidfile, G_FILE_TEST_EXISTS) && udp_rx_queue (port) >= 0)
-        ready = TRUE;
-      else if (!proc_alive (nfcapd))
-        break;
-      else
-        g_usleep (20000);
-    }
-  if (!ready)
-    {
-      proc_stop (nfcapd);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "nfcapd did not start on port %u", port);
-      return NULL;
-    }
+  guint16 port = nfsub_test_nfcapd_port (nfcapd);
   g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", port);
   g_autoptr (NfsimExporter) exp = nfsim_exporter_new (target, NFSIM_FORMAT_V9,
                                                       1, 1, 50000, error);
@@ -436,12 +383,7 @@ test_nfcapd_file (const char *dir, const NfsimRecord *records, guint n,
   for (guint i = 0; ok && i < n; i++)
     ok = nfsim_exporter_add (exp, &records[i], error);
   ok = ok && nfsim_exporter_flush (exp, error);
-  for (int i = 0; i < 500 && udp_rx_queue (port) > 0; i++)
-    g_usleep (20000);
-  g_usleep (100000);
-  proc_stop (nfcapd);
-  for (int i = 0; i < 250 && g_file_test (pidfile, G_FILE_TEST_EXISTS); i++)
-    g_usleep (20000);
+  ok = nfsub_test_nfcapd_stop (nfcapd, 10000, ok ? error : NULL) && ok;
   if (!ok)
     return NULL;
   g_auto (GStrv) files = nfsub_test_list_nfcapd_files (flows);
