@@ -933,6 +933,16 @@ nfsub_test_json_number (const NfsubTestJson *node, const char *path)
   return n->number;
 }
 
+double
+nfsub_test_json_numberf (const NfsubTestJson *node, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *path = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  return nfsub_test_json_number (node, path);
+}
+
 const char *
 nfsub_test_json_string (const NfsubTestJson *node, const char *path)
 {

@@ -148,6 +148,9 @@ const NfsubTestJson *nfsub_test_json_path (const NfsubTestJson *node,
 /* Number/string/bool at a dotted path; aborts the test (g_error) naming
  * the path if it is absent or of another type. */
 double nfsub_test_json_number (const NfsubTestJson *node, const char *path);
+/* the same with the path built printf-style ("users.%s.count", name) */
+double nfsub_test_json_numberf (const NfsubTestJson *node, const char *fmt,
+                                ...) G_GNUC_PRINTF (2, 3);
 const char *nfsub_test_json_string (const NfsubTestJson *node,
                                     const char *path);
 /* Arrays and objects: number of elements; i-th element (objects: i-th

@@ -880,19 +880,6 @@ check_in_browser (const char *out_dir, const NfsubTestJson *report,
  * over the files; `nfsub report` turns their state into the page.  The
  * oracle is the simulator's ground truth (truth.json). */
 
-static double
-truth_at (const NfsubTestJson *truth, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static double
-truth_at (const NfsubTestJson *truth, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *path = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  return nfsub_test_json_number (truth, path);
-}
-
 static gboolean
 plugin_built (const char *name)
 {
@@ -973,16 +960,16 @@ test_pipeline (void)
     {
       const NfsubTestJson *t = find_by_id (tables, usage[u].table);
       g_assert_cmpfloat (cell_value (t, NULL, "Users", "2024"), ==,
-                         truth_at (truth, "groups.%s.users", usage[u].group));
+                         nfsub_test_json_numberf (truth, "groups.%s.users", usage[u].group));
       for (int d = 0; d < 2; d++)
         {
           const char *dir = d ? "out" : "in";
           const char *grp = d ? "OUT (download)" : "IN (upload)";
           double mean = cell_value (t, grp, "Mean", "2024");
           double median = cell_value (t, grp, "Median", "2024");
-          double tmean = truth_at (truth, "groups.%s.%s%s.mean_mb", usage[u].group, dir,
+          double tmean = nfsub_test_json_numberf (truth, "groups.%s.%s%s.mean_mb", usage[u].group, dir,
                                    usage[u].suffix);
-          double tmedian = truth_at (truth, "groups.%s.%s%s.median_mb", usage[u].group,
+          double tmedian = nfsub_test_json_numberf (truth, "groups.%s.%s%s.median_mb", usage[u].group,
                                      dir, usage[u].suffix);
           g_test_message ("%s %s: mean %.2f (truth %.2f), median %.2f (truth %.2f)",
                           usage[u].group, dir, mean, tmean, median, tmedian);
@@ -992,7 +979,7 @@ test_pipeline (void)
     }
   const NfsubTestJson *conc = find_by_id (tables, "concentration");
   double t10 = cell_value (conc, "Broadband", "Top 10%, OUT", "2024");
-  double tt10 = truth_at (truth, "groups.broadband.out_sampled.top10_share");
+  double tt10 = nfsub_test_json_numberf (truth, "groups.broadband.out_sampled.top10_share");
   g_test_message ("broadband top 10%% OUT: %.2f (truth %.2f)", t10, tt10);
   g_assert_cmpfloat (fabs (t10 - tt10), <=, 1.0);
 
@@ -1028,7 +1015,7 @@ test_pipeline (void)
       for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
         {
           double v = cell_value (t3, NULL, rows[i].label, "2024");
-          double want = truth_at (truth, "ports.broadband.sampled.%s", rows[i].truth);
+          double want = nfsub_test_json_numberf (truth, "ports.broadband.sampled.%s", rows[i].truth);
           g_test_message ("broadband %s: %.2f%% (truth %.2f%%)", rows[i].label, v, want);
           g_assert_cmpfloat (fabs (v - want), <=, 0.5);
         }
@@ -1055,7 +1042,7 @@ test_pipeline (void)
               got += nfsub_test_json_number (sr, p);
               /* Monday to Friday: days 0..4 of the simulated week */
               for (int day = 0; day < 5; day++)
-                want += truth_at (truth, "hourly.broadband.%s_sampled.%d", dir,
+                want += nfsub_test_json_numberf (truth, "hourly.broadband.%s_sampled.%d", dir,
                                   day * 24 + h) * 8 / 3600 / 5;
             }
           g_test_message ("weekday profile %s: %.4g bit/s a day summed (truth %.4g)",

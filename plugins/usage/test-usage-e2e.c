@@ -399,40 +399,27 @@ population_mode_available (void)
   return ok;
 }
 
-static double
-truth_number (const NfsubTestJson *t, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static double
-truth_number (const NfsubTestJson *t, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *path = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  return nfsub_test_json_number (t, path);
-}
-
 static void
 compare_group (const NfsubTestJson *mine, const char *service,
                const NfsubTestJson *truth, const char *group,
                const char *suffix)
 {
-  g_assert_cmpfloat (truth_number (mine, "services.%s.users", service), ==,
-                     truth_number (truth, "groups.%s.users", group));
+  g_assert_cmpfloat (nfsub_test_json_numberf (mine, "services.%s.users", service), ==,
+                     nfsub_test_json_numberf (truth, "groups.%s.users", group));
   for (int d = 0; d < 2; d++)
     {
       const char *dir = d ? "out" : "in";
-      double mean = truth_number (mine, "services.%s.%s.mean", service, dir) / 1e6;
-      double median = truth_number (mine, "services.%s.%s.median", service, dir) / 1e6;
-      double mode = truth_number (mine, "services.%s.%s.mode_log10", service, dir);
-      double t10 = truth_number (mine, "services.%s.%s.top10_share", service, dir);
-      double t1 = truth_number (mine, "services.%s.%s.top1_share", service, dir);
-      double tmean = truth_number (truth, "groups.%s.%s%s.mean_mb", group, dir, suffix);
-      double tmedian = truth_number (truth, "groups.%s.%s%s.median_mb", group, dir, suffix);
-      double tmode = truth_number (truth, "groups.%s.%s%s.mode_log10_bytes", group,
+      double mean = nfsub_test_json_numberf (mine, "services.%s.%s.mean", service, dir) / 1e6;
+      double median = nfsub_test_json_numberf (mine, "services.%s.%s.median", service, dir) / 1e6;
+      double mode = nfsub_test_json_numberf (mine, "services.%s.%s.mode_log10", service, dir);
+      double t10 = nfsub_test_json_numberf (mine, "services.%s.%s.top10_share", service, dir);
+      double t1 = nfsub_test_json_numberf (mine, "services.%s.%s.top1_share", service, dir);
+      double tmean = nfsub_test_json_numberf (truth, "groups.%s.%s%s.mean_mb", group, dir, suffix);
+      double tmedian = nfsub_test_json_numberf (truth, "groups.%s.%s%s.median_mb", group, dir, suffix);
+      double tmode = nfsub_test_json_numberf (truth, "groups.%s.%s%s.mode_log10_bytes", group,
                                    dir, suffix);
-      double tt10 = truth_number (truth, "groups.%s.%s%s.top10_share", group, dir, suffix);
-      double tt1 = truth_number (truth, "groups.%s.%s%s.top1_share", group, dir, suffix);
+      double tt10 = nfsub_test_json_numberf (truth, "groups.%s.%s%s.top10_share", group, dir, suffix);
+      double tt1 = nfsub_test_json_numberf (truth, "groups.%s.%s%s.top1_share", group, dir, suffix);
       g_test_message ("%s %s: mean %.3f/%.3f median %.3f/%.3f mode %.3f/%.3f "
                       "top10 %.2f/%.2f top1 %.2f/%.2f", service, dir, mean, tmean,
                       median, tmedian, mode, tmode, 100 * t10, tt10, 100 * t1, tt1);
@@ -524,22 +511,22 @@ test_ground_truth (void)
   g_autofree char *cmp = usage_json_text (conf, cmp_args);
   g_autoptr (NfsubTestJson) jc = nfsub_test_json_parse (cmp, &error);
   g_assert_no_error (error);
-  double mobile_users = truth_number (truth, "groups.mobile.users");
+  double mobile_users = nfsub_test_json_numberf (truth, "groups.mobile.users");
   g_assert_cmpfloat (nfsub_test_json_number (jc, "users_both"), >=, 0.99 * mobile_users);
   for (int d = 0; d < 2; d++)
     {
       const char *dir = d ? "out" : "in";
-      double agg = truth_number (jc, "%s.aggregate_rel_error", dir);
+      double agg = nfsub_test_json_numberf (jc, "%s.aggregate_rel_error", dir);
       g_test_message ("compare %s: aggregate %.4f, median |err| %.4f", dir, agg,
-                      truth_number (jc, "%s.median_abs_rel_error", dir));
+                      nfsub_test_json_numberf (jc, "%s.median_abs_rel_error", dir));
       g_assert_cmpfloat (fabs (agg), <=, 0.02);
       for (guint b = 1; b < 6; b++)
         {
-          double users = truth_number (jc, "%s.by_sampled_packets.%u.users", dir, b);
+          double users = nfsub_test_json_numberf (jc, "%s.by_sampled_packets.%u.users", dir, b);
           if (users < 30)
             continue;
-          double rms = truth_number (jc, "%s.by_sampled_packets.%u.rms_rel_error", dir, b);
-          double pred = truth_number (jc, "%s.by_sampled_packets.%u.predicted_rse", dir, b);
+          double rms = nfsub_test_json_numberf (jc, "%s.by_sampled_packets.%u.rms_rel_error", dir, b);
+          double pred = nfsub_test_json_numberf (jc, "%s.by_sampled_packets.%u.predicted_rse", dir, b);
           g_test_message ("  k bucket %u: %.0f users, rms %.4f, predicted %.4f", b,
                           users, rms, pred);
           /* sampling is the error: 1/sqrt(k) is its floor (equal packet
