@@ -5,7 +5,7 @@
 #include <glib.h>
 
 #include "export.h"
-#include "json.h"
+#include "json/json.h"
 #include "rng.h"
 
 typedef struct {
@@ -39,5 +39,9 @@ int nfsim_run_population (const NfsimOptions *opt, GError **error);
 /* "2024-06-03", "2024-06-03T00:00:00Z", "2024-06-03 00:00:00" (UTC) or
  * epoch seconds -> epoch ms */
 gboolean nfsim_parse_time (const char *text, guint64 *out_ms);
+
+/* The truth files' JSON layout: containers from the third level on one
+ * line (a user is one line), doubles with 10 significant digits. */
+void nfsim_truth_writer_init (NfsubJsonWriter *w, GString *out);
 
 #endif
