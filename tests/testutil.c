@@ -1,8 +1,11 @@
 /* nfsub test helpers: simulator fixtures through a real nfcapd, command
- * capture, nfdump stat parsing, a small JSON reader.  See testutil.h. */
+ * capture, nfdump stat parsing, the tests' names for src/json's reader.
+ * See testutil.h. */
 #include "config.h"
 
 #include "testutil.h"
+
+#include "json/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -612,325 +615,72 @@ nfsub_test_fixture_dir (const char *name, const char *compression,
 
 /* ---------------------------------------------------------------- JSON */
 
-struct _NfsubTestJson {
-  NfsubTestJsonType type;
-  double number;
-  char *string;         /* STRING */
-  GPtrArray *items;     /* ARRAY, OBJECT: NfsubTestJson* */
-  GPtrArray *keys;      /* OBJECT: char* */
-  GHashTable *by_key;   /* OBJECT: key -> NfsubTestJson* (first wins) */
-};
+/* The test names are thin wrappers over src/json: NfsubTestJson is its
+ * NfsubJson (testutil.h names the struct without including json.h, so the
+ * tests need no include path for it). */
+G_STATIC_ASSERT ((int) NFSUB_TEST_JSON_NULL == (int) NFSUB_JSON_NULL
+                 && (int) NFSUB_TEST_JSON_BOOL == (int) NFSUB_JSON_BOOL
+                 && (int) NFSUB_TEST_JSON_NUMBER == (int) NFSUB_JSON_NUMBER
+                 && (int) NFSUB_TEST_JSON_STRING == (int) NFSUB_JSON_STRING
+                 && (int) NFSUB_TEST_JSON_ARRAY == (int) NFSUB_JSON_ARRAY
+                 && (int) NFSUB_TEST_JSON_OBJECT == (int) NFSUB_JSON_OBJECT);
 
 void
-nfsub_test_json_free (NfsubTestJson *j)
+nfsub_test_json_free (NfsubTestJson *json)
 {
-  if (!j)
-    return;
-  g_free (j->string);
-  if (j->items)
-    g_ptr_array_unref (j->items);
-  if (j->keys)
-    g_ptr_array_unref (j->keys);
-  if (j->by_key)
-    g_hash_table_unref (j->by_key);
-  g_free (j);
-}
-
-typedef struct {
-  const char *text;
-  const char *p;
-  GError **error;
-  int depth;
-} JsonParser;
-
-static void
-json_fail (JsonParser *ps, const char *what)
-{
-  if (*ps->error)
-    return;
-  int line = 1, col = 1;
-  for (const char *q = ps->text; q < ps->p; q++)
-    if (*q == '\n')
-      line++, col = 1;
-    else
-      col++;
-  g_set_error (ps->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-               "JSON line %d column %d: %s", line, col, what);
-}
-
-static void
-json_ws (JsonParser *ps)
-{
-  while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')
-    ps->p++;
-}
-
-static char *
-json_string_literal (JsonParser *ps)
-{
-  GString *s = g_string_new (NULL);
-  ps->p++; /* opening quote */
-  while (*ps->p && *ps->p != '"')
-    {
-      if (*ps->p != '\\')
-        {
-          g_string_append_c (s, *ps->p++);
-          continue;
-        }
-      ps->p++;
-      char c = *ps->p++;
-      switch (c)
-        {
-        case '"': case '\\': case '/': g_string_append_c (s, c); break;
-        case 'b': g_string_append_c (s, '\b'); break;
-        case 'f': g_string_append_c (s, '\f'); break;
-        case 'n': g_string_append_c (s, '\n'); break;
-        case 'r': g_string_append_c (s, '\r'); break;
-        case 't': g_string_append_c (s, '\t'); break;
-        case 'u':
-          {
-            char hex[5] = { 0 };
-            for (int i = 0; i < 4; i++)
-              {
-                if (!g_ascii_isxdigit (ps->p[i]))
-                  {
-                    json_fail (ps, "bad \\u escape");
-                    return g_string_free (s, TRUE), NULL;
-                  }
-                hex[i] = ps->p[i];
-              }
-            ps->p += 4;
-            g_string_append_unichar (s, (gunichar) strtoul (hex, NULL, 16));
-            break;
-          }
-        default:
-          json_fail (ps, "bad escape");
-          return g_string_free (s, TRUE), NULL;
-        }
-    }
-  if (*ps->p != '"')
-    {
-      json_fail (ps, "unterminated string");
-      return g_string_free (s, TRUE), NULL;
-    }
-  ps->p++;
-  return g_string_free (s, FALSE);
-}
-
-static NfsubTestJson *json_value (JsonParser *ps);
-
-static NfsubTestJson *
-json_container (JsonParser *ps, gboolean object)
-{
-  g_autoptr (NfsubTestJson) node = g_new0 (NfsubTestJson, 1);
-  node->type = object ? NFSUB_TEST_JSON_OBJECT : NFSUB_TEST_JSON_ARRAY;
-  node->items = g_ptr_array_new_with_free_func ((GDestroyNotify) nfsub_test_json_free);
-  if (object)
-    {
-      node->keys = g_ptr_array_new_with_free_func (g_free);
-      node->by_key = g_hash_table_new (g_str_hash, g_str_equal);
-    }
-  char closer = object ? '}' : ']';
-  ps->p++;
-  json_ws (ps);
-  if (*ps->p == closer)
-    {
-      ps->p++;
-      return g_steal_pointer (&node);
-    }
-  for (;;)
-    {
-      char *key = NULL;
-      json_ws (ps);
-      if (object)
-        {
-          if (*ps->p != '"')
-            {
-              json_fail (ps, "expected a member name");
-              return NULL;
-            }
-          key = json_string_literal (ps);
-          if (!key)
-            return NULL;
-          json_ws (ps);
-          if (*ps->p != ':')
-            {
-              g_free (key);
-              json_fail (ps, "expected ':'");
-              return NULL;
-            }
-          ps->p++;
-        }
-      NfsubTestJson *v = json_value (ps);
-      if (!v)
-        {
-          g_free (key);
-          return NULL;
-        }
-      g_ptr_array_add (node->items, v);
-      if (object)
-        {
-          g_ptr_array_add (node->keys, key);
-          if (!g_hash_table_contains (node->by_key, key))
-            g_hash_table_insert (node->by_key, key, v);
-        }
-      json_ws (ps);
-      if (*ps->p == ',')
-        {
-          ps->p++;
-          continue;
-        }
-      if (*ps->p == closer)
-        {
-          ps->p++;
-          return g_steal_pointer (&node);
-        }
-      json_fail (ps, object ? "expected ',' or '}'" : "expected ',' or ']'");
-      return NULL;
-    }
-}
-
-static NfsubTestJson *
-json_value (JsonParser *ps)
-{
-  json_ws (ps);
-  if (++ps->depth > 200)
-    {
-      json_fail (ps, "nesting too deep");
-      return NULL;
-    }
-  NfsubTestJson *result = NULL;
-  switch (*ps->p)
-    {
-    case '{':
-    case '[':
-      result = json_container (ps, *ps->p == '{');
-      break;
-    case '"':
-      {
-        char *s = json_string_literal (ps);
-        if (s)
-          {
-            result = g_new0 (NfsubTestJson, 1);
-            result->type = NFSUB_TEST_JSON_STRING;
-            result->string = s;
-          }
-        break;
-      }
-    default:
-      {
-        static const struct {
-          const char *word;
-          NfsubTestJsonType type;
-          double value;
-        } words[] = { { "true", NFSUB_TEST_JSON_BOOL, 1 },
-                      { "false", NFSUB_TEST_JSON_BOOL, 0 },
-                      { "null", NFSUB_TEST_JSON_NULL, 0 } };
-        for (guint i = 0; i < G_N_ELEMENTS (words); i++)
-          if (g_str_has_prefix (ps->p, words[i].word))
-            {
-              ps->p += strlen (words[i].word);
-              result = g_new0 (NfsubTestJson, 1);
-              result->type = words[i].type;
-              result->number = words[i].value;
-              ps->depth--;
-              return result;
-            }
-        char *end;
-        double v = g_ascii_strtod (ps->p, &end);
-        if (end == ps->p || !(g_ascii_isdigit (*ps->p) || *ps->p == '-'))
-          {
-            json_fail (ps, "unexpected character");
-            break;
-          }
-        ps->p = end;
-        result = g_new0 (NfsubTestJson, 1);
-        result->type = NFSUB_TEST_JSON_NUMBER;
-        result->number = v;
-      }
-    }
-  ps->depth--;
-  return result;
+  nfsub_json_free (json);
 }
 
 NfsubTestJson *
 nfsub_test_json_parse (const char *text, GError **error)
 {
-  GError *local = NULL;
-  JsonParser ps = { text, text, &local, 0 };
-  NfsubTestJson *root = json_value (&ps);
-  if (root)
-    {
-      json_ws (&ps);
-      if (*ps.p)
-        {
-          json_fail (&ps, "trailing characters");
-          nfsub_test_json_free (root);
-          root = NULL;
-        }
-    }
-  if (!root)
-    {
-      if (!local)
-        json_fail (&ps, "invalid JSON");
-      g_propagate_error (error, local);
-    }
-  return root;
+  return nfsub_json_parse (text, strlen (text), NULL, error);
 }
 
 NfsubTestJson *
 nfsub_test_json_load (const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, error))
-    return NULL;
-  NfsubTestJson *j = nfsub_test_json_parse (text, error);
-  if (!j)
-    g_prefix_error (error, "%s: ", path);
-  return j;
+  return nfsub_json_load (path, error);
 }
 
 NfsubTestJsonType
 nfsub_test_json_type (const NfsubTestJson *node)
 {
-  return node->type;
+  return (NfsubTestJsonType) nfsub_json_type (node);
 }
 
 const NfsubTestJson *
 nfsub_test_json_member (const NfsubTestJson *node, const char *key)
 {
-  if (!node || node->type != NFSUB_TEST_JSON_OBJECT)
-    return NULL;
-  return g_hash_table_lookup (node->by_key, key);
+  return nfsub_json_get (node, key);
 }
 
 const NfsubTestJson *
 nfsub_test_json_path (const NfsubTestJson *node, const char *path)
 {
-  g_auto (GStrv) parts = g_strsplit (path, ".", -1);
-  for (char **p = parts; *p && node; p++)
-    {
-      if (node->type == NFSUB_TEST_JSON_ARRAY)
-        {
-          char *end;
-          guint64 i = g_ascii_strtoull (*p, &end, 10);
-          node = (*end || end == *p || i >= node->items->len)
-                   ? NULL
-                   : g_ptr_array_index (node->items, i);
-        }
-      else
-        node = nfsub_test_json_member (node, *p);
-    }
-  return node;
+  return nfsub_json_path (node, path);
+}
+
+/* true and false count as 1 and 0 */
+static gboolean
+number_of (const NfsubTestJson *node, double *v)
+{
+  if (nfsub_json_type (node) == NFSUB_JSON_BOOL)
+    *v = nfsub_json_bool (node, FALSE) ? 1 : 0;
+  else if (nfsub_json_is_number (node))
+    *v = nfsub_json_number (node, 0);
+  else
+    return FALSE;
+  return TRUE;
 }
 
 double
 nfsub_test_json_number (const NfsubTestJson *node, const char *path)
 {
-  const NfsubTestJson *n = nfsub_test_json_path (node, path);
-  if (!n || (n->type != NFSUB_TEST_JSON_NUMBER && n->type != NFSUB_TEST_JSON_BOOL))
+  double v = 0;
+  if (!number_of (nfsub_json_path (node, path), &v))
     g_error ("JSON: no number at '%s'", path);
-  return n->number;
+  return v;
 }
 
 double
@@ -946,38 +696,36 @@ nfsub_test_json_numberf (const NfsubTestJson *node, const char *fmt, ...)
 const char *
 nfsub_test_json_string (const NfsubTestJson *node, const char *path)
 {
-  const NfsubTestJson *n = nfsub_test_json_path (node, path);
-  if (!n || n->type != NFSUB_TEST_JSON_STRING)
+  const char *s = nfsub_json_string (nfsub_json_path (node, path), NULL);
+  if (!s)
     g_error ("JSON: no string at '%s'", path);
-  return n->string;
+  return s;
 }
 
 guint
 nfsub_test_json_length (const NfsubTestJson *node)
 {
-  return node && node->items ? node->items->len : 0;
+  return nfsub_json_length (node);
 }
 
 const NfsubTestJson *
 nfsub_test_json_index (const NfsubTestJson *node, guint i, const char **key)
 {
-  if (!node || !node->items || i >= node->items->len)
-    return NULL;
-  if (key)
-    *key = node->keys ? g_ptr_array_index (node->keys, i) : NULL;
-  return g_ptr_array_index (node->items, i);
+  return nfsub_json_index (node, i, key);
 }
 
 double
 nfsub_test_json_get_number (const NfsubTestJson *node)
 {
-  g_assert (node && (node->type == NFSUB_TEST_JSON_NUMBER || node->type == NFSUB_TEST_JSON_BOOL));
-  return node->number;
+  double v = 0;
+  g_assert_true (number_of (node, &v));
+  return v;
 }
 
 const char *
 nfsub_test_json_get_string (const NfsubTestJson *node)
 {
-  g_assert (node && node->type == NFSUB_TEST_JSON_STRING);
-  return node->string;
+  const char *s = nfsub_json_string (node, NULL);
+  g_assert_nonnull (s);
+  return s;
 }

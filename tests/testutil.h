@@ -122,9 +122,11 @@ gboolean nfsub_test_nfcapd_stop (NfsubTestNfcapd *nfcapd, guint drain_ms,
 void nfsub_test_nfcapd_free (NfsubTestNfcapd *nfcapd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NfsubTestNfcapd, nfsub_test_nfcapd_free)
 
-/* Minimal JSON reader for ground truth files (truth.json) and JSON
- * outputs.  Numbers are doubles (exact for integers below 2^53). */
-typedef struct _NfsubTestJson NfsubTestJson;
+/* JSON reader for ground truth files (truth.json) and JSON outputs: the
+ * tests' names for src/json's reader (NfsubTestJson is its NfsubJson).
+ * Numbers are doubles (exact for integers up to 2^53); errors name the
+ * file (or "JSON"), line and column. */
+typedef struct NfsubJson NfsubTestJson;
 typedef enum {
   NFSUB_TEST_JSON_NULL,
   NFSUB_TEST_JSON_BOOL,

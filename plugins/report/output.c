@@ -11,179 +11,186 @@
 /* ---- report.json ---- */
 
 static void
-write_table_json (RJsonWriter *jw, ReportTable *t)
+write_table_json (NfsubJsonWriter *jw, ReportTable *t)
 {
-  rjson_begin_object (jw);
-  rjson_key (jw, "id");
-  rjson_string_value (jw, t->id);
-  rjson_key (jw, "number");
-  rjson_string_value (jw, t->number);
-  rjson_key (jw, "title");
-  rjson_string_value (jw, t->title);
-  rjson_key (jw, "unit");
-  rjson_string_value (jw, t->unit);
-  rjson_key (jw, "caption");
-  rjson_string_value (jw, t->caption);
-  rjson_key (jw, "columns");
-  rjson_begin_array (jw);
+  nfsub_json_begin_object (jw);
+  nfsub_json_key (jw, "id");
+  nfsub_json_string_value (jw, t->id);
+  nfsub_json_key (jw, "number");
+  nfsub_json_string_value (jw, t->number);
+  nfsub_json_key (jw, "title");
+  nfsub_json_string_value (jw, t->title);
+  nfsub_json_key (jw, "unit");
+  nfsub_json_string_value (jw, t->unit);
+  nfsub_json_key (jw, "caption");
+  nfsub_json_string_value (jw, t->caption);
+  nfsub_json_key (jw, "columns");
+  nfsub_json_begin_array (jw);
   for (guint i = 0; i < t->columns->len; i++)
-    rjson_string_value (jw, t->columns->pdata[i]);
-  rjson_end_array (jw);
-  rjson_key (jw, "rows");
-  rjson_begin_array (jw);
+    nfsub_json_string_value (jw, t->columns->pdata[i]);
+  nfsub_json_end_array (jw);
+  nfsub_json_key (jw, "rows");
+  nfsub_json_begin_array (jw);
   for (guint i = 0; i < t->rows->len; i++)
     {
       ReportRow *row = t->rows->pdata[i];
-      rjson_begin_object (jw);
-      rjson_key (jw, "label");
-      rjson_string_value (jw, row->label);
+      nfsub_json_begin_object (jw);
+      nfsub_json_key (jw, "label");
+      nfsub_json_string_value (jw, row->label);
       if (row->is_group)
         {
-          rjson_key (jw, "group");
-          rjson_bool_value (jw, TRUE);
+          nfsub_json_key (jw, "group");
+          nfsub_json_bool_value (jw, TRUE);
         }
       else
         {
-          rjson_key (jw, "level");
-          rjson_int_value (jw, row->level);
-          rjson_key (jw, "values");
-          rjson_begin_array (jw);
+          nfsub_json_key (jw, "level");
+          nfsub_json_int_value (jw, row->level);
+          nfsub_json_key (jw, "values");
+          nfsub_json_begin_array (jw);
           for (guint c = 0; c < row->cells->len; c++)
-            rjson_number_value (jw, ((ReportCell *) row->cells->pdata[c])->value);
-          rjson_end_array (jw);
-          rjson_key (jw, "text");
-          rjson_begin_array (jw);
+            nfsub_json_number_value (jw, ((ReportCell *) row->cells->pdata[c])->value);
+          nfsub_json_end_array (jw);
+          nfsub_json_key (jw, "text");
+          nfsub_json_begin_array (jw);
           for (guint c = 0; c < row->cells->len; c++)
-            rjson_string_value (jw, ((ReportCell *) row->cells->pdata[c])->text);
-          rjson_end_array (jw);
+            nfsub_json_string_value (jw, ((ReportCell *) row->cells->pdata[c])->text);
+          nfsub_json_end_array (jw);
         }
-      rjson_end_object (jw);
+      nfsub_json_end_object (jw);
     }
-  rjson_end_array (jw);
-  rjson_end_object (jw);
+  nfsub_json_end_array (jw);
+  nfsub_json_end_object (jw);
+}
+
+void
+report_json_writer_init (NfsubJsonWriter *w, GString *out)
+{
+  nfsub_json_writer_init (w, out);
+  w->digits = 10;
 }
 
 gboolean
 report_write_json (Report *r, GError **error)
 {
   g_autoptr (GString) out = g_string_new (NULL);
-  RJsonWriter jw;
-  rjson_writer_init (&jw, out);
-  rjson_begin_object (&jw);
-  rjson_key (&jw, "generator");
-  rjson_string_value (&jw, "nfsub report " PACKAGE_VERSION);
-  rjson_key (&jw, "title");
-  rjson_string_value (&jw, r->title);
+  NfsubJsonWriter jw;
+  report_json_writer_init (&jw, out);
+  nfsub_json_begin_object (&jw);
+  nfsub_json_key (&jw, "generator");
+  nfsub_json_string_value (&jw, "nfsub report " PACKAGE_VERSION);
+  nfsub_json_key (&jw, "title");
+  nfsub_json_string_value (&jw, r->title);
   g_autoptr (GDateTime) now = g_date_time_new_now (r->tz);
   g_autofree char *now_s = g_date_time_format_iso8601 (now);
-  rjson_key (&jw, "generated");
-  rjson_string_value (&jw, now_s);
-  rjson_key (&jw, "timezone");
-  rjson_string_value (&jw, g_time_zone_get_identifier (r->tz));
-  rjson_key (&jw, "week");
-  rjson_string_value (&jw, report_main_week (r)->date);
-  rjson_key (&jw, "weeks");
-  rjson_begin_array (&jw);
+  nfsub_json_key (&jw, "generated");
+  nfsub_json_string_value (&jw, now_s);
+  nfsub_json_key (&jw, "timezone");
+  nfsub_json_string_value (&jw, g_time_zone_get_identifier (r->tz));
+  nfsub_json_key (&jw, "week");
+  nfsub_json_string_value (&jw, report_main_week (r)->date);
+  nfsub_json_key (&jw, "weeks");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < r->weeks->len; i++)
     {
       ReportWeek *w = r->weeks->pdata[i];
-      rjson_begin_object (&jw);
-      rjson_key (&jw, "date");
-      rjson_string_value (&jw, w->date);
-      rjson_key (&jw, "label");
-      rjson_string_value (&jw, w->label);
-      rjson_key (&jw, "main");
-      rjson_bool_value (&jw, w->is_main);
-      rjson_key (&jw, "start");
-      rjson_int_value (&jw, w->start_epoch);
-      rjson_key (&jw, "end");
-      rjson_int_value (&jw, w->end_epoch);
-      rjson_key (&jw, "missing");
-      rjson_bool_value (&jw, w->missing);
+      nfsub_json_begin_object (&jw);
+      nfsub_json_key (&jw, "date");
+      nfsub_json_string_value (&jw, w->date);
+      nfsub_json_key (&jw, "label");
+      nfsub_json_string_value (&jw, w->label);
+      nfsub_json_key (&jw, "main");
+      nfsub_json_bool_value (&jw, w->is_main);
+      nfsub_json_key (&jw, "start");
+      nfsub_json_int_value (&jw, w->start_epoch);
+      nfsub_json_key (&jw, "end");
+      nfsub_json_int_value (&jw, w->end_epoch);
+      nfsub_json_key (&jw, "missing");
+      nfsub_json_bool_value (&jw, w->missing);
       if (w->missing)
         {
-          rjson_key (&jw, "reason");
-          rjson_string_value (&jw, w->missing_reason);
+          nfsub_json_key (&jw, "reason");
+          nfsub_json_string_value (&jw, w->missing_reason);
         }
       else
         {
-          rjson_key (&jw, "users");
-          rjson_begin_object (&jw);
+          nfsub_json_key (&jw, "users");
+          nfsub_json_begin_object (&jw);
           for (int s = 0; s < N_SERVICES; s++)
             {
-              rjson_key (&jw, report_service_names[s]);
-              rjson_int_value (&jw, (gint64) w->usage[s].users);
+              nfsub_json_key (&jw, report_service_names[s]);
+              nfsub_json_int_value (&jw, (gint64) w->usage[s].users);
             }
-          rjson_end_object (&jw);
+          nfsub_json_end_object (&jw);
         }
-      rjson_end_object (&jw);
+      nfsub_json_end_object (&jw);
     }
-  rjson_end_array (&jw);
-  rjson_key (&jw, "warnings");
-  rjson_begin_array (&jw);
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "warnings");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < r->warnings->len; i++)
-    rjson_string_value (&jw, r->warnings->pdata[i]);
-  rjson_end_array (&jw);
-  rjson_key (&jw, "highlights");
-  rjson_begin_array (&jw);
+    nfsub_json_string_value (&jw, r->warnings->pdata[i]);
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "highlights");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < r->highlights->len; i++)
-    rjson_string_value (&jw, r->highlights->pdata[i]);
-  rjson_end_array (&jw);
-  rjson_key (&jw, "tables");
-  rjson_begin_array (&jw);
+    nfsub_json_string_value (&jw, r->highlights->pdata[i]);
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "tables");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < r->tables->len; i++)
     write_table_json (&jw, r->tables->pdata[i]);
-  rjson_end_array (&jw);
-  rjson_key (&jw, "figures");
-  rjson_begin_array (&jw);
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "figures");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < r->figures->len; i++)
     {
       ReportFigure *f = r->figures->pdata[i];
-      rjson_begin_object (&jw);
-      rjson_key (&jw, "id");
-      rjson_string_value (&jw, f->id);
-      rjson_key (&jw, "number");
-      rjson_string_value (&jw, f->number);
-      rjson_key (&jw, "title");
-      rjson_string_value (&jw, f->title);
-      rjson_key (&jw, "caption");
-      rjson_string_value (&jw, f->caption);
-      rjson_key (&jw, "tool");
-      rjson_string_value (&jw, f->tool);
-      rjson_key (&jw, "made");
-      rjson_bool_value (&jw, f->made);
+      nfsub_json_begin_object (&jw);
+      nfsub_json_key (&jw, "id");
+      nfsub_json_string_value (&jw, f->id);
+      nfsub_json_key (&jw, "number");
+      nfsub_json_string_value (&jw, f->number);
+      nfsub_json_key (&jw, "title");
+      nfsub_json_string_value (&jw, f->title);
+      nfsub_json_key (&jw, "caption");
+      nfsub_json_string_value (&jw, f->caption);
+      nfsub_json_key (&jw, "tool");
+      nfsub_json_string_value (&jw, f->tool);
+      nfsub_json_key (&jw, "made");
+      nfsub_json_bool_value (&jw, f->made);
       if (f->made)
         {
           g_autofree char *png = g_strdup_printf ("fig/%s.png", f->id);
           g_autofree char *svg = g_strdup_printf ("fig/%s.svg", f->id);
-          rjson_key (&jw, "png");
-          rjson_string_value (&jw, png);
-          rjson_key (&jw, "svg");
-          rjson_string_value (&jw, svg);
+          nfsub_json_key (&jw, "png");
+          nfsub_json_string_value (&jw, png);
+          nfsub_json_key (&jw, "svg");
+          nfsub_json_string_value (&jw, svg);
         }
       else
         {
-          rjson_key (&jw, "no_data");
-          rjson_bool_value (&jw, f->no_data);
-          rjson_key (&jw, "error");
-          rjson_string_value (&jw, f->error);
+          nfsub_json_key (&jw, "no_data");
+          nfsub_json_bool_value (&jw, f->no_data);
+          nfsub_json_key (&jw, "error");
+          nfsub_json_string_value (&jw, f->error);
         }
-      rjson_key (&jw, "data");
+      nfsub_json_key (&jw, "data");
       if (f->data)
-        rjson_node_value (&jw, f->data);
+        nfsub_json_node_value (&jw, f->data);
       else if (strcmp (f->id, "fig1") == 0 && r->traffic_json)
-        rjson_string_value (&jw, "see traffic");
+        nfsub_json_string_value (&jw, "see traffic");
       else
-        rjson_null_value (&jw);
-      rjson_end_object (&jw);
+        nfsub_json_null_value (&jw);
+      nfsub_json_end_object (&jw);
     }
-  rjson_end_array (&jw);
-  rjson_key (&jw, "traffic");
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "traffic");
   if (r->traffic_json)
-    rjson_node_value (&jw, r->traffic_json);
+    nfsub_json_node_value (&jw, r->traffic_json);
   else
-    rjson_null_value (&jw);
-  rjson_end_object (&jw);
+    nfsub_json_null_value (&jw);
+  nfsub_json_end_object (&jw);
 
   g_autofree char *path = g_build_filename (r->out_dir, "report.json", NULL);
   return nfsub_write_file_atomic (path, out->str, out->len, error);

@@ -42,7 +42,7 @@ report_figure_free (ReportFigure *f)
   g_free (f->caption);
   g_free (f->tool);
   g_free (f->error);
-  rjson_free (f->data);
+  nfsub_json_free (f->data);
   g_free (f);
 }
 
@@ -297,43 +297,43 @@ density_figure (Report *r, ReportService s, const char *id,
     }
   g_string_append_c (dat, '\n');
 
-  RJsonWriter jw;
+  NfsubJsonWriter jw;
   g_autoptr (GString) jtext = g_string_new (NULL);
-  rjson_writer_init (&jw, jtext);
-  rjson_begin_object (&jw);
-  rjson_key (&jw, "x_log10");
-  rjson_begin_array (&jw);
+  report_json_writer_init (&jw, jtext);
+  nfsub_json_begin_object (&jw);
+  nfsub_json_key (&jw, "x_log10");
+  nfsub_json_begin_array (&jw);
   for (guint b = 0; b < n_bins; b++)
-    rjson_number_value (&jw, fu->density_first + b * fu->density_step);
-  rjson_end_array (&jw);
-  rjson_key (&jw, "series");
-  rjson_begin_array (&jw);
+    nfsub_json_number_value (&jw, fu->density_first + b * fu->density_step);
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "series");
+  nfsub_json_begin_array (&jw);
   for (guint k = 0; k < series->len; k++)
     {
       DensitySeries *ds = &g_array_index (series, DensitySeries, k);
-      rjson_begin_object (&jw);
-      rjson_key (&jw, "week");
-      rjson_string_value (&jw, ds->week->date);
-      rjson_key (&jw, "direction");
-      rjson_string_value (&jw, report_dir_names[ds->dir]);
-      rjson_key (&jw, "label");
-      rjson_string_value (&jw, titles->pdata[k]);
-      rjson_key (&jw, "density");
-      rjson_begin_array (&jw);
+      nfsub_json_begin_object (&jw);
+      nfsub_json_key (&jw, "week");
+      nfsub_json_string_value (&jw, ds->week->date);
+      nfsub_json_key (&jw, "direction");
+      nfsub_json_string_value (&jw, report_dir_names[ds->dir]);
+      nfsub_json_key (&jw, "label");
+      nfsub_json_string_value (&jw, titles->pdata[k]);
+      nfsub_json_key (&jw, "density");
+      nfsub_json_begin_array (&jw);
       for (guint b = 0; b < n_bins; b++)
-        rjson_number_value (&jw, series_density (ds, s, b, FALSE));
-      rjson_end_array (&jw);
+        nfsub_json_number_value (&jw, series_density (ds, s, b, FALSE));
+      nfsub_json_end_array (&jw);
       if (smoothed)
         {
-          rjson_key (&jw, "smoothed");
-          rjson_begin_array (&jw);
+          nfsub_json_key (&jw, "smoothed");
+          nfsub_json_begin_array (&jw);
           for (guint b = 0; b < n_bins; b++)
-            rjson_number_value (&jw, series_density (ds, s, b, TRUE));
-          rjson_end_array (&jw);
+            nfsub_json_number_value (&jw, series_density (ds, s, b, TRUE));
+          nfsub_json_end_array (&jw);
         }
-      rjson_end_object (&jw);
+      nfsub_json_end_object (&jw);
     }
-  rjson_end_array (&jw);
+  nfsub_json_end_array (&jw);
 
   for (guint b = 0; b < n_bins; b++)
     {
@@ -357,13 +357,13 @@ density_figure (Report *r, ReportService s, const char *id,
   g_autoptr (GArray) tx = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GPtrArray) tcolor = g_ptr_array_new ();
   g_autoptr (GPtrArray) tlabel = g_ptr_array_new_with_free_func (g_free);
-  rjson_key (&jw, "unreliable_below");
-  rjson_begin_object (&jw);
+  nfsub_json_key (&jw, "unreliable_below");
+  nfsub_json_begin_object (&jw);
   for (int d = 0; d < N_DIRS; d++)
     {
       double v = first->week->usage[s].dir[d].unreliable_below;
-      rjson_key (&jw, report_dir_names[d]);
-      rjson_number_value (&jw, v);
+      nfsub_json_key (&jw, report_dir_names[d]);
+      nfsub_json_number_value (&jw, v);
       if (!isfinite (v) || v < 1e4 || v > 1e11)
         continue;
       g_array_append_val (tx, v);
@@ -372,8 +372,8 @@ density_figure (Report *r, ReportService s, const char *id,
       g_ptr_array_add (tlabel, g_strdup_printf ("%s unreliable below %s",
                                                 report_dir_titles[d], b));
     }
-  rjson_end_object (&jw);
-  rjson_end_object (&jw);
+  nfsub_json_end_object (&jw);
+  nfsub_json_end_object (&jw);
 
   /* what the sampling allows, in words */
   double below[N_DIRS] = { first->week->usage[s].dir[DIR_IN].unreliable_below,
@@ -403,7 +403,7 @@ density_figure (Report *r, ReportService s, const char *id,
       fig->caption = with;
     }
 
-  fig->data = rjson_parse (jtext->str, jtext->len, "figure data", NULL);
+  fig->data = nfsub_json_parse (jtext->str, jtext->len, "figure data", NULL);
   g_autofree char *dat_path = NULL;
   if (!write_data_file (r, fig, dat, &dat_path, &error))
     {
@@ -469,28 +469,28 @@ scatter_figure (Report *r, ReportService s, const char *id, const char *number)
     clamped ? " Users outside 10 KB..100 GB a day are drawn on the axes' "
               "edges." : "");
 
-  RJsonWriter jw;
+  NfsubJsonWriter jw;
   g_autoptr (GString) jtext = g_string_new (NULL);
-  rjson_writer_init (&jw, jtext);
-  rjson_begin_object (&jw);
-  rjson_key (&jw, "week");
-  rjson_string_value (&jw, main->date);
-  rjson_key (&jw, "users");
-  rjson_int_value (&jw, n);
-  rjson_key (&jw, "on_edge");
-  rjson_int_value (&jw, clamped);
-  rjson_key (&jw, "in");
-  rjson_begin_array (&jw);
+  report_json_writer_init (&jw, jtext);
+  nfsub_json_begin_object (&jw);
+  nfsub_json_key (&jw, "week");
+  nfsub_json_string_value (&jw, main->date);
+  nfsub_json_key (&jw, "users");
+  nfsub_json_int_value (&jw, n);
+  nfsub_json_key (&jw, "on_edge");
+  nfsub_json_int_value (&jw, clamped);
+  nfsub_json_key (&jw, "in");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < n; i++)
-    rjson_number_value (&jw, g_array_index (u->scatter_in, double, i));
-  rjson_end_array (&jw);
-  rjson_key (&jw, "out");
-  rjson_begin_array (&jw);
+    nfsub_json_number_value (&jw, g_array_index (u->scatter_in, double, i));
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "out");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < n; i++)
-    rjson_number_value (&jw, g_array_index (u->scatter_out, double, i));
-  rjson_end_array (&jw);
-  rjson_end_object (&jw);
-  fig->data = rjson_parse (jtext->str, jtext->len, "figure data", NULL);
+    nfsub_json_number_value (&jw, g_array_index (u->scatter_out, double, i));
+  nfsub_json_end_array (&jw);
+  nfsub_json_end_object (&jw);
+  fig->data = nfsub_json_parse (jtext->str, jtext->len, "figure data", NULL);
 
   if (n == 0)
     {

@@ -117,8 +117,8 @@ report_week_free (ReportWeek *w)
       g_clear_pointer (&u->scatter_out, g_array_unref);
       g_clear_pointer (&w->ports[s].rows, g_ptr_array_unref);
     }
-  rjson_free (w->usage_json);
-  rjson_free (w->ports_json);
+  nfsub_json_free (w->usage_json);
+  nfsub_json_free (w->ports_json);
   g_free (w);
 }
 
@@ -350,14 +350,14 @@ add_stored_years (Report *r, GError **error)
   g_autoptr (GPtrArray) dates = g_ptr_array_new_with_free_func (g_free);
   for (int s = 0; s < N_SERVICES; s++)
     {
-      const RJson *years = rjson_path (main->usage_json, "services");
-      years = rjson_get (rjson_get (years, report_service_names[s]), "years");
-      for (guint i = 0; i < rjson_length (years); i++)
+      const NfsubJson *years = nfsub_json_path (main->usage_json, "services");
+      years = nfsub_json_get (nfsub_json_get (years, report_service_names[s]), "years");
+      for (guint i = 0; i < nfsub_json_length (years); i++)
         {
-          const RJson *y = rjson_index (years, i, NULL);
-          const char *date = rjson_string (rjson_get (y, "week"), NULL);
+          const NfsubJson *y = nfsub_json_index (years, i, NULL);
+          const char *date = nfsub_json_string (nfsub_json_get (y, "week"), NULL);
           if (!date || strcmp (date, main->date) == 0
-              || rjson_number (rjson_get (y, "users"), 0) <= 0)
+              || nfsub_json_number (nfsub_json_get (y, "users"), 0) <= 0)
             continue;
           gboolean dup = FALSE;
           for (guint k = 0; k < dates->len; k++)
@@ -560,7 +560,7 @@ report_free (Report *r)
   g_ptr_array_unref (r->tables);
   g_ptr_array_unref (r->figures);
   g_ptr_array_unref (r->traffic_series);
-  rjson_free (r->traffic_json);
+  nfsub_json_free (r->traffic_json);
   g_free (r);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Report, report_free)

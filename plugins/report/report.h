@@ -14,7 +14,7 @@
 #include <glib.h>
 #include <nfsub/plugin.h>
 
-#include "json.h"
+#include "json/json.h"
 
 G_BEGIN_DECLS
 
@@ -77,7 +77,7 @@ typedef struct {
   char *missing_reason;
   UsageService usage[N_SERVICES];
   PortsService ports[N_SERVICES];
-  RJson *usage_json, *ports_json; /* as read, kept for report.json */
+  NfsubJson *usage_json, *ports_json; /* as read, kept for report.json */
 } ReportWeek;
 
 /* A table as shown: every cell a number (NAN: blank) and its text. */
@@ -112,7 +112,7 @@ typedef struct {
   gboolean made;     /* png and svg exist */
   gboolean no_data;  /* not made for want of data (not a failure) */
   char *error;       /* why not made */
-  RJson *data;       /* the numbers the figure shows (owned) */
+  NfsubJson *data;       /* the numbers the figure shows (owned) */
 } ReportFigure;
 
 /* One series of the monthly traffic figure (bytes/s averaged per month). */
@@ -144,7 +144,7 @@ typedef struct {
   double main_ipoe_share[N_DIRS]; /* fraction, main week; NAN unknown */
   GPtrArray *tables;     /* ReportTable* */
   GPtrArray *figures;    /* ReportFigure* */
-  RJson *traffic_json;   /* monthly traffic, growth, IPoE share */
+  NfsubJson *traffic_json;   /* monthly traffic, growth, IPoE share */
   GPtrArray *traffic_series; /* TrafficSeries* */
   int first_month_year, first_month_mon;
   guint n_months;
@@ -196,6 +196,9 @@ void report_figure_free (ReportFigure *f);
 void report_figure_failed (Report *r, ReportFigure *fig, GError *error);
 
 /* output.c */
+/* The report's JSON (report.json, figure data): doubles with 10
+ * significant digits, every digit a table shows and no 0.1 + 0.2 noise. */
+void report_json_writer_init (NfsubJsonWriter *w, GString *out);
 gboolean report_write_json (Report *r, GError **error);
 gboolean report_write_html (Report *r, GError **error);
 

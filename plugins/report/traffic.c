@@ -134,23 +134,23 @@ xport (Report *r, gint64 start, gint64 end, guint step, GPtrArray *defs,
   g_autofree char *out = NULL;
   if (!report_run_tool (r, (const char *const *) argv->pdata, &out, error))
     return NULL;
-  g_autoptr (RJson) root = rjson_parse (out, strlen (out), "rrdtool xport output",
-                                        error);
+  g_autoptr (NfsubJson) root = nfsub_json_parse (out, strlen (out),
+                                                 "rrdtool xport output", error);
   if (!root)
     return NULL;
   XportData *x = g_new0 (XportData, 1);
-  x->start = (gint64) rjson_path_number (root, "meta.start");
-  x->step = (guint) rjson_path_number (root, "meta.step");
-  const RJson *data = rjson_get (root, "data");
-  x->n_rows = rjson_length (data);
+  x->start = (gint64) nfsub_json_path_number (root, "meta.start");
+  x->step = (guint) nfsub_json_path_number (root, "meta.step");
+  const NfsubJson *data = nfsub_json_get (root, "data");
+  x->n_rows = nfsub_json_length (data);
   x->n_cols = exports->len;
   x->values = g_new (double, (gsize) MAX (x->n_rows, 1) * MAX (x->n_cols, 1));
   for (guint i = 0; i < x->n_rows; i++)
     {
-      const RJson *row = rjson_index (data, i, NULL);
+      const NfsubJson *row = nfsub_json_index (data, i, NULL);
       for (guint j = 0; j < x->n_cols; j++)
         x->values[(gsize) i * x->n_cols + j]
-          = rjson_number (rjson_index (row, j, NULL), NAN);
+          = nfsub_json_number (nfsub_json_index (row, j, NULL), NAN);
     }
   return x;
 }
@@ -683,58 +683,58 @@ profile_figure (Report *r, const char *id, const char *number,
   gint64 peak_hour[64];
   double max_dir[N_DIRS] = { 0, 0 };
   gboolean any = FALSE;
-  RJsonWriter jw;
+  NfsubJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
-  rjson_writer_init (&jw, j);
-  rjson_begin_object (&jw);
-  rjson_key (&jw, "unit");
-  rjson_string_value (&jw, "bit/s");
-  rjson_key (&jw, "hours");
-  rjson_begin_array (&jw);
+  report_json_writer_init (&jw, j);
+  nfsub_json_begin_object (&jw);
+  nfsub_json_key (&jw, "unit");
+  nfsub_json_string_value (&jw, "bit/s");
+  nfsub_json_key (&jw, "hours");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < x->n_rows; i++)
-    rjson_int_value (&jw, (x->start + (gint64) i * x->step - x->step - ref) / 3600);
-  rjson_end_array (&jw);
-  rjson_key (&jw, "series");
-  rjson_begin_array (&jw);
+    nfsub_json_int_value (&jw, (x->start + (gint64) i * x->step - x->step - ref) / 3600);
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "series");
+  nfsub_json_begin_array (&jw);
   for (guint k = 0; k < lines->len && k < G_N_ELEMENTS (peak); k++)
     {
       ProfileLine *pl = &g_array_index (lines, ProfileLine, k);
-      rjson_begin_object (&jw);
-      rjson_key (&jw, "label");
-      rjson_string_value (&jw, pl->legend);
-      rjson_key (&jw, "week");
-      rjson_string_value (&jw, pl->week->date);
-      rjson_key (&jw, "series");
-      rjson_string_value (&jw, pl->series);
-      rjson_key (&jw, "direction");
-      rjson_string_value (&jw, report_dir_names[pl->dir]);
-      rjson_key (&jw, "values");
-      rjson_begin_array (&jw);
+      nfsub_json_begin_object (&jw);
+      nfsub_json_key (&jw, "label");
+      nfsub_json_string_value (&jw, pl->legend);
+      nfsub_json_key (&jw, "week");
+      nfsub_json_string_value (&jw, pl->week->date);
+      nfsub_json_key (&jw, "series");
+      nfsub_json_string_value (&jw, pl->series);
+      nfsub_json_key (&jw, "direction");
+      nfsub_json_string_value (&jw, report_dir_names[pl->dir]);
+      nfsub_json_key (&jw, "values");
+      nfsub_json_begin_array (&jw);
       peak[k] = NAN;
       peak_hour[k] = -1;
       for (guint i = 0; i < x->n_rows; i++)
         {
           double v = xport_value (x, i, k);
-          rjson_number_value (&jw, v);
+          nfsub_json_number_value (&jw, v);
           if (!isfinite (v))
             continue;
           any = TRUE;
           if (!isfinite (peak[k]) || v > peak[k])
             peak[k] = v, peak_hour[k] = (x->start + (gint64) i * x->step - x->step - ref) / 3600;
         }
-      rjson_end_array (&jw);
-      rjson_key (&jw, "peak");
-      rjson_number_value (&jw, peak[k]);
-      rjson_key (&jw, "peak_hour");
+      nfsub_json_end_array (&jw);
+      nfsub_json_key (&jw, "peak");
+      nfsub_json_number_value (&jw, peak[k]);
+      nfsub_json_key (&jw, "peak_hour");
       if (peak_hour[k] >= 0)
-        rjson_int_value (&jw, peak_hour[k]);
+        nfsub_json_int_value (&jw, peak_hour[k]);
       else
-        rjson_null_value (&jw);
-      rjson_end_object (&jw);
+        nfsub_json_null_value (&jw);
+      nfsub_json_end_object (&jw);
       if (isfinite (peak[k]))
         max_dir[pl->dir] = MAX (max_dir[pl->dir], peak[k]);
     }
-  rjson_end_array (&jw);
+  nfsub_json_end_array (&jw);
 
   /* IN a third of OUT or less: on its own (right) axis, scaled so its
    * shape is visible */
@@ -747,10 +747,10 @@ profile_figure (Report *r, const char *id, const char *number,
       double decade = pow (10, floor (log10 (want)));
       in_scale = want >= 5 * decade ? 5 * decade : want >= 2 * decade ? 2 * decade : decade;
     }
-  rjson_key (&jw, "in_axis_scale");
-  rjson_number_value (&jw, in_scale);
-  rjson_end_object (&jw);
-  fig->data = rjson_parse (j->str, j->len, "figure data", NULL);
+  nfsub_json_key (&jw, "in_axis_scale");
+  nfsub_json_number_value (&jw, in_scale);
+  nfsub_json_end_object (&jw);
+  fig->data = nfsub_json_parse (j->str, j->len, "figure data", NULL);
 
   g_autoptr (GPtrArray) elements = g_ptr_array_new_with_free_func (g_free);
   for (guint k = 0; k < lines->len && k < G_N_ELEMENTS (peak); k++)
@@ -962,40 +962,40 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
       if (isfinite (v) && (!isfinite (peak) || v > peak))
         peak = v, peak_start = x->start + (gint64) i * x->step - x->step;
     }
-  RJsonWriter jw;
+  NfsubJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
-  rjson_writer_init (&jw, j);
-  rjson_begin_object (&jw);
-  rjson_key (&jw, "start");
-  rjson_int_value (&jw, x->start - x->step);
-  rjson_key (&jw, "step");
-  rjson_int_value (&jw, x->step);
-  rjson_key (&jw, "peak_bytes_per_s");
-  rjson_number_value (&jw, peak);
-  rjson_key (&jw, "peak_start");
+  report_json_writer_init (&jw, j);
+  nfsub_json_begin_object (&jw);
+  nfsub_json_key (&jw, "start");
+  nfsub_json_int_value (&jw, x->start - x->step);
+  nfsub_json_key (&jw, "step");
+  nfsub_json_int_value (&jw, x->step);
+  nfsub_json_key (&jw, "peak_bytes_per_s");
+  nfsub_json_number_value (&jw, peak);
+  nfsub_json_key (&jw, "peak_start");
   if (peak_start >= 0)
-    rjson_int_value (&jw, peak_start);
+    nfsub_json_int_value (&jw, peak_start);
   else
-    rjson_null_value (&jw);
-  rjson_key (&jw, "series");
-  rjson_begin_array (&jw);
+    nfsub_json_null_value (&jw);
+  nfsub_json_key (&jw, "series");
+  nfsub_json_begin_array (&jw);
   for (guint c = 0; c < n_cat; c++)
     {
-      rjson_begin_object (&jw);
-      rjson_key (&jw, "category");
-      rjson_string_value (&jw, port_categories[c].ds);
-      rjson_key (&jw, "label");
-      rjson_string_value (&jw, port_categories[c].label);
-      rjson_key (&jw, "values");
-      rjson_begin_array (&jw);
+      nfsub_json_begin_object (&jw);
+      nfsub_json_key (&jw, "category");
+      nfsub_json_string_value (&jw, port_categories[c].ds);
+      nfsub_json_key (&jw, "label");
+      nfsub_json_string_value (&jw, port_categories[c].label);
+      nfsub_json_key (&jw, "values");
+      nfsub_json_begin_array (&jw);
       for (guint i = 0; i < x->n_rows; i++)
-        rjson_number_value (&jw, xport_value (x, i, c));
-      rjson_end_array (&jw);
-      rjson_end_object (&jw);
+        nfsub_json_number_value (&jw, xport_value (x, i, c));
+      nfsub_json_end_array (&jw);
+      nfsub_json_end_object (&jw);
     }
-  rjson_end_array (&jw);
-  rjson_end_object (&jw);
-  fig->data = rjson_parse (j->str, j->len, "figure data", NULL);
+  nfsub_json_end_array (&jw);
+  nfsub_json_end_object (&jw);
+  fig->data = nfsub_json_parse (j->str, j->len, "figure data", NULL);
   if (!isfinite (peak) || peak <= 0)
     {
       g_set_error (&error, NFSUB_ERROR, NFSUB_ERROR_INPUT,
@@ -1194,46 +1194,46 @@ monthly_figure (Report *r)
 static void
 write_traffic_json (Report *r, int m_index)
 {
-  RJsonWriter jw;
+  NfsubJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
-  rjson_writer_init (&jw, j);
-  rjson_begin_object (&jw);
-  rjson_key (&jw, "unit");
-  rjson_string_value (&jw, "bytes/s, monthly mean of daily means");
-  rjson_key (&jw, "first_month");
+  report_json_writer_init (&jw, j);
+  nfsub_json_begin_object (&jw);
+  nfsub_json_key (&jw, "unit");
+  nfsub_json_string_value (&jw, "bytes/s, monthly mean of daily means");
+  nfsub_json_key (&jw, "first_month");
   if (r->n_months)
     {
       g_autofree char *m = month_label (r, 0);
-      rjson_string_value (&jw, m);
+      nfsub_json_string_value (&jw, m);
     }
   else
-    rjson_null_value (&jw);
-  rjson_key (&jw, "base_month");
+    nfsub_json_null_value (&jw);
+  nfsub_json_key (&jw, "base_month");
   if (r->base_month_index >= 0)
     {
       g_autofree char *m = month_label (r, (guint) r->base_month_index);
-      rjson_string_value (&jw, m);
+      nfsub_json_string_value (&jw, m);
     }
   else
-    rjson_null_value (&jw);
-  rjson_key (&jw, "report_month");
+    nfsub_json_null_value (&jw);
+  nfsub_json_key (&jw, "report_month");
   if (m_index >= 0)
     {
       g_autofree char *m = month_label (r, (guint) m_index);
-      rjson_string_value (&jw, m);
+      nfsub_json_string_value (&jw, m);
     }
   else
-    rjson_null_value (&jw);
-  rjson_key (&jw, "months");
-  rjson_begin_array (&jw);
+    nfsub_json_null_value (&jw);
+  nfsub_json_key (&jw, "months");
+  nfsub_json_begin_array (&jw);
   for (guint i = 0; i < r->n_months; i++)
     {
       g_autofree char *m = month_label (r, i);
-      rjson_string_value (&jw, m);
+      nfsub_json_string_value (&jw, m);
     }
-  rjson_end_array (&jw);
-  rjson_key (&jw, "series");
-  rjson_begin_object (&jw);
+  nfsub_json_end_array (&jw);
+  nfsub_json_key (&jw, "series");
+  nfsub_json_begin_object (&jw);
   int bb_month, mob_month;
   double bb_base = report_service_base (r, "broadband", &bb_month);
   double mob_base = report_service_base (r, "mobile", &mob_month);
@@ -1241,25 +1241,25 @@ write_traffic_json (Report *r, int m_index)
     {
       TrafficSeries *ts = r->traffic_series->pdata[k];
       double base = g_str_has_prefix (ts->key, "mobile") ? mob_base : bb_base;
-      rjson_key (&jw, ts->key);
-      rjson_begin_object (&jw);
-      rjson_key (&jw, "label");
-      rjson_string_value (&jw, ts->label);
-      rjson_key (&jw, "monthly");
-      rjson_begin_array (&jw);
+      nfsub_json_key (&jw, ts->key);
+      nfsub_json_begin_object (&jw);
+      nfsub_json_key (&jw, "label");
+      nfsub_json_string_value (&jw, ts->label);
+      nfsub_json_key (&jw, "monthly");
+      nfsub_json_begin_array (&jw);
       for (guint i = 0; i < ts->monthly->len; i++)
-        rjson_number_value (&jw, g_array_index (ts->monthly, double, i));
-      rjson_end_array (&jw);
-      rjson_key (&jw, "normalised");
-      rjson_begin_array (&jw);
+        nfsub_json_number_value (&jw, g_array_index (ts->monthly, double, i));
+      nfsub_json_end_array (&jw);
+      nfsub_json_key (&jw, "normalised");
+      nfsub_json_begin_array (&jw);
       for (guint i = 0; i < ts->monthly->len; i++)
-        rjson_number_value (&jw, g_array_index (ts->monthly, double, i) / base);
-      rjson_end_array (&jw);
-      rjson_end_object (&jw);
+        nfsub_json_number_value (&jw, g_array_index (ts->monthly, double, i) / base);
+      nfsub_json_end_array (&jw);
+      nfsub_json_end_object (&jw);
     }
-  rjson_end_object (&jw);
-  rjson_end_object (&jw);
-  r->traffic_json = rjson_parse (j->str, j->len, "traffic", NULL);
+  nfsub_json_end_object (&jw);
+  nfsub_json_end_object (&jw);
+  r->traffic_json = nfsub_json_parse (j->str, j->len, "traffic", NULL);
 }
 
 gboolean

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonw.h"
+#include "json/json.h"
 #include "stats.h"
 #include "usage-private.h"
 #include "week.h"
@@ -393,38 +393,57 @@ print_service (GString *out, const ServiceResult *r, const UsageOptions *o)
 
 /* ---- JSON ---- */
 
+/* The documents' doubles have 15 significant digits unless said. */
 static void
-json_doubles (JsonW *j, const char *key, const double *v, guint n, int prec)
+usage_json_begin (NfsubJsonWriter *j)
 {
-  jsonw_key (j, key);
-  jsonw_number_array (j, v, n, prec);
+  nfsub_json_writer_init (j, g_string_new (NULL));
+  j->digits = 15;
+}
+
+static char *
+usage_json_finish (NfsubJsonWriter *j)
+{
+  return g_string_free (j->out, FALSE);
+}
+
+/* on one line: these arrays are long */
+static void
+json_doubles (NfsubJsonWriter *j, const char *key, const double *v, guint n,
+              int prec)
+{
+  nfsub_json_key (j, key);
+  nfsub_json_begin_array_line (j);
+  for (guint i = 0; i < n; i++)
+    nfsub_json_number_digits (j, v[i], prec);
+  nfsub_json_end_array (j);
 }
 
 static void
-json_dir (JsonW *j, const char *name, const UsageDirStats *ds, gboolean has_k)
+json_dir (NfsubJsonWriter *j, const char *name, const UsageDirStats *ds, gboolean has_k)
 {
-  jsonw_key (j, name);
-  jsonw_begin_object (j);
-  jsonw_kv_number (j, "mean", ds->mean);
-  jsonw_kv_number (j, "median", ds->median);
+  nfsub_json_key (j, name);
+  nfsub_json_begin_object (j);
+  nfsub_json_kv_number (j, "mean", ds->mean);
+  nfsub_json_kv_number (j, "median", ds->median);
   if (ds->mode_bin >= 0)
     {
-      jsonw_kv_number (j, "mode", ds->mode);
-      jsonw_kv_number (j, "mode_log10", usage_bin_centre_log10 (ds->mode_bin));
-      jsonw_kv_number (j, "mode_refined", ds->mode_refined);
+      nfsub_json_kv_number (j, "mode", ds->mode);
+      nfsub_json_kv_number (j, "mode_log10", usage_bin_centre_log10 (ds->mode_bin));
+      nfsub_json_kv_number (j, "mode_refined", ds->mode_refined);
     }
   else
     {
-      jsonw_key (j, "mode"), jsonw_null (j);
-      jsonw_key (j, "mode_log10"), jsonw_null (j);
-      jsonw_key (j, "mode_refined"), jsonw_null (j);
+      nfsub_json_key (j, "mode"), nfsub_json_null_value (j);
+      nfsub_json_key (j, "mode_log10"), nfsub_json_null_value (j);
+      nfsub_json_key (j, "mode_refined"), nfsub_json_null_value (j);
     }
-  jsonw_kv_number (j, "top10_share", ds->top10_share);
-  jsonw_kv_number (j, "top1_share", ds->top1_share);
-  jsonw_kv_number (j, "total", ds->total);
-  jsonw_kv_uint (j, "zero", ds->zero);
-  jsonw_kv_uint (j, "underflow", ds->underflow);
-  jsonw_kv_uint (j, "overflow", ds->overflow);
+  nfsub_json_kv_number (j, "top10_share", ds->top10_share);
+  nfsub_json_kv_number (j, "top1_share", ds->top1_share);
+  nfsub_json_kv_number (j, "total", ds->total);
+  nfsub_json_kv_uint (j, "zero", ds->zero);
+  nfsub_json_kv_uint (j, "underflow", ds->underflow);
+  nfsub_json_kv_uint (j, "overflow", ds->overflow);
   double counts[USAGE_N_BINS];
   for (int b = 0; b < USAGE_N_BINS; b++)
     counts[b] = (double) ds->counts[b];
@@ -434,61 +453,61 @@ json_dir (JsonW *j, const char *name, const UsageDirStats *ds, gboolean has_k)
   if (has_k)
     {
       json_doubles (j, "rse_median", ds->rse_median, USAGE_N_BINS, 4);
-      jsonw_kv_number (j, "unreliable_below", ds->unreliable_below);
-      jsonw_kv_uint (j, "users_unreliable", ds->users_unreliable);
+      nfsub_json_kv_number (j, "unreliable_below", ds->unreliable_below);
+      nfsub_json_kv_uint (j, "users_unreliable", ds->users_unreliable);
     }
   else
     {
       /* exact counters: reliable everywhere */
-      jsonw_kv_number (j, "unreliable_below", 0);
-      jsonw_kv_uint (j, "users_unreliable", 0);
+      nfsub_json_kv_number (j, "unreliable_below", 0);
+      nfsub_json_kv_uint (j, "users_unreliable", 0);
     }
-  jsonw_end_object (j);
+  nfsub_json_end_object (j);
 }
 
 static void
-json_service (JsonW *j, const ServiceResult *r, const UsageOptions *o)
+json_service (NfsubJsonWriter *j, const ServiceResult *r, const UsageOptions *o)
 {
   const UsageWeek *w = &r->week;
-  jsonw_key (j, service_names[r->service]);
-  jsonw_begin_object (j);
-  jsonw_kv_string (j, "source", usage_source_name (r->source));
-  jsonw_kv_string (j, "access", access_names[r->sel.access]);
-  jsonw_kv_string (j, "class", class_names[r->sel.user_class]);
-  jsonw_kv_uint (j, "users", r->st.n_users);
-  jsonw_kv_uint (j, "users_in_store", w->users_in_store);
+  nfsub_json_key (j, service_names[r->service]);
+  nfsub_json_begin_object (j);
+  nfsub_json_kv_string (j, "source", usage_source_name (r->source));
+  nfsub_json_kv_string (j, "access", access_names[r->sel.access]);
+  nfsub_json_kv_string (j, "class", class_names[r->sel.user_class]);
+  nfsub_json_kv_uint (j, "users", r->st.n_users);
+  nfsub_json_kv_uint (j, "users_in_store", w->users_in_store);
   if (r->st.n_users == 0)
-    jsonw_kv_string (j, "message", w->days_observed
+    nfsub_json_kv_string (j, "message", w->days_observed
                                        ? "no users of this selection in the week"
                                        : "no data stored for any day of the week");
-  jsonw_key (j, "users_by_days_seen");
-  jsonw_begin_array (j);
+  nfsub_json_key (j, "users_by_days_seen");
+  nfsub_json_begin_array (j);
   for (int d = 0; d <= USAGE_WEEK_DAYS; d++)
-    jsonw_uint (j, w->users_by_days[d]);
-  jsonw_end_array (j);
-  jsonw_key (j, "bins");
-  jsonw_begin_object (j);
-  jsonw_kv_number (j, "first_log10", USAGE_LOG10_MIN);
-  jsonw_kv_number (j, "step_log10", USAGE_LOG10_STEP);
-  jsonw_kv_uint (j, "count", USAGE_N_BINS);
-  jsonw_kv_string (j, "centred", "bin i covers first + i*step +- step/2");
-  jsonw_end_object (j);
+    nfsub_json_uint_value (j, w->users_by_days[d]);
+  nfsub_json_end_array (j);
+  nfsub_json_key (j, "bins");
+  nfsub_json_begin_object (j);
+  nfsub_json_kv_number (j, "first_log10", USAGE_LOG10_MIN);
+  nfsub_json_kv_number (j, "step_log10", USAGE_LOG10_STEP);
+  nfsub_json_kv_uint (j, "count", USAGE_N_BINS);
+  nfsub_json_kv_string (j, "centred", "bin i covers first + i*step +- step/2");
+  nfsub_json_end_object (j);
   if (r->st.n_users)
     {
       json_dir (j, "in", &r->st.in, r->has_k);
       json_dir (j, "out", &r->st.out, r->has_k);
-      jsonw_key (j, "client");
-      jsonw_begin_object (j);
-      jsonw_kv_number (j, "cut", r->st.client_cut);
-      jsonw_kv_uint (j, "users", r->st.client_users);
-      jsonw_kv_number (j, "user_share", r->st.client_user_share);
-      jsonw_kv_number (j, "in_share", r->st.client_in_share);
-      jsonw_kv_number (j, "out_share", r->st.client_out_share);
-      jsonw_end_object (j);
-      jsonw_key (j, "sample");
-      jsonw_begin_object (j);
-      jsonw_kv_uint (j, "seed", (guint64) o->seed);
-      jsonw_kv_uint (j, "size", r->sample->len);
+      nfsub_json_key (j, "client");
+      nfsub_json_begin_object (j);
+      nfsub_json_kv_number (j, "cut", r->st.client_cut);
+      nfsub_json_kv_uint (j, "users", r->st.client_users);
+      nfsub_json_kv_number (j, "user_share", r->st.client_user_share);
+      nfsub_json_kv_number (j, "in_share", r->st.client_in_share);
+      nfsub_json_kv_number (j, "out_share", r->st.client_out_share);
+      nfsub_json_end_object (j);
+      nfsub_json_key (j, "sample");
+      nfsub_json_begin_object (j);
+      nfsub_json_kv_uint (j, "seed", (guint64) o->seed);
+      nfsub_json_kv_uint (j, "size", r->sample->len);
       g_autofree double *sin = g_new (double, r->sample->len + 1);
       g_autofree double *sout = g_new (double, r->sample->len + 1);
       for (guint i = 0; i < r->sample->len; i++)
@@ -499,94 +518,94 @@ json_service (JsonW *j, const ServiceResult *r, const UsageOptions *o)
         }
       json_doubles (j, "in", sin, r->sample->len, 10);
       json_doubles (j, "out", sout, r->sample->len, 10);
-      jsonw_end_object (j);
+      nfsub_json_end_object (j);
     }
-  jsonw_key (j, "years");
-  jsonw_begin_array (j);
+  nfsub_json_key (j, "years");
+  nfsub_json_begin_array (j);
   for (guint i = 0; r->years && i < r->years->len; i++)
     {
       const YearRow *y = r->years->pdata[i];
       const YearRow *prev = year_row (r, y->year - 1);
       g_autofree char *ys = usage_julian_to_string (y->start);
-      jsonw_begin_object (j);
-      jsonw_kv_uint (j, "year", (guint64) y->year);
-      jsonw_kv_string (j, "week", ys);
-      jsonw_kv_uint (j, "days_observed", y->days_observed);
-      jsonw_kv_uint (j, "users", y->users);
+      nfsub_json_begin_object (j);
+      nfsub_json_kv_uint (j, "year", (guint64) y->year);
+      nfsub_json_kv_string (j, "week", ys);
+      nfsub_json_kv_uint (j, "days_observed", y->days_observed);
+      nfsub_json_kv_uint (j, "users", y->users);
       for (int d = 0; d < 2; d++)
         {
-          jsonw_key (j, d ? "out" : "in");
-          jsonw_begin_object (j);
-          jsonw_kv_number (j, "mean", y->mean[d]);
-          jsonw_kv_number (j, "median", y->median[d]);
-          jsonw_kv_number (j, "mode", y->mode[d]);
-          jsonw_key (j, "yoy");
+          nfsub_json_key (j, d ? "out" : "in");
+          nfsub_json_begin_object (j);
+          nfsub_json_kv_number (j, "mean", y->mean[d]);
+          nfsub_json_kv_number (j, "median", y->median[d]);
+          nfsub_json_kv_number (j, "mode", y->mode[d]);
+          nfsub_json_key (j, "yoy");
           if (prev)
             {
-              jsonw_begin_object (j);
-              jsonw_kv_number (j, "mean", growth (y->mean[d], prev->mean[d]));
-              jsonw_kv_number (j, "median", growth (y->median[d], prev->median[d]));
-              jsonw_kv_number (j, "mode", growth (y->mode[d], prev->mode[d]));
-              jsonw_end_object (j);
+              nfsub_json_begin_object (j);
+              nfsub_json_kv_number (j, "mean", growth (y->mean[d], prev->mean[d]));
+              nfsub_json_kv_number (j, "median", growth (y->median[d], prev->median[d]));
+              nfsub_json_kv_number (j, "mode", growth (y->mode[d], prev->mode[d]));
+              nfsub_json_end_object (j);
             }
           else
-            jsonw_null (j);
-          jsonw_end_object (j);
+            nfsub_json_null_value (j);
+          nfsub_json_end_object (j);
         }
-      jsonw_end_object (j);
+      nfsub_json_end_object (j);
     }
-  jsonw_end_array (j);
-  jsonw_end_object (j);
+  nfsub_json_end_array (j);
+  nfsub_json_end_object (j);
 }
 
 static char *
 json_document (ServiceResult *results, guint n, const UsageOptions *o,
                NfsubHost *host, UsageMissingPolicy policy)
 {
-  JsonW j;
-  jsonw_init (&j);
-  jsonw_begin_object (&j);
-  jsonw_kv_string (&j, "schema", SCHEMA);
+  NfsubJsonWriter j;
+  usage_json_begin (&j);
+  nfsub_json_begin_object (&j);
+  nfsub_json_kv_string (&j, "schema", SCHEMA);
   const UsageWeek *w = &results[0].week;
   g_autofree char *start = usage_julian_to_string (w->start);
-  jsonw_kv_string (&j, "week", start);
-  jsonw_kv_string (&j, "timezone",
+  nfsub_json_kv_string (&j, "week", start);
+  nfsub_json_kv_string (&j, "timezone",
                    g_time_zone_get_identifier (nfsub_host_timezone (host)));
-  jsonw_kv_string (&j, "units", "bytes/day; shares are fractions 0..1");
-  jsonw_kv_string (&j, "missing_days_policy",
+  nfsub_json_kv_string (&j, "units", "bytes/day; shares are fractions 0..1");
+  nfsub_json_kv_string (&j, "missing_days_policy",
                    policy == USAGE_MISSING_ZERO ? "zero" : "scale");
-  jsonw_key (&j, "smoothing");
-  jsonw_begin_object (&j);
-  jsonw_kv_string (&j, "kernel", "gaussian");
-  jsonw_kv_number (&j, "sigma_log10", USAGE_SMOOTH_SIGMA_BINS * USAGE_LOG10_STEP);
-  jsonw_kv_number (&j, "truncate_sigmas", 4);
-  jsonw_end_object (&j);
-  jsonw_kv_number (&j, "rse_threshold", o->rse_max);
-  jsonw_key (&j, "services");
-  jsonw_begin_object (&j);
+  nfsub_json_key (&j, "smoothing");
+  nfsub_json_begin_object (&j);
+  nfsub_json_kv_string (&j, "kernel", "gaussian");
+  nfsub_json_kv_number (&j, "sigma_log10", USAGE_SMOOTH_SIGMA_BINS * USAGE_LOG10_STEP);
+  nfsub_json_kv_number (&j, "truncate_sigmas", 4);
+  nfsub_json_end_object (&j);
+  nfsub_json_kv_number (&j, "rse_threshold", o->rse_max);
+  nfsub_json_key (&j, "services");
+  nfsub_json_begin_object (&j);
   for (guint i = 0; i < n; i++)
     {
       /* per service: its own store's days */
       json_service (&j, &results[i], o);
     }
-  jsonw_end_object (&j);
-  jsonw_key (&j, "days");
-  jsonw_begin_array (&j);
+  nfsub_json_end_object (&j);
+  nfsub_json_key (&j, "days");
+  nfsub_json_begin_array (&j);
   for (guint i = 0; i < n; i++)
     for (int d = 0; d < USAGE_WEEK_DAYS; d++)
       {
         const UsageWeek *rw = &results[i].week;
         g_autofree char *ds = usage_julian_to_string (rw->start + d);
-        jsonw_begin_object (&j);
-        jsonw_kv_string (&j, "service", service_names[results[i].service]);
-        jsonw_kv_string (&j, "date", ds);
-        jsonw_kv_bool (&j, "present", rw->present[d]);
-        jsonw_kv_uint (&j, "inputs", rw->inputs[d]);
-        jsonw_end_object (&j);
+        nfsub_json_begin_object (&j);
+        nfsub_json_kv_string (&j, "service", service_names[results[i].service]);
+        nfsub_json_kv_string (&j, "date", ds);
+        nfsub_json_kv_bool (&j, "present", rw->present[d]);
+        nfsub_json_kv_uint (&j, "inputs", rw->inputs[d]);
+        nfsub_json_end_object (&j);
       }
-  jsonw_end_array (&j);
-  jsonw_end_object (&j);
-  return jsonw_finish (&j);
+  nfsub_json_end_array (&j);
+  nfsub_json_end_object (&j);
+  return usage_json_finish (&j);
 }
 
 /* ---- CSV ---- */
@@ -823,16 +842,16 @@ run_compare (NfsubHost *host, UsageStore *flows, UsageStore *radius,
       k++;
     }
   guint64 joint = errs[0]->len ? errs[0]->len : errs[1]->len;
-  JsonW j;
-  jsonw_init (&j);
-  jsonw_begin_object (&j);
-  jsonw_kv_string (&j, "schema", "nfsub-usage-compare/1");
+  NfsubJsonWriter j;
+  usage_json_begin (&j);
+  nfsub_json_begin_object (&j);
+  nfsub_json_kv_string (&j, "schema", "nfsub-usage-compare/1");
   g_autofree char *ws = usage_julian_to_string (start);
-  jsonw_kv_string (&j, "week", ws);
-  jsonw_kv_string (&j, "service", sel->service ? service_names[sel->service] : "any");
-  jsonw_kv_uint (&j, "users_both", joint);
-  jsonw_kv_uint (&j, "users_only_flows", only_flows);
-  jsonw_kv_uint (&j, "users_only_radius", only_radius);
+  nfsub_json_kv_string (&j, "week", ws);
+  nfsub_json_kv_string (&j, "service", sel->service ? service_names[sel->service] : "any");
+  nfsub_json_kv_uint (&j, "users_both", joint);
+  nfsub_json_kv_uint (&j, "users_only_flows", only_flows);
+  nfsub_json_kv_uint (&j, "users_only_radius", only_radius);
   GString *text = g_string_new (NULL);
   g_string_append_printf (text, "compare sources, week %s (%s): users in both %"
                           G_GUINT64_FORMAT ", only in flows %" G_GUINT64_FORMAT
@@ -858,39 +877,39 @@ run_compare (NfsubHost *host, UsageStore *flows, UsageStore *radius,
       if (absv->len > 1)
         qsort (absv->data, absv->len, sizeof (double), cmp_double);
       double agg = tot[1][d] > 0 ? tot[0][d] / tot[1][d] - 1 : NAN;
-      jsonw_key (&j, dn);
-      jsonw_begin_object (&j);
-      jsonw_kv_number (&j, "flows_total", tot[0][d]);
-      jsonw_kv_number (&j, "radius_total", tot[1][d]);
-      jsonw_kv_number (&j, "aggregate_rel_error", agg);
-      jsonw_kv_number (&j, "mean_rel_error", mean);
-      jsonw_kv_number (&j, "median_rel_error",
+      nfsub_json_key (&j, dn);
+      nfsub_json_begin_object (&j);
+      nfsub_json_kv_number (&j, "flows_total", tot[0][d]);
+      nfsub_json_kv_number (&j, "radius_total", tot[1][d]);
+      nfsub_json_kv_number (&j, "aggregate_rel_error", agg);
+      nfsub_json_kv_number (&j, "mean_rel_error", mean);
+      nfsub_json_kv_number (&j, "median_rel_error",
                        quantile_sorted ((double *) errs[d]->data, errs[d]->len, 0.5));
-      jsonw_kv_number (&j, "median_abs_rel_error",
+      nfsub_json_kv_number (&j, "median_abs_rel_error",
                        quantile_sorted ((double *) absv->data, absv->len, 0.5));
-      jsonw_kv_number (&j, "p90_abs_rel_error",
+      nfsub_json_kv_number (&j, "p90_abs_rel_error",
                        quantile_sorted ((double *) absv->data, absv->len, 0.9));
-      jsonw_key (&j, "by_sampled_packets");
-      jsonw_begin_array (&j);
+      nfsub_json_key (&j, "by_sampled_packets");
+      nfsub_json_begin_array (&j);
       for (int b = 0; b < 6; b++)
         {
           KBucket *kb = &buckets[d][b];
-          jsonw_begin_object (&j);
-          jsonw_kv_uint (&j, "from", kb->lo);
-          jsonw_key (&j, "below");
+          nfsub_json_begin_object (&j);
+          nfsub_json_kv_uint (&j, "from", kb->lo);
+          nfsub_json_key (&j, "below");
           if (b == 5)
-            jsonw_null (&j);
+            nfsub_json_null_value (&j);
           else
-            jsonw_uint (&j, kb->hi);
-          jsonw_kv_uint (&j, "users", kb->users);
-          jsonw_kv_number (&j, "rms_rel_error",
+            nfsub_json_uint_value (&j, kb->hi);
+          nfsub_json_kv_uint (&j, "users", kb->users);
+          nfsub_json_kv_number (&j, "rms_rel_error",
                            kb->users ? sqrt (kb->sum_sq_err / kb->users) : NAN);
-          jsonw_kv_number (&j, "predicted_rse",
+          nfsub_json_kv_number (&j, "predicted_rse",
                            kb->users && b ? sqrt (kb->sum_pred_sq / kb->users) : NAN);
-          jsonw_end_object (&j);
+          nfsub_json_end_object (&j);
         }
-      jsonw_end_array (&j);
-      jsonw_end_object (&j);
+      nfsub_json_end_array (&j);
+      nfsub_json_end_object (&j);
       g_autofree char *a = pct_text (agg);
       g_autofree char *m = pct_text (quantile_sorted ((double *) absv->data,
                                                       absv->len, 0.5));
@@ -915,8 +934,8 @@ run_compare (NfsubHost *host, UsageStore *flows, UsageStore *radius,
                                   kb->lo, hi, kb->users, obs, pred);
         }
     }
-  jsonw_end_object (&j);
-  g_autofree char *doc = jsonw_finish (&j);
+  nfsub_json_end_object (&j);
+  g_autofree char *doc = usage_json_finish (&j);
   int rc = 0;
   if (!o->quiet)
     fputs (text->str, stdout);
