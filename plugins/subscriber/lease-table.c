@@ -10,15 +10,16 @@
  * the id, so clearing them leaves the dynamic ids intact. */
 #define STATIC_ID_BIT 0x80000000u
 
-/* A slot's copy of its newest binding (see lease_table_set_end for how it
- * stays in step). */
+/* A hash slot: the key's newest binding (its chain follows the
+ * bindings' `next`).  The copy of the newest binding that the tagging of
+ * a flow reads lives in the hot index (below), or, for a table that has
+ * none, is read from the binding itself. */
 typedef struct {
   guint32 head;        /* newest binding, 0: empty slot */
-  guint32 start, end;
-  guint32 user;        /* user id | service << 26 | class << 28 | access << 30 */
-  const char *key;     /* the user's key */
+  guint32 unused;
 } SlotHead;
 
+/* A packed user: user id | service << 26 | class << 28 | access << 30 */
 #define USER_ID_MASK ((1u << 26) - 1)
 
 typedef struct {
@@ -31,7 +32,7 @@ typedef struct {
   SlotHead h;
 } Slot128;
 
-typedef struct {
+typedef struct PrefixTable {
   guint8 family;
   guint8 plen;
   guint8 kind;
@@ -56,6 +57,53 @@ typedef struct {
   guint32 id;
 } UserSlot;
 
+/* The hot index: the longest table of a family (64-bit keys, /16 or
+ * longer) mirrored into pages of HOT_PAGE consecutive prefixes, when its
+ * keys are dense enough (address pools are), so that tagging a flow end
+ * finds its newest binding's times, user and key text with one 16-byte
+ * read at an address computed from the prefix, without a hash probe or
+ * a key compare.  A directory (a small hash table, page number ->
+ * page) stays in cache.  Entries are 16 bytes, 4 to a line; the pages of
+ * a dense pool are a fraction of the hash table's size, so more of them
+ * stay in the caches. */
+#define HOT_PAGE_BITS 8
+#define HOT_PAGE (1u << HOT_PAGE_BITS)
+#define HOT_MIN_PLEN 16
+/* pages may hold at most this many entries per key */
+#define HOT_MAX_SPREAD 4
+
+typedef struct {
+  guint32 start, end;
+  guint32 user;    /* packed; 0: no key here */
+  guint32 key_ref; /* the user's key text */
+} HotEntry;
+
+typedef struct {
+  guint64 page;    /* page number + 1, 0: empty */
+  guint64 first;   /* index of the page's first entry */
+} HotDir;
+
+typedef struct {
+  struct PrefixTable *pt; /* the table mirrored, NULL: none */
+  guint8 shift;           /* prefix number = key >> shift */
+  guint dir_bits;
+  gsize dir_used;
+  HotDir *dir;
+  HotEntry *entries;
+  guint32 *heads;         /* the newest binding, per entry */
+  gsize n_pages, cap_pages;
+  /* the table last decided about and its size then: decided again when
+   * the longest table changes or its keys have doubled */
+  struct PrefixTable *tried;
+  gsize tried_keys;
+} HotIndex;
+
+/* Key text: chunks that never move (key pointers are handed out), a
+ * key's place packed in 32 bits for the hot entries. */
+#define KEY_CHUNK_BITS 22
+#define KEY_CHUNK_MAX ((gsize) 1 << KEY_CHUNK_BITS)
+#define KEY_CHUNKS_MAX (1u << (32 - KEY_CHUNK_BITS))
+
 struct LeaseTable {
   /* per family, sorted by plen descending, dynamic before static */
   GPtrArray *tables[2]; /* [0] IPv4, [1] IPv6 */
@@ -66,37 +114,33 @@ struct LeaseTable {
   guint32 n_users, cap_users;
   UserSlot *user_index;
   guint user_bits;
-  GStringChunk *keys;
+  GPtrArray *key_chunks; /* char * */
+  gsize key_fill;        /* bytes used of the last chunk */
   gsize key_bytes;
 
+  HotIndex hot[2];
+
   /* A coarse prefilter so that the many lookups of non-subscriber
-   * addresses (the Internet end of every flow) stop before touching a
-   * hash table: one bit per IPv4 /16 that holds a bound prefix, then one
-   * per IPv6 /32 by its low V6_FILTER_BITS bits (all set while a prefix
-   * shorter than /32 is bound).  One bitmap, so that a batch finds the
-   * bit of either family with one load. */
+   * addresses (the Internet end of every flow) stop before anything
+   * else: one bitmap of FILTER_BITS bits that an address selects by its
+   * first 32 bits (an IPv6 /32), or, when its first 64 bits are zero
+   * (IPv4-mapped), by bits 16..47 of the second half (0xffff and the
+   * IPv4 /16).  A bit is set while a bound prefix may hold an address
+   * that selects it; different /32s and /16s share bits, which only lets
+   * a few more addresses through. */
   guint64 *filter; /* FILTER_BITS bits */
 };
 
-#define V6_FILTER_BITS 20
-#define FILTER_V6_BASE 65536
-#define FILTER_BITS (FILTER_V6_BASE + (1u << V6_FILTER_BITS))
+#define FILTER_BITS (1u << 20)
 
 /* The filter bit of an address (no branch: the family is a coin toss) */
 static inline gsize
 filter_index (guint64 hi, guint64 lo)
 {
-  gsize v6 = (hi | ((lo >> 32) ^ 0xffff)) != 0;
-  gsize i4 = (lo >> 16) & 0xffff;
-  gsize i6 = FILTER_V6_BASE + ((hi >> 32) & ((1u << V6_FILTER_BITS) - 1));
-  /* a mask, not `v6 ? i6 : i4`, which compilers may turn into a branch */
-  return i4 ^ ((i4 ^ i6) & -v6);
+  guint64 v4 = -(guint64) (hi == 0);
+  return (gsize) (((hi >> 32) ^ ((lo >> 16) & v4)) & (FILTER_BITS - 1));
 }
 
-/* Keys outlive the table: tags hand out key pointers "for the process
- * lifetime", and plugins later in the pipeline may still hold them. */
-static GPtrArray *retired_key_chunks;
-G_LOCK_DEFINE_STATIC (retired_key_chunks);
 
 static inline guint64
 hash64 (guint64 k)
@@ -132,10 +176,19 @@ big_alloc0 (gsize bytes)
 {
   if (bytes < HUGE_FROM)
     return g_aligned_alloc0 (1, bytes, 64); /* whole cache lines */
-  void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE,
+  /* aligned to a huge page (else the kernel can back only its middle
+   * with huge pages): map more, unmap the ends */
+  void *m = mmap (NULL, bytes + HUGE_FROM, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
+  if (m == MAP_FAILED)
     g_error ("subscriber: out of memory (%zu bytes)", bytes);
+  guintptr start = ((guintptr) m + HUGE_FROM - 1) & ~(guintptr) (HUGE_FROM - 1);
+  if (start > (guintptr) m)
+    munmap (m, start - (guintptr) m);
+  gsize len = (bytes + 4095) & ~(gsize) 4095; /* what munmap will free */
+  if ((guintptr) m + HUGE_FROM > start + (len - bytes))
+    munmap ((void *) (start + len), (guintptr) m + HUGE_FROM - start - (len - bytes));
+  void *p = (void *) start;
 #ifdef MADV_HUGEPAGE
   madvise (p, bytes, MADV_HUGEPAGE);
 #endif
@@ -452,16 +505,16 @@ filter_mark (LeaseTable *t, const LeasePrefix *p)
   gsize first, count;
   if (p->family == 4)
     {
-      first = nfsub_addr_v4 (&p->addr) >> 16;
+      first = filter_index (p->addr.hi, p->addr.lo);
       count = p->plen >= 16 ? 1 : (gsize) 1 << (16 - p->plen);
     }
-  else if (p->plen >= 32)
+  else if (p->plen >= 32 && (p->addr.hi >> 32) != 0)
     first = filter_index (p->addr.hi, p->addr.lo), count = 1;
   else
     {
-      /* a prefix shorter than /32: every IPv6 address may be bound */
-      memset (t->filter + FILTER_V6_BASE / 64, 0xff,
-              ((gsize) 1 << V6_FILTER_BITS) / 8);
+      /* a prefix shorter than /32, or one whose addresses may have a
+       * first half of zero: any address may be bound */
+      memset (t->filter, 0xff, FILTER_BITS / 8);
       return;
     }
   for (gsize i = 0; i < count; i++)
@@ -482,14 +535,151 @@ pack_user (const LeaseBinding *b)
          | (guint32) b->access << 30;
 }
 
+/* ---- hot index ---- */
+
 static void
-slot_sync (LeaseTable *t, SlotHead *h)
+hot_clear (HotIndex *h)
 {
-  const LeaseBinding *b = binding_get (t, h->head);
-  h->start = b->start;
-  h->end = b->end;
-  h->user = pack_user (b);
-  h->key = t->users[b->user].key;
+  big_free (h->dir, sizeof (HotDir) << h->dir_bits);
+  big_free (h->entries, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
+  big_free (h->heads, sizeof (guint32) * HOT_PAGE * h->cap_pages);
+  h->pt = NULL;
+  h->dir = NULL;
+  h->entries = NULL;
+  h->heads = NULL;
+  h->dir_bits = 0;
+  h->dir_used = h->n_pages = h->cap_pages = 0;
+}
+
+static inline guint64
+hot_prefix_number (const HotIndex *h, guint64 key)
+{
+  return key >> h->shift;
+}
+
+/* The index of a page's first entry, G_MAXSIZE: no such page. */
+static inline gsize
+hot_dir_find (const HotDir *dir, guint dir_bits, guint64 page)
+{
+  gsize mask = ((gsize) 1 << dir_bits) - 1;
+  for (gsize j = (gsize) (hash64 (page) >> (64 - dir_bits));;
+       j = (j + 1) & mask)
+    {
+      if (dir[j].page == page + 1)
+        return (gsize) dir[j].first;
+      if (dir[j].page == 0)
+        return G_MAXSIZE;
+    }
+}
+
+static void
+hot_dir_insert (HotDir *dir, guint dir_bits, guint64 page, guint64 first)
+{
+  gsize mask = ((gsize) 1 << dir_bits) - 1;
+  gsize j = (gsize) (hash64 (page) >> (64 - dir_bits));
+  while (dir[j].page)
+    j = (j + 1) & mask;
+  dir[j].page = page + 1;
+  dir[j].first = first;
+}
+
+/* The entry of a prefix number, creating its page; NULL when the index
+ * has just been given up (too sparse). */
+static gsize
+hot_entry_index (HotIndex *h, guint64 pn)
+{
+  guint64 page = pn >> HOT_PAGE_BITS;
+  gsize first = h->dir ? hot_dir_find (h->dir, h->dir_bits, page) : G_MAXSIZE;
+  if (first != G_MAXSIZE)
+    return first + (gsize) (pn & (HOT_PAGE - 1));
+  if ((h->n_pages + 1) * HOT_PAGE
+      > HOT_MAX_SPREAD * (h->pt->used + HOT_PAGE))
+    return G_MAXSIZE;
+  if (h->n_pages == h->cap_pages)
+    {
+      gsize cap = h->cap_pages ? h->cap_pages * 2 : 16;
+      h->entries = big_realloc (h->entries,
+                                sizeof (HotEntry) * HOT_PAGE * h->cap_pages,
+                                sizeof (HotEntry) * HOT_PAGE * cap);
+      h->heads = big_realloc (h->heads,
+                              sizeof (guint32) * HOT_PAGE * h->cap_pages,
+                              sizeof (guint32) * HOT_PAGE * cap);
+      h->cap_pages = cap;
+    }
+  if (!h->dir || (h->dir_used + 1) * 2 > ((gsize) 1 << h->dir_bits))
+    {
+      guint bits = h->dir ? h->dir_bits + 1 : 6;
+      HotDir *dir = big_alloc0 (sizeof (HotDir) << bits);
+      if (h->dir)
+        for (gsize j = 0; j < ((gsize) 1 << h->dir_bits); j++)
+          if (h->dir[j].page)
+            hot_dir_insert (dir, bits, h->dir[j].page - 1, h->dir[j].first);
+      big_free (h->dir, sizeof (HotDir) << h->dir_bits);
+      h->dir = dir;
+      h->dir_bits = bits;
+    }
+  first = h->n_pages++ * HOT_PAGE;
+  hot_dir_insert (h->dir, h->dir_bits, page, first);
+  h->dir_used++;
+  return first + (gsize) (pn & (HOT_PAGE - 1));
+}
+
+static inline guint64
+key64_of (const PrefixTable *pt, const NfsubAddr *a);
+
+/* A key of the mirrored table got a new newest binding. */
+static void
+hot_set (LeaseTable *t, HotIndex *h, guint64 key, guint32 head)
+{
+  gsize i = hot_entry_index (h, hot_prefix_number (h, key));
+  if (i == G_MAXSIZE)
+    {
+      /* too sparse: tagging takes the hash table */
+      h->tried = h->pt;
+      h->tried_keys = h->pt->used;
+      hot_clear (h);
+      return;
+    }
+  const LeaseBinding *b = binding_get (t, head);
+  h->entries[i] = (HotEntry) { b->start, b->end, pack_user (b),
+                               t->users[b->user].key_ref };
+  h->heads[i] = head;
+}
+
+/* The table tagging should mirror for family f, NULL: none. */
+static PrefixTable *
+hot_candidate (LeaseTable *t, int f)
+{
+  GPtrArray *list = t->tables[f];
+  if (list->len == 0)
+    return NULL;
+  PrefixTable *pt = list->pdata[0];
+  if (pt->wide || pt->plen < HOT_MIN_PLEN)
+    return NULL;
+  return pt;
+}
+
+/* Brings the hot index of family f in line with its longest table
+ * (before a batch is tagged: tables change between batches). */
+static void
+hot_refresh (LeaseTable *t, int f)
+{
+  HotIndex *h = &t->hot[f];
+  PrefixTable *want = hot_candidate (t, f);
+  if (h->pt == want && want)
+    return;
+  if (h->pt)
+    hot_clear (h);
+  if (!want || (want == h->tried && want->used < 2 * h->tried_keys))
+    return;
+  h->pt = want;
+  h->tried = want;
+  h->tried_keys = want->used;
+  h->shift = (guint8) ((f == 0 ? 32 : 64) - want->plen);
+  gsize n = (gsize) 1 << want->bits;
+  for (gsize j = 0; j < n && h->pt; j++)
+    if (want->s64[j].h.head)
+      hot_set (t, h, want->s64[j].key, want->s64[j].h.head);
 }
 
 guint32
@@ -519,7 +709,9 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
       nb->table = pt->id;
       nb->slot = (guint32) index;
       h->head = id;
-      slot_sync (t, h);
+      HotIndex *hot = &t->hot[p->family == 4 ? 0 : 1];
+      if (hot->pt == pt)
+        hot_set (t, hot, pt->s64[index].key, id);
     }
   else
     {
@@ -540,10 +732,20 @@ lease_table_set_end (LeaseTable *t, guint32 id, guint32 end)
   b->end = end;
   if (b->table != NO_TABLE)
     {
+      /* the newest binding of its key: the hot entry's copy */
       PrefixTable *pt = t->by_id[(id & STATIC_ID_BIT) ? LEASE_STATIC
                                                       : LEASE_DYNAMIC]
                           ->pdata[b->table];
-      slot_head_at (pt, b->slot)->end = end;
+      HotIndex *h = &t->hot[pt->family == 4 ? 0 : 1];
+      if (h->pt == pt)
+        {
+          gsize first = hot_dir_find (h->dir, h->dir_bits,
+                                      hot_prefix_number (h, pt->s64[b->slot].key)
+                                        >> HOT_PAGE_BITS);
+          g_assert (first != G_MAXSIZE);
+          h->entries[first + (hot_prefix_number (h, pt->s64[b->slot].key)
+                              & (HOT_PAGE - 1))].end = end;
+        }
     }
 }
 
@@ -588,6 +790,9 @@ lease_table_clear_static (LeaseTable *t)
 {
   for (int f = 0; f < 2; f++)
     {
+      /* its table may go: rebuilt before the next batch */
+      hot_clear (&t->hot[f]);
+      t->hot[f].tried = NULL;
       GPtrArray *list = t->tables[f];
       for (guint i = list->len; i-- > 0;)
         if (((PrefixTable *) list->pdata[i])->kind == LEASE_STATIC)
@@ -606,10 +811,7 @@ lease_table_clear_static (LeaseTable *t)
 static inline guint32
 slot_find (LeaseTable *t, const SlotHead *h, guint32 when)
 {
-  if (h->start <= when)
-    return when < h->end ? h->head : 0;
-  for (guint32 id = binding_get (t, h->head)->next; id;
-       id = binding_get (t, id)->next)
+  for (guint32 id = h->head; id; id = binding_get (t, id)->next)
     {
       const LeaseBinding *b = binding_get (t, id);
       if (b->start <= when)
@@ -663,32 +865,29 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
   return lookup_from (t, a, when, 0, NULL);
 }
 
-/* Batched lookups are a software pipeline over strides of addresses.
- * Each stage first issues the loads of every address that needs one and
- * only then reads what it loaded, so the cache misses of a stride overlap
- * instead of queueing one after another:
- *   1. prefilter (one bit per /16 or /32, no branches);
- *   2. hash the key for the family's first (longest) table, prefetch its
- *      line, then load one word of every line in a loop without branches
- *      on the loaded data (prefetches alone are dropped on some machines,
- *      e.g. a VM whose page walks are costly; plain loads in a loop that
- *      does not branch on them keep many misses in flight); probe the
- *      line; a key that overflowed to the next line goes round again;
- *   3. a flow older than the slot's newest binding walks the chain, one
- *      binding per round;
- *   4. a binding found on the chain needs its user's key.
- * Addresses whose longest table has no applicable binding while shorter
- * tables exist, and tables with keys longer than 64 bits, take the plain
- * lookup (rare: static ranges behind dynamic pools).
- *
- * The pipeline is instantiated for two layouts with constant address
- * arithmetic: flows (tags written in place) and plain arrays (LeaseHit
- * results); see lease_table_tag_flows and lease_table_lookup_many. */
-#ifndef LOOKUP_STRIDE
-#define LOOKUP_STRIDE 32
-#endif
-#ifndef LOOKUP_DEPTH
-#define LOOKUP_DEPTH 1
+/* Tagging a batch of flows is a software pipeline over strides of
+ * TAG_STRIDE flows.  Each stage first issues the loads of every end that
+ * needs one and only then reads what it loaded, so the cache misses of a
+ * stride overlap instead of queueing one after another, and the misses
+ * of stride k+1 are issued before stride k is finished:
+ *   1. per flow: its time, converted once for both ends, and the
+ *      prefilter of both ends (one bit per IPv4 /16 or IPv6 /32, no
+ *      branches: whether an end passes is a coin toss);
+ *   2. per end that passed: the prefix number in its family's hot index
+ *      (a directory probe in cache), prefetch the entry; or, for a family
+ *      without one, hash the key and prefetch its hash line;
+ *   3. read the entries (a loop of plain loads first: on some machines,
+ *      e.g. a VM with costly page walks, software prefetches are dropped,
+ *      while loads in a loop that does not branch on them stay in
+ *      flight); the usual case (the newest binding applies) writes the
+ *      tag in place from the entry; a flow older than the newest binding
+ *      is queued, and the queued chain walks of many strides go one
+ *      binding per round together; a hash probe's key also goes to that
+ *      queue;
+ *   4. anything else (shorter prefixes behind a longest one that has no
+ *      applicable binding, 128-bit keys) takes the one-address lookup. */
+#ifndef TAG_STRIDE
+#define TAG_STRIDE 16
 #endif
 #ifndef LOOKUP_PREFETCH
 #define LOOKUP_PREFETCH(p) __builtin_prefetch (p)
@@ -701,28 +900,28 @@ touch_done (guint64 sum)
 }
 
 /* What the hot loops read, copied out of the table once per batch: the
- * stores of results could alias the table's fields otherwise. */
+ * stores of tags could alias the table's fields otherwise.  [0] IPv4,
+ * [1] IPv6. */
 typedef struct {
   const guint64 *filter;
-  const Slot64 *slots[2]; /* [0] IPv4, [1] IPv6: the longest table */
-  guint8 shift[2];        /* 64 - log2 (slots) */
-  guint8 fast[2];         /* a longest table with 64-bit keys exists */
-  guint8 wide[2];         /* the longest table has 128-bit keys */
-  guint8 more[2];         /* shorter tables follow */
+  guint8 hot[2];       /* the longest table has a hot index */
+  guint8 fast[2];      /* else its hash table has 64-bit keys */
+  guint8 wide[2];      /* the longest table has 128-bit keys */
+  guint8 more[2];      /* shorter tables follow */
+  guint8 shift[2];     /* hash table: 64 - log2 (slots) */
+  guint8 hot_shift[2]; /* prefix number = key >> hot_shift */
+  guint8 dir_shift[2]; /* 64 - log2 (directory slots) */
+  gsize dir_mask[2];
+  const HotDir *dir[2];
+  const HotEntry *entries[2];
+  const guint32 *heads[2];
+  const Slot64 *slots[2];
   gsize slot_mask[2];
-  guint64 key_mask[2];    /* IPv4: of the low half; IPv6: of the high */
+  guint64 key_mask[2]; /* IPv4: of the low half; IPv6: of the high */
+  char *const *key_chunks;
   const LeaseBinding *dyn, *stat;
   const LeaseUser *users;
 } LookupTables;
-
-typedef struct {
-  const guint8 *addrs;
-  const guint32 *whens;
-  LeaseHit *out;     /* plain layout */
-  guint8 *tags;      /* flow layout */
-  gsize tag_stride;
-  guint8 *found;
-} LookupIO;
 
 static void
 lookup_tables_init (LeaseTable *t, LookupTables *lt)
@@ -731,6 +930,7 @@ lookup_tables_init (LeaseTable *t, LookupTables *lt)
   lt->filter = t->filter;
   for (int f = 0; f < 2; f++)
     {
+      hot_refresh (t, f);
       GPtrArray *list = t->tables[f];
       if (list->len == 0)
         continue;
@@ -739,12 +939,25 @@ lookup_tables_init (LeaseTable *t, LookupTables *lt)
       lt->wide[f] = pt->wide;
       if (pt->wide)
         continue;
+      lt->key_mask[f] = f ? pt->mask_hi : pt->mask_lo & 0xffffffffu;
+      const HotIndex *h = &t->hot[f];
+      if (h->pt == pt)
+        {
+          lt->hot[f] = TRUE;
+          lt->hot_shift[f] = h->shift;
+          lt->dir_shift[f] = (guint8) (64 - h->dir_bits);
+          lt->dir_mask[f] = ((gsize) 1 << h->dir_bits) - 1;
+          lt->dir[f] = h->dir;
+          lt->entries[f] = h->entries;
+          lt->heads[f] = h->heads;
+          continue;
+        }
       lt->fast[f] = TRUE;
       lt->slots[f] = pt->s64;
       lt->shift[f] = (guint8) (64 - pt->bits);
       lt->slot_mask[f] = ((gsize) 1 << pt->bits) - 1;
-      lt->key_mask[f] = f ? pt->mask_hi : pt->mask_lo & 0xffffffffu;
     }
+  lt->key_chunks = (char *const *) t->key_chunks->pdata;
   lt->dyn = t->dyn.v;
   lt->stat = t->stat.v;
   lt->users = t->users;
@@ -756,138 +969,94 @@ lt_binding (const LookupTables *lt, guint32 id)
   return (id & STATIC_ID_BIT) ? &lt->stat[id & ~STATIC_ID_BIT] : &lt->dyn[id];
 }
 
-/* The entries of one stride still to finish, by stage. */
+/* The flows of a batch; end 2k is flow k's source, 2k + 1 its
+ * destination. */
 typedef struct {
-  guint n_probe, n_slow;
-  guint16 probe_i[LOOKUP_STRIDE]; /* entry, relative to the stride */
-  guint8 probe_fam[LOOKUP_STRIDE];
-  const Slot64 *probe_line[LOOKUP_STRIDE]; /* its first slot */
-  guint64 probe_key[LOOKUP_STRIDE];
-  guint16 slow_i[LOOKUP_STRIDE];
-  guint8 slow_from[LOOKUP_STRIDE]; /* table index to start from */
-} StrideWork;
+  NfsubFlow *flows;
+  guint8 *found;
+} TagIO;
 
-/* Chain walks (flows older than their slot's newest binding) from many
- * strides, walked together: each round of a walk waits for one miss per
- * entry, and a handful per stride would leave most of that wait
- * uncovered. */
+static inline const NfsubAddr *
+end_addr (const TagIO *io, gsize e)
+{
+  const NfsubFlow *f = &io->flows[e >> 1];
+  return (e & 1) ? &f->dst : &f->src;
+}
+
+static inline guint32
+end_when (const TagIO *io, gsize e)
+{
+  return lease_flow_time (&io->flows[e >> 1]);
+}
+
+/* The tag's second word (user id, service, class, access) from a packed
+ * user: its six attribute bits index a table. */
+static guint64 tag_attr_word[64];
+
+static void
+tag_attr_word_init (void)
+{
+  static gsize done;
+  if (g_once_init_enter (&done))
+    {
+      for (guint v = 0; v < 64; v++)
+        {
+          NfsubSubscriberTag tag = { NULL, 0, v & 3, (v >> 2) & 3, v >> 4, 0 };
+          memcpy (&tag_attr_word[v], (const char *) &tag + sizeof (const char *),
+                  sizeof (guint64));
+        }
+      g_once_init_leave (&done, 1);
+    }
+}
+
+static inline void
+emit_tag (const TagIO *io, gsize e, const char *key, guint32 packed_user)
+{
+  G_STATIC_ASSERT (sizeof (NfsubSubscriberTag) == 2 * sizeof (guint64));
+  guint64 word[2] = { (guint64) (guintptr) key,
+                      (packed_user & USER_ID_MASK) | tag_attr_word[packed_user >> 26] };
+  NfsubFlow *f = &io->flows[e >> 1];
+  memcpy ((e & 1) ? &f->dst_tag : &f->src_tag, word, sizeof word);
+  io->found[e >> 1] |= (guint8) (1u << (e & 1));
+}
+
+static inline void
+emit_binding (const LookupTables *lt, const TagIO *io, gsize e, guint32 id)
+{
+  const LeaseBinding *b = lt_binding (lt, id);
+  emit_tag (io, e, lt->users[b->user].key, pack_user (b));
+}
+
+/* Chain walks (flows older than their key's newest binding, and every
+ * key found in a hash table) from many strides, walked together: each
+ * round of a walk waits for one miss per entry, and a handful per stride
+ * would leave most of that wait uncovered. */
 #define CHAIN_QUEUE 256
 typedef struct {
   guint n;
-  guint32 e[CHAIN_QUEUE];  /* entry */
-  guint32 id[CHAIN_QUEUE]; /* the binding to look at next */
+  guint32 e[CHAIN_QUEUE];  /* end in the batch */
+  guint32 id[CHAIN_QUEUE]; /* the binding to look at next, 0: at head_at */
+  const guint32 *head_at[CHAIN_QUEUE]; /* a hot index's head, not yet read */
 } ChainQueue;
 
-static inline void
-work_slow (StrideWork *w, guint i, guint from)
-{
-  w->slow_i[w->n_slow] = (guint16) i;
-  w->slow_from[w->n_slow++] = (guint8) from;
-}
-
-/* FLOWS: the entries are the sources and destinations of flows (entry
- * 2k and 2k+1: flow k's src and dst), results are written to their tags;
- * else a plain array of addresses with LeaseHit results. */
-#define ENTRY_ADDR(io, e)                                                     \
-  ((const NfsubAddr *) (FLOWS ? (io)->addrs + (gsize) ((e) >> 1) * sizeof (NfsubFlow) \
-                                  + (gsize) ((e) & 1) * sizeof (NfsubAddr)    \
-                              : (io)->addrs + (gsize) (e) * sizeof (NfsubAddr)))
-#define ENTRY_WHEN(io, e)                                                     \
-  (FLOWS ? lease_flow_time ((const NfsubFlow *) ((io)->addrs                  \
-                                                 + (gsize) ((e) >> 1) * sizeof (NfsubFlow) \
-                                                 - G_STRUCT_OFFSET (NfsubFlow, src))) \
-         : (io)->whens[e])
-
-static inline __attribute__ ((always_inline)) void
-emit_hit (const LookupIO *io, guint e, const gboolean FLOWS, const char *key,
-          guint32 user, guint8 service, guint8 user_class, guint8 access,
-          guint32 binding)
-{
-  if (FLOWS)
-    {
-      NfsubSubscriberTag tag = { key, user, service, user_class, access, 0 };
-      memcpy (io->tags + (gsize) (e >> 1) * io->tag_stride
-                + (gsize) (e & 1) * sizeof tag,
-              &tag, sizeof tag);
-      io->found[e >> 1] |= (guint8) (1u << (e & 1));
-    }
-  else
-    {
-      LeaseHit *o = &io->out[e];
-      o->key = key;
-      o->user = user;
-      o->service = service;
-      o->user_class = user_class;
-      o->access = access;
-      o->reserved = 0;
-      o->binding = binding;
-    }
-}
-
-static inline __attribute__ ((always_inline)) void
-emit_binding (const LookupTables *lt, const LookupIO *io, guint e,
-              const gboolean FLOWS, guint32 id)
-{
-  const LeaseBinding *b = lt_binding (lt, id);
-  emit_hit (io, e, FLOWS, lt->users[b->user].key, b->user, b->service,
-            b->user_class, b->access, id);
-}
-
-/* Stages 1 and 2 up to the prefetches: what one stride issues while the
- * previous stride is finished. */
-static inline __attribute__ ((always_inline)) void
-stride_issue (const LookupTables *lt, const LookupIO *io, guint base,
-              guint m, const gboolean FLOWS, StrideWork *wp)
-{
-  StrideWork *restrict w = wp;
-  w->n_probe = w->n_slow = 0;
-  guint16 cand[LOOKUP_STRIDE];
-  guint8 cand_fam[LOOKUP_STRIDE];
-  guint nc = 0;
-
-  /* 1: prefilter */
-  const guint64 *filter = lt->filter;
-  for (guint i = 0; i < m; i++)
-    {
-      const NfsubAddr *a = ENTRY_ADDR (io, base + i);
-      guint64 hi = a->hi, lo = a->lo;
-      gsize bit = filter_index (hi, lo);
-      cand[nc] = (guint16) i;
-      cand_fam[nc] = bit >= FILTER_V6_BASE;
-      nc += (filter[bit >> 6] >> (bit & 63)) & 1;
-    }
-
-  /* 2: hash and prefetch */
-  for (guint k = 0; k < nc; k++)
-    {
-      guint i = cand[k], f = cand_fam[k];
-      if (G_UNLIKELY (!lt->fast[f]))
-        {
-          if (lt->wide[f])
-            work_slow (w, i, 0);
-          continue;
-        }
-      const NfsubAddr *a = ENTRY_ADDR (io, base + i);
-      guint64 key = (f ? a->hi : a->lo) & lt->key_mask[f];
-      gsize j = (gsize) (hash64 (key) >> lt->shift[f]) & ~(gsize) 1;
-      const Slot64 *line = &lt->slots[f][j];
-      LOOKUP_PREFETCH (line);
-      guint at = w->n_probe++;
-      w->probe_i[at] = (guint16) i;
-      w->probe_fam[at] = (guint8) f;
-      w->probe_key[at] = key;
-      w->probe_line[at] = line;
-    }
-}
-
-/* Stages 3 and 4 for the queued chain walks. */
-static inline __attribute__ ((always_inline)) void
-chain_flush (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
-             const gboolean FLOWS, ChainQueue *cq)
+static void
+chain_flush (LeaseTable *t, const LookupTables *lt, const TagIO *io,
+             ChainQueue *cq)
 {
   guint32 found_e[CHAIN_QUEUE], found_id[CHAIN_QUEUE];
   guint32 slow_e[CHAIN_QUEUE];
   guint n_found = 0, n_slow = 0, n = cq->n;
+  /* the heads of hot entries, read together (their loads overlap) */
+  guint64 heads = 0;
+  for (guint k = 0; k < n; k++)
+    heads += cq->id[k] ? 0 : *cq->head_at[k];
+  touch_done (heads);
+  for (guint k = 0; k < n; k++)
+    if (!cq->id[k])
+      {
+        cq->id[k] = *cq->head_at[k];
+        LOOKUP_PREFETCH (lt_binding (lt, cq->id[k]));
+      }
   while (n)
     {
       guint64 touched = 0;
@@ -899,7 +1068,7 @@ chain_flush (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
         {
           guint32 e = cq->e[k];
           const LeaseBinding *b = lt_binding (lt, cq->id[k]);
-          guint32 when = ENTRY_WHEN (io, e);
+          guint32 when = end_when (io, e);
           if (b->start <= when)
             {
               if (when < b->end)
@@ -930,125 +1099,204 @@ chain_flush (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
     touched += lt->users[lt_binding (lt, found_id[k])->user].access;
   touch_done (touched);
   for (guint k = 0; k < n_found; k++)
-    emit_binding (lt, io, found_e[k], FLOWS, found_id[k]);
+    emit_binding (lt, io, found_e[k], found_id[k]);
 
   /* no binding of the longest prefix applies: the shorter ones */
   for (guint k = 0; k < n_slow; k++)
     {
-      const NfsubAddr *a = ENTRY_ADDR (io, slow_e[k]);
+      const NfsubAddr *a = end_addr (io, slow_e[k]);
       if (!lt->more[!nfsub_addr_is_v4 (a)])
         continue;
-      guint32 id = lookup_from (t, a, ENTRY_WHEN (io, slow_e[k]), 1, NULL);
+      guint32 id = lookup_from (t, a, end_when (io, slow_e[k]), 1, NULL);
       if (id)
-        emit_binding (lt, io, slow_e[k], FLOWS, id);
+        emit_binding (lt, io, slow_e[k], id);
     }
 }
 
-/* The rest of a stride: probes, chains, users' keys, plain lookups. */
-static inline __attribute__ ((always_inline)) void
-stride_finish (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
-               guint base, const gboolean FLOWS, StrideWork *wp,
-               ChainQueue *cq)
+static inline void
+chain_push (LeaseTable *t, const LookupTables *lt, const TagIO *io,
+            ChainQueue *cq, gsize e, guint32 id, const guint32 *head_at)
 {
-  StrideWork *restrict w = wp;
-  guint n = w->n_probe;
+  if (cq->n == CHAIN_QUEUE)
+    chain_flush (t, lt, io, cq);
+  if (id)
+    LOOKUP_PREFETCH (lt_binding (lt, id));
+  else
+    LOOKUP_PREFETCH (head_at);
+  cq->e[cq->n] = (guint32) e;
+  cq->head_at[cq->n] = head_at;
+  cq->id[cq->n++] = id;
+}
+
+/* The ends of one stride still to finish, by stage; ends are numbered
+ * within the stride (2 * flow + side). */
+typedef struct {
+  guint n_hot, n_hash, n_slow;
+  guint32 when[TAG_STRIDE];
+  guint8 cand[2 * TAG_STRIDE];     /* ends that passed the prefilter */
+  guint8 cand_fam[2 * TAG_STRIDE];
+  guint64 cand_key[2 * TAG_STRIDE]; /* key in the family's longest table */
+  guint8 hot_e[2 * TAG_STRIDE];
+  guint8 hot_fam[2 * TAG_STRIDE];
+  gsize hot_i[2 * TAG_STRIDE];     /* entry in the family's hot index */
+  guint8 hash_e[2 * TAG_STRIDE];
+  guint8 hash_fam[2 * TAG_STRIDE];
+  guint64 hash_key[2 * TAG_STRIDE];
+  const Slot64 *hash_line[2 * TAG_STRIDE]; /* the pair of slots to probe */
+  guint8 slow_e[2 * TAG_STRIDE];
+  guint8 slow_from[2 * TAG_STRIDE];        /* table index to start from */
+} TagWork;
+
+static inline void
+work_slow (TagWork *w, guint e, guint from)
+{
+  w->slow_e[w->n_slow] = (guint8) e;
+  w->slow_from[w->n_slow++] = (guint8) from;
+}
+
+/* Stages 1 and 2 of the m flows from `flows`. */
+static inline void
+tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
+           TagWork *wp)
+{
+  TagWork *restrict w = wp;
+  const guint64 *filter = lt->filter;
+  guint nc = 0;
+  /* every end is written to the list, only those that pass counted */
+  for (guint k = 0; k < m; k++)
+    {
+      const NfsubFlow *fl = &flows[k];
+      w->when[k] = lease_flow_time (fl);
+      for (guint side = 0; side < 2; side++)
+        {
+          const NfsubAddr *a = side ? &fl->dst : &fl->src;
+          guint64 hi = a->hi, lo = a->lo;
+          gsize bit = filter_index (hi, lo);
+          guint f = (hi | ((lo >> 32) ^ 0xffff)) != 0;
+          w->cand[nc] = (guint8) (2 * k + side);
+          w->cand_fam[nc] = (guint8) f;
+          w->cand_key[nc] = (f ? hi : lo) & lt->key_mask[f];
+          nc += (guint) (filter[bit >> 6] >> (bit & 63)) & 1;
+        }
+    }
+  w->n_hot = w->n_hash = w->n_slow = 0;
+  for (guint c = 0; c < nc; c++)
+    {
+      guint e = w->cand[c], f = w->cand_fam[c];
+      guint64 key = w->cand_key[c];
+      if (G_LIKELY (lt->hot[f]))
+        {
+          guint64 pn = key >> lt->hot_shift[f];
+          guint64 page = pn >> HOT_PAGE_BITS;
+          const HotDir *dir = lt->dir[f];
+          gsize j = (gsize) (hash64 (page) >> lt->dir_shift[f]);
+          while (dir[j].page != page + 1 && dir[j].page != 0)
+            j = (j + 1) & lt->dir_mask[f];
+          if (G_UNLIKELY (dir[j].page == 0))
+            {
+              /* no key of the longest table in this page */
+              if (lt->more[f])
+                work_slow (w, e, 1);
+              continue;
+            }
+          gsize i = (gsize) dir[j].first + (gsize) (pn & (HOT_PAGE - 1));
+          LOOKUP_PREFETCH (&lt->entries[f][i]);
+          w->hot_e[w->n_hot] = (guint8) e;
+          w->hot_fam[w->n_hot] = (guint8) f;
+          w->hot_i[w->n_hot++] = i;
+        }
+      else if (lt->fast[f])
+        {
+          const Slot64 *line
+            = lt->slots[f] + ((gsize) (hash64 (key) >> lt->shift[f]) & ~(gsize) 1);
+          LOOKUP_PREFETCH (line);
+          w->hash_e[w->n_hash] = (guint8) e;
+          w->hash_fam[w->n_hash] = (guint8) f;
+          w->hash_key[w->n_hash] = key;
+          w->hash_line[w->n_hash++] = line;
+        }
+      else if (lt->wide[f])
+        work_slow (w, e, 0);
+    }
+}
+
+/* Stages 3 and 4 of the stride that starts at flow `base`. */
+static inline void
+tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
+            gsize base, TagWork *wp, ChainQueue *cq)
+{
+  TagWork *restrict w = wp;
+  gsize e0 = 2 * base;
+
+  guint64 touched = 0;
+  for (guint k = 0; k < w->n_hot; k++)
+    touched += lt->entries[w->hot_fam[k]][w->hot_i[k]].start;
+  touch_done (touched);
+  for (guint k = 0; k < w->n_hot; k++)
+    {
+      guint e = w->hot_e[k], f = w->hot_fam[k];
+      const HotEntry *he = &lt->entries[f][w->hot_i[k]];
+      guint32 when = w->when[e >> 1];
+      if (G_LIKELY (he->start <= when))
+        {
+          /* an empty entry (no key) ends at 0: never applies */
+          if (G_LIKELY (when < he->end))
+            emit_tag (io, e0 + e,
+                      lt->key_chunks[he->key_ref >> KEY_CHUNK_BITS]
+                        + (he->key_ref & (KEY_CHUNK_MAX - 1)),
+                      he->user);
+          else if (lt->more[f])
+            work_slow (w, e, 1);
+        }
+      else
+        /* the flow is older than the newest binding */
+        chain_push (t, lt, io, cq, e0 + e, 0, &lt->heads[f][w->hot_i[k]]);
+    }
+
+  /* hash tables (families without a hot index): the key's slot, then
+   * its chain */
+  guint n = w->n_hash;
   while (n)
     {
-      guint64 touched = 0;
+      touched = 0;
       for (guint k = 0; k < n; k++)
-        touched += w->probe_line[k]->key;
+        touched += w->hash_line[k]->key;
       touch_done (touched);
       guint n_next = 0;
       for (guint k = 0; k < n; k++)
         {
-          guint i = w->probe_i[k], f = w->probe_fam[k];
-          guint64 key = w->probe_key[k];
-          const Slot64 *line = w->probe_line[k];
-          /* the home slot, its neighbour in the line, else the next line
-           * (the list shrinks in place as entries finish); which of the
-           * two holds the key is a coin toss, so it is chosen without a
-           * branch */
+          guint e = w->hash_e[k], f = w->hash_fam[k];
+          guint64 key = w->hash_key[k];
+          const Slot64 *line = w->hash_line[k];
           guint used0 = line[0].h.head != 0, used1 = line[1].h.head != 0;
           guint at0 = used0 & (line[0].key == key);
           guint at1 = used0 & used1 & (line[1].key == key);
-          const SlotHead *h = &line[at0 ^ 1].h;
-          if (G_UNLIKELY (!(at0 | at1)))
+          if (at0 | at1)
+            chain_push (t, lt, io, cq, e0 + e, line[at0 ^ 1].h.head, NULL);
+          else if (used0 & used1)
             {
-              if (used0 & used1)
-                {
-                  gsize next = (gsize) (line - lt->slots[f] + 2) & lt->slot_mask[f];
-                  LOOKUP_PREFETCH (&lt->slots[f][next]);
-                  w->probe_i[n_next] = (guint16) i;
-                  w->probe_fam[n_next] = (guint8) f;
-                  w->probe_key[n_next] = key;
-                  w->probe_line[n_next++] = &lt->slots[f][next];
-                }
-              else if (lt->more[f])
-                work_slow (w, i, 1);
-              continue;
+              /* the pair is full: the key may be in the next one */
+              gsize next = (gsize) (line - lt->slots[f] + 2) & lt->slot_mask[f];
+              LOOKUP_PREFETCH (&lt->slots[f][next]);
+              w->hash_e[n_next] = (guint8) e;
+              w->hash_fam[n_next] = (guint8) f;
+              w->hash_key[n_next] = key;
+              w->hash_line[n_next++] = &lt->slots[f][next];
             }
-          guint32 when = ENTRY_WHEN (io, base + i);
-          if (G_LIKELY (h->start <= when))
-            {
-              if (G_LIKELY (when < h->end))
-                emit_hit (io, base + i, FLOWS, h->key, h->user & USER_ID_MASK,
-                          (h->user >> 26) & 3, (h->user >> 28) & 3,
-                          h->user >> 30, h->head);
-              else if (lt->more[f])
-                work_slow (w, i, 1);
-            }
-          else
-            {
-              /* the flow is older than the newest binding */
-              if (cq->n == CHAIN_QUEUE)
-                chain_flush (t, lt, io, FLOWS, cq);
-              LOOKUP_PREFETCH (lt_binding (lt, h->head));
-              cq->e[cq->n] = base + i;
-              cq->id[cq->n++] = h->head;
-            }
+          else if (lt->more[f])
+            work_slow (w, e, 1);
         }
       n = n_next;
     }
 
   for (guint k = 0; k < w->n_slow; k++)
     {
-      guint i = w->slow_i[k];
-      guint32 id = lookup_from (t, ENTRY_ADDR (io, base + i),
-                                ENTRY_WHEN (io, base + i), w->slow_from[k],
-                                NULL);
+      gsize e = e0 + w->slow_e[k];
+      guint32 id = lookup_from (t, end_addr (io, e), w->when[w->slow_e[k] >> 1],
+                                w->slow_from[k], NULL);
       if (id)
-        emit_binding (lt, io, base + i, FLOWS, id);
+        emit_binding (lt, io, e, id);
     }
-}
-
-/* The misses of the next LOOKUP_DEPTH strides are issued before a
- * stride is finished, so they are in flight while its probes run. */
-static inline __attribute__ ((always_inline)) void
-lookup_pipeline (LeaseTable *t, const LookupTables *lt, const LookupIO *io,
-                 guint n, const gboolean FLOWS)
-{
-  StrideWork work[LOOKUP_DEPTH + 1];
-  ChainQueue chains;
-  chains.n = 0;
-  guint issued = 0, slot = 0;
-  for (guint d = 0; d < LOOKUP_DEPTH && issued < n; d++)
-    {
-      stride_issue (lt, io, issued, MIN (LOOKUP_STRIDE, n - issued), FLOWS,
-                    &work[d]);
-      issued += LOOKUP_STRIDE;
-    }
-  for (guint base = 0; base < n; base += LOOKUP_STRIDE)
-    {
-      if (issued < n)
-        {
-          stride_issue (lt, io, issued, MIN (LOOKUP_STRIDE, n - issued),
-                        FLOWS, &work[(slot + LOOKUP_DEPTH) % (LOOKUP_DEPTH + 1)]);
-          issued += LOOKUP_STRIDE;
-        }
-      stride_finish (t, lt, io, base, FLOWS, &work[slot], &chains);
-      slot = (slot + 1) % (LOOKUP_DEPTH + 1);
-    }
-  chain_flush (t, lt, io, FLOWS, &chains);
 }
 
 void
@@ -1057,30 +1305,72 @@ lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
 {
   LookupTables lt;
   lookup_tables_init (t, &lt);
-  /* entry 2k: flow k's source, 2k + 1: its destination */
-  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst)
-                   == G_STRUCT_OFFSET (NfsubFlow, src) + sizeof (NfsubAddr));
-  G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst_tag)
-                   == G_STRUCT_OFFSET (NfsubFlow, src_tag)
-                        + sizeof (NfsubSubscriberTag));
-  LookupIO io = { (const guint8 *) &flows[0].src, NULL, NULL,
-                  (guint8 *) &flows[0].src_tag, sizeof (NfsubFlow), found };
-  lookup_pipeline (t, &lt, &io, 2 * n, TRUE);
+  tag_attr_word_init ();
+  TagIO io = { flows, found };
+  TagWork work[2];
+  ChainQueue chains;
+  chains.n = 0;
+  if (n)
+    tag_issue (&lt, flows, MIN (TAG_STRIDE, n), &work[0]);
+  guint slot = 0;
+  for (guint base = 0; base < n; base += TAG_STRIDE)
+    {
+      guint next = base + TAG_STRIDE;
+      if (next < n)
+        tag_issue (&lt, flows + next, MIN (TAG_STRIDE, n - next),
+                   &work[slot ^ 1]);
+      tag_finish (t, &lt, &io, base, &work[slot], &chains);
+      slot ^= 1;
+    }
+  chain_flush (t, &lt, &io, &chains);
 }
 
 void
 lease_table_lookup_many (LeaseTable *t, guint n, const NfsubAddr *addrs,
                          const guint32 *whens, LeaseHit *out)
 {
-  LookupTables lt;
-  lookup_tables_init (t, &lt);
   for (guint i = 0; i < n; i++)
-    out[i] = (LeaseHit) { NULL, 0, 0, 0, 0, 0, 0 };
-  LookupIO io = { (const guint8 *) addrs, whens, out, NULL, 0, NULL };
-  lookup_pipeline (t, &lt, &io, n, FALSE);
+    {
+      guint32 id = lease_table_lookup (t, &addrs[i], whens[i]);
+      if (!id)
+        {
+          out[i] = (LeaseHit) { NULL, 0, 0, 0, 0, 0, 0 };
+          continue;
+        }
+      const LeaseBinding *b = binding_get (t, id);
+      out[i] = (LeaseHit) { t->users[b->user].key, b->user, b->service,
+                            b->user_class, b->access, 0, id };
+    }
 }
 
 /* ---- users ---- */
+
+/* Stores a key's text; *ref gets its place (chunk << KEY_CHUNK_BITS |
+ * offset).  Chunks grow from 64 KiB to KEY_CHUNK_MAX (small tables stay
+ * small); a longer key gets a chunk of its own at offset 0. */
+static const char *
+key_store (LeaseTable *t, const char *key, guint32 *ref)
+{
+  gsize len = strlen (key) + 1;
+  guint n = t->key_chunks->len;
+  gsize size = n ? MIN ((gsize) 64 * 1024 << MIN (n - 1, 6u), KEY_CHUNK_MAX) : 0;
+  if (n == 0 || t->key_fill + len > size)
+    {
+      if (n == KEY_CHUNKS_MAX)
+        g_error ("subscriber: more than %u chunks of user keys", KEY_CHUNKS_MAX);
+      size = MIN ((gsize) 64 * 1024 << MIN (n, 6u), KEY_CHUNK_MAX);
+      g_ptr_array_add (t->key_chunks, g_malloc (MAX (size, len)));
+      t->key_fill = 0;
+      n++;
+    }
+  char *p = (char *) t->key_chunks->pdata[n - 1] + t->key_fill;
+  memcpy (p, key, len);
+  *ref = (guint32) (n - 1) << KEY_CHUNK_BITS | (guint32) t->key_fill;
+  /* a key longer than a chunk fills its own */
+  t->key_fill = len > size ? KEY_CHUNK_MAX : t->key_fill + len;
+  t->key_bytes += len;
+  return p;
+}
 
 static void
 user_index_insert (LeaseTable *t, guint32 hash, guint32 id)
@@ -1139,8 +1429,7 @@ lease_table_intern_user (LeaseTable *t, const char *key, guint8 service,
       id = ++t->n_users;
       LeaseUser *u = &t->users[id];
       memset (u, 0, sizeof *u);
-      u->key = g_string_chunk_insert (t->keys, key);
-      t->key_bytes += strlen (key) + 1;
+      u->key = key_store (t, key, &u->key_ref);
       user_index_insert (t, hash_string (key), id);
     }
   LeaseUser *u = &t->users[id];
@@ -1179,7 +1468,7 @@ lease_table_new (void)
   t->filter = g_new0 (guint64, FILTER_BITS / 64);
   t->user_bits = 10;
   t->user_index = big_alloc0 (sizeof (UserSlot) << t->user_bits);
-  t->keys = g_string_chunk_new (64 * 1024);
+  t->key_chunks = g_ptr_array_new_with_free_func (g_free);
   return t;
 }
 
@@ -1197,11 +1486,12 @@ lease_table_free (LeaseTable *t)
   big_free (t->users, sizeof (LeaseUser) * t->cap_users);
   big_free (t->user_index, sizeof (UserSlot) << t->user_bits);
   g_free (t->filter);
-  G_LOCK (retired_key_chunks);
-  if (!retired_key_chunks)
-    retired_key_chunks = g_ptr_array_new ();
-  g_ptr_array_add (retired_key_chunks, t->keys);
-  G_UNLOCK (retired_key_chunks);
+  hot_clear (&t->hot[0]);
+  hot_clear (&t->hot[1]);
+  /* Key pointers handed out in tags are valid while the table lives:
+   * the plugins of a run (and the one process of nfcapd -x) end with
+   * it; `nfsub watch` opens the plugins again for every file. */
+  g_ptr_array_unref (t->key_chunks);
   g_free (t);
 }
 
@@ -1255,5 +1545,9 @@ lease_table_memory (LeaseTable *t)
   total += (gsize) t->cap_users * sizeof (LeaseUser);
   total += ((gsize) 1 << t->user_bits) * sizeof (UserSlot);
   total += t->key_bytes;
+  for (int f = 0; f < 2; f++)
+    total += (sizeof (HotDir) << t->hot[f].dir_bits)
+             + (sizeof (HotEntry) + sizeof (guint32)) * HOT_PAGE
+                 * t->hot[f].cap_pages;
   return total;
 }

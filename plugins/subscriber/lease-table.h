@@ -58,11 +58,12 @@ typedef struct {
 } LeaseHit;
 
 typedef struct {
-  const char *key;    /* "ACCESS:NAME", interned */
+  const char *key;    /* "ACCESS:NAME", interned for the table's life */
   guint8 service;     /* NfsubService */
   guint8 user_class;  /* NfsubClass */
   guint8 access;      /* NfsubAccess */
   guint8 reserved;
+  guint32 key_ref;    /* private: the key's place in the table's key text */
 } LeaseUser;
 
 typedef enum {
