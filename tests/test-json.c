@@ -126,15 +126,15 @@ test_exact_integers (void)
   g_autoptr (GString) out = g_string_new (NULL);
   NfsubJsonWriter w;
   nfsub_json_writer_init (&w, out);
-  nfsub_json_begin_array_line (&w);
-  nfsub_json_number_value (&w, 9007199254740992.0);   /* 2^53 */
-  nfsub_json_number_value (&w, -9007199254740992.0);
-  nfsub_json_number_value (&w, 1e15);
-  nfsub_json_number_digits (&w, 123456789012345.0, 4);
-  nfsub_json_uint_value (&w, G_MAXUINT64);
-  nfsub_json_int_value (&w, G_MININT64);
-  nfsub_json_number_value (&w, -0.0);
-  nfsub_json_node_value (&w, nfsub_json_index (j, 1, NULL));
+  nfsub_json_begin_array_line (&w, NULL);
+  nfsub_json_put_number (&w, NULL, 9007199254740992.0);   /* 2^53 */
+  nfsub_json_put_number (&w, NULL, -9007199254740992.0);
+  nfsub_json_put_number (&w, NULL, 1e15);
+  nfsub_json_put_number_digits (&w, NULL, 123456789012345.0, 4);
+  nfsub_json_put_uint (&w, NULL, G_MAXUINT64);
+  nfsub_json_put_int (&w, NULL, G_MININT64);
+  nfsub_json_put_number (&w, NULL, -0.0);
+  nfsub_json_put_node (&w, NULL, nfsub_json_index (j, 1, NULL));
   nfsub_json_end_array (&w);
   g_assert_cmpstr (out->str, ==,
                    "[9007199254740992, -9007199254740992, 1000000000000000, "
@@ -166,7 +166,7 @@ test_write_doubles (void)
       NfsubJsonWriter w;
       nfsub_json_writer_init (&w, out);
       w.digits = cases[i].digits;
-      nfsub_json_number_value (&w, cases[i].v);
+      nfsub_json_put_number (&w, NULL, cases[i].v);
       g_assert_cmpstr (out->str, ==, cases[i].text);
       /* every text reads back; the shortest ones as the same double */
       g_autoptr (NfsubJson) back = parse_ok (out->str);
@@ -176,10 +176,10 @@ test_write_doubles (void)
   g_autoptr (GString) out = g_string_new (NULL);
   NfsubJsonWriter w;
   nfsub_json_writer_init (&w, out);
-  nfsub_json_begin_array_line (&w);
-  nfsub_json_number_value (&w, NAN);
-  nfsub_json_number_value (&w, INFINITY);
-  nfsub_json_number_digits (&w, -INFINITY, 3);
+  nfsub_json_begin_array_line (&w, NULL);
+  nfsub_json_put_number (&w, NULL, NAN);
+  nfsub_json_put_number (&w, NULL, INFINITY);
+  nfsub_json_put_number_digits (&w, NULL, -INFINITY, 3);
   nfsub_json_end_array (&w);
   g_assert_cmpstr (out->str, ==, "[null, null, null]\n");
 }
@@ -221,22 +221,22 @@ test_writer_layout (void)
   g_autoptr (GString) out = g_string_new (NULL);
   NfsubJsonWriter w;
   nfsub_json_writer_init (&w, out);
-  nfsub_json_begin_object (&w);
-  nfsub_json_kv_string (&w, "name", "x");
-  nfsub_json_key (&w, "list");
-  nfsub_json_begin_array_line (&w);
-  nfsub_json_uint_value (&w, 1);
-  nfsub_json_begin_object (&w);
-  nfsub_json_kv_bool (&w, "in", TRUE);
+  nfsub_json_begin_object (&w, NULL);
+  nfsub_json_put_string (&w, "name", "x");
+  nfsub_json_begin_array_line (&w, "list");
+  nfsub_json_put_uint (&w, NULL, 1);
+  nfsub_json_begin_object (&w, NULL);
+  nfsub_json_put_bool (&w, "in", TRUE);
   nfsub_json_end_object (&w);
   nfsub_json_end_array (&w);
-  nfsub_json_kv_object (&w, "o");
+  nfsub_json_begin_object (&w, "o");
   nfsub_json_end_object (&w);
-  nfsub_json_kv_array (&w, "a");
-  nfsub_json_kv_number (&w, NULL, 1.5);
-  nfsub_json_kv_null (&w, NULL);
-  nfsub_json_kv_string (&w, NULL, NULL);
-  nfsub_json_kv_int (&w, NULL, -3);
+  nfsub_json_put_node (&w, "none", NULL);  /* no node: null */
+  nfsub_json_begin_array (&w, "a");
+  nfsub_json_put_number (&w, NULL, 1.5);
+  nfsub_json_put_null (&w, NULL);
+  nfsub_json_put_string (&w, NULL, NULL);
+  nfsub_json_put_int (&w, NULL, -3);
   nfsub_json_end_array (&w);
   nfsub_json_end_object (&w);
   g_assert_cmpstr (out->str, ==,
@@ -244,6 +244,7 @@ test_writer_layout (void)
                    "  \"name\": \"x\",\n"
                    "  \"list\": [1, {\"in\": true}],\n"
                    "  \"o\": {},\n"
+                   "  \"none\": null,\n"
                    "  \"a\": [\n"
                    "    1.5,\n"
                    "    null,\n"
@@ -256,16 +257,16 @@ test_writer_layout (void)
   g_string_truncate (out, 0);
   nfsub_json_writer_init (&w, out);
   w.line_depth = 3;
-  nfsub_json_kv_object (&w, NULL);
-  nfsub_json_kv_object (&w, "a");
-  nfsub_json_kv_object (&w, "b");
-  nfsub_json_kv_uint (&w, "c", 1);
-  nfsub_json_kv_array (&w, "d");
-  nfsub_json_uint_value (&w, 1);
-  nfsub_json_uint_value (&w, 2);
+  nfsub_json_begin_object (&w, NULL);
+  nfsub_json_begin_object (&w, "a");
+  nfsub_json_begin_object (&w, "b");
+  nfsub_json_put_uint (&w, "c", 1);
+  nfsub_json_begin_array (&w, "d");
+  nfsub_json_put_uint (&w, NULL, 1);
+  nfsub_json_put_uint (&w, NULL, 2);
   nfsub_json_end_array (&w);
   nfsub_json_end_object (&w);
-  nfsub_json_kv_object (&w, "e");
+  nfsub_json_begin_object (&w, "e");
   nfsub_json_end_object (&w);
   nfsub_json_end_object (&w);
   nfsub_json_end_object (&w);
@@ -305,7 +306,7 @@ test_round_trip (void)
   g_autoptr (GString) out = g_string_new (NULL);
   NfsubJsonWriter w;
   nfsub_json_writer_init (&w, out);
-  nfsub_json_node_value (&w, j);
+  nfsub_json_put_node (&w, NULL, j);
   /* \u00e9 comes back as UTF-8, the rest as it was */
   g_autofree char *expected = NULL;
   {
@@ -317,7 +318,7 @@ test_round_trip (void)
   g_autoptr (NfsubJson) again = parse_ok (out->str);
   g_autoptr (GString) out2 = g_string_new (NULL);
   nfsub_json_writer_init (&w, out2);
-  nfsub_json_node_value (&w, again);
+  nfsub_json_put_node (&w, NULL, again);
   g_assert_cmpstr (out2->str, ==, out->str);
   g_assert_cmpfloat (nfsub_json_path_number (again, "nested.deep.x"), ==, -2.5e-05);
 }

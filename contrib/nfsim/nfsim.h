@@ -40,8 +40,10 @@ int nfsim_run_population (const NfsimOptions *opt, GError **error);
  * epoch seconds -> epoch ms */
 gboolean nfsim_parse_time (const char *text, guint64 *out_ms);
 
-/* The truth files' JSON layout: containers from the third level on one
- * line (a user is one line), doubles with 10 significant digits. */
-void nfsim_truth_writer_init (NfsubJsonWriter *w, GString *out);
+/* Starts a truth file: its layout (containers from the third level on
+ * one line, so a user is one line; doubles with 10 significant digits),
+ * the top object and the members every truth file begins with. */
+void nfsim_truth_begin (NfsubJsonWriter *w, GString *out, const char *mode,
+                        guint64 seed);
 
 #endif

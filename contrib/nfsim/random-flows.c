@@ -182,31 +182,27 @@ nfsim_run_random (const NfsimOptions *opt, GError **error)
     {
       g_autoptr (GString) out = g_string_new (NULL);
       NfsubJsonWriter j;
-      nfsim_truth_writer_init (&j, out);
-      nfsub_json_kv_object (&j, NULL);
-      nfsub_json_kv_string (&j, "generator", "nfsim");
-      nfsub_json_kv_string (&j, "mode", "random");
-      nfsub_json_kv_uint (&j, "seed", opt->seed);
-      nfsub_json_kv_uint (&j, "sampling", opt->sampling > 1 ? opt->sampling : 1);
-      nfsub_json_kv_string (&j, "format", opt->format == NFSIM_FORMAT_V9 ? "v9" : "ipfix");
-      nfsub_json_kv_uint (&j, "export_packets", nfsim_exporter_packets_sent (exporter));
+      nfsim_truth_begin (&j, out, "random", opt->seed);
+      nfsub_json_put_uint (&j, "sampling", opt->sampling > 1 ? opt->sampling : 1);
+      nfsub_json_put_string (&j, "format", opt->format == NFSIM_FORMAT_V9 ? "v9" : "ipfix");
+      nfsub_json_put_uint (&j, "export_packets", nfsim_exporter_packets_sent (exporter));
       Totals *sets[] = { &truth, &wire, &stored };
       const char *names[] = { "true", "exported", "expected_nfcapd" };
       for (int s = 0; s < 3; s++)
         {
-          nfsub_json_kv_object (&j, names[s]);
-          nfsub_json_kv_uint (&j, "flows", sets[s]->flows);
-          nfsub_json_kv_uint (&j, "packets", sets[s]->packets);
-          nfsub_json_kv_uint (&j, "bytes", sets[s]->bytes);
+          nfsub_json_begin_object (&j, names[s]);
+          nfsub_json_put_uint (&j, "flows", sets[s]->flows);
+          nfsub_json_put_uint (&j, "packets", sets[s]->packets);
+          nfsub_json_put_uint (&j, "bytes", sets[s]->bytes);
           if (s == 2)
             {
-              nfsub_json_kv_object (&j, "by_proto");
+              nfsub_json_begin_object (&j, "by_proto");
               for (int c = 0; c < 4; c++)
                 {
-                  nfsub_json_kv_object (&j, stat_class_names[c]);
-                  nfsub_json_kv_uint (&j, "flows", by_class[c].flows);
-                  nfsub_json_kv_uint (&j, "packets", by_class[c].packets);
-                  nfsub_json_kv_uint (&j, "bytes", by_class[c].bytes);
+                  nfsub_json_begin_object (&j, stat_class_names[c]);
+                  nfsub_json_put_uint (&j, "flows", by_class[c].flows);
+                  nfsub_json_put_uint (&j, "packets", by_class[c].packets);
+                  nfsub_json_put_uint (&j, "bytes", by_class[c].bytes);
                   nfsub_json_end_object (&j);
                 }
               nfsub_json_end_object (&j);

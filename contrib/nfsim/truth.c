@@ -91,27 +91,32 @@ compute_stats (double *v, guint n, Stats *s)
 }
 
 void
-nfsim_truth_writer_init (NfsubJsonWriter *w, GString *out)
+nfsim_truth_begin (NfsubJsonWriter *w, GString *out, const char *mode,
+                   guint64 seed)
 {
   nfsub_json_writer_init (w, out);
   w->line_depth = 3;
   w->digits = 10;
+  nfsub_json_begin_object (w, NULL);
+  nfsub_json_put_string (w, "generator", "nfsim");
+  nfsub_json_put_string (w, "mode", mode);
+  nfsub_json_put_uint (w, "seed", seed);
 }
 
 static void
 json_stats (NfsubJsonWriter *j, const char *key, const Stats *s)
 {
-  nfsub_json_kv_object (j, key);
-  nfsub_json_kv_number (j, "mean_mb", s->mean / 1e6);
-  nfsub_json_kv_number (j, "median_mb", s->median / 1e6);
-  nfsub_json_kv_number (j, "mode_mb", s->mode / 1e6);
-  nfsub_json_kv_number (j, "mode_log10_bytes", s->mode > 0 ? log10 (s->mode) : 0);
-  nfsub_json_kv_number (j, "mode_raw_mb", s->mode_raw / 1e6);
-  nfsub_json_kv_number (j, "top10_share", s->top10);
-  nfsub_json_kv_number (j, "top1_share", s->top1);
-  nfsub_json_kv_array (j, "density");
+  nfsub_json_begin_object (j, key);
+  nfsub_json_put_number (j, "mean_mb", s->mean / 1e6);
+  nfsub_json_put_number (j, "median_mb", s->median / 1e6);
+  nfsub_json_put_number (j, "mode_mb", s->mode / 1e6);
+  nfsub_json_put_number (j, "mode_log10_bytes", s->mode > 0 ? log10 (s->mode) : 0);
+  nfsub_json_put_number (j, "mode_raw_mb", s->mode_raw / 1e6);
+  nfsub_json_put_number (j, "top10_share", s->top10);
+  nfsub_json_put_number (j, "top1_share", s->top1);
+  nfsub_json_begin_array (j, "density");
   for (int k = 0; k < DENS_BINS; k++)
-    nfsub_json_kv_uint (j, NULL, (guint64) s->density[k]);
+    nfsub_json_put_uint (j, NULL, (guint64) s->density[k]);
   nfsub_json_end_array (j);
   nfsub_json_end_object (j);
 }
@@ -131,10 +136,10 @@ write_groups (Pop *pop, NfsubJsonWriter *j)
               { "broadband_ipoe", GROUP_BROADBAND, ACCESS_IPOE }, { "mobile", GROUP_MOBILE, -1 },
               { "enterprise", GROUP_ENTERPRISE, -1 } };
   double *v = g_new (double, pop->users->len);
-  nfsub_json_kv_object (j, "groups");
+  nfsub_json_begin_object (j, "groups");
   for (guint s = 0; s < G_N_ELEMENTS (sel); s++)
     {
-      nfsub_json_kv_object (j, sel[s].name);
+      nfsub_json_begin_object (j, sel[s].name);
       guint n = 0;
       for (int m = 0; m < 4; m++)
         {
@@ -151,7 +156,7 @@ write_groups (Pop *pop, NfsubJsonWriter *j)
               v[n++] = (double) sum / days;
             }
           if (m == 0)
-            nfsub_json_kv_uint (j, "users", n);
+            nfsub_json_put_uint (j, "users", n);
           Stats st;
           compute_stats (v, n, &st);
           static const char *const names[] = { "in", "out", "in_sampled", "out_sampled" };
@@ -171,38 +176,38 @@ write_groups (Pop *pop, NfsubJsonWriter *j)
 static void
 write_model (Pop *pop, NfsubJsonWriter *j)
 {
-  nfsub_json_kv_object (j, "model");
+  nfsub_json_begin_object (j, "model");
   for (int g = 0; g < N_GROUPS; g++)
     for (int dir = 0; dir < 2; dir++)
       {
         NfsimGroupModel *gm = &pop->cfg->group[g];
         g_autofree char *key = g_strdup_printf ("%s.%s", group_names[g], dir == DIR_IN ? "in" : "out");
-        nfsub_json_kv_object (j, key);
+        nfsub_json_begin_object (j, key);
         const NfsimTargets *t = &gm->target[dir];
-        nfsub_json_kv_object (j, "target");
-        if (t->mean_mb > 0) nfsub_json_kv_number (j, "mean_mb", t->mean_mb);
-        if (t->median_mb > 0) nfsub_json_kv_number (j, "median_mb", t->median_mb);
-        if (t->mode_mb > 0) nfsub_json_kv_number (j, "mode_mb", t->mode_mb);
-        if (t->top10 > 0) nfsub_json_kv_number (j, "top10_share", t->top10);
-        if (t->top1 > 0) nfsub_json_kv_number (j, "top1_share", t->top1);
+        nfsub_json_begin_object (j, "target");
+        if (t->mean_mb > 0) nfsub_json_put_number (j, "mean_mb", t->mean_mb);
+        if (t->median_mb > 0) nfsub_json_put_number (j, "median_mb", t->median_mb);
+        if (t->mode_mb > 0) nfsub_json_put_number (j, "mode_mb", t->mode_mb);
+        if (t->top10 > 0) nfsub_json_put_number (j, "top10_share", t->top10);
+        if (t->top1 > 0) nfsub_json_put_number (j, "top1_share", t->top1);
         nfsub_json_end_object (j);
         NfsimMixStats ms;
         nfsim_mixture_stats (&gm->mix[dir], &ms);
-        nfsub_json_kv_object (j, "fit");
-        nfsub_json_kv_number (j, "mean_mb", ms.mean_mb);
-        nfsub_json_kv_number (j, "median_mb", ms.median_mb);
-        nfsub_json_kv_number (j, "mode_mb", ms.mode_mb);
-        nfsub_json_kv_number (j, "top10_share", ms.top10);
-        nfsub_json_kv_number (j, "top1_share", ms.top1);
-        nfsub_json_kv_number (j, "worst_error", gm->fit_error[dir]);
+        nfsub_json_begin_object (j, "fit");
+        nfsub_json_put_number (j, "mean_mb", ms.mean_mb);
+        nfsub_json_put_number (j, "median_mb", ms.median_mb);
+        nfsub_json_put_number (j, "mode_mb", ms.mode_mb);
+        nfsub_json_put_number (j, "top10_share", ms.top10);
+        nfsub_json_put_number (j, "top1_share", ms.top1);
+        nfsub_json_put_number (j, "worst_error", gm->fit_error[dir]);
         nfsub_json_end_object (j);
-        nfsub_json_kv_array (j, "mixture");
+        nfsub_json_begin_array (j, "mixture");
         for (int k = 0; k < NFSIM_MIX_K; k++)
           {
-            nfsub_json_kv_object (j, NULL);
-            nfsub_json_kv_number (j, "weight", gm->mix[dir].weight[k]);
-            nfsub_json_kv_number (j, "mu_log10", gm->mix[dir].mu[k]);
-            nfsub_json_kv_number (j, "sigma_log10", gm->mix[dir].sigma[k]);
+            nfsub_json_begin_object (j, NULL);
+            nfsub_json_put_number (j, "weight", gm->mix[dir].weight[k]);
+            nfsub_json_put_number (j, "mu_log10", gm->mix[dir].mu[k]);
+            nfsub_json_put_number (j, "sigma_log10", gm->mix[dir].sigma[k]);
             nfsub_json_end_object (j);
           }
         nfsub_json_end_array (j);
@@ -217,11 +222,11 @@ static const char *const tg_hour_names[N_TG] = { "broadband", "broadband_pppoe",
 static void
 write_ports (Pop *pop, NfsubJsonWriter *j)
 {
-  nfsub_json_kv_object (j, "ports");
+  nfsub_json_begin_object (j, "ports");
   for (int tg = 0; tg < N_TG; tg++)
     {
       PortAcc *a = &pop->ports[tg];
-      nfsub_json_kv_object (j, tg_port_names[tg]);
+      nfsub_json_begin_object (j, tg_port_names[tg]);
       for (int m = 0; m < 2; m++)
         {
           /* total = the protocol rows: tcp, udp, esp, gre, ipencap, icmp, other */
@@ -229,12 +234,12 @@ write_ports (Pop *pop, NfsubJsonWriter *j)
           guint64 total = 0;
           for (guint i = 0; i < G_N_ELEMENTS (proto_rows); i++)
             total += a->bytes[m][proto_rows[i]];
-          nfsub_json_kv_object (j, m == 0 ? "true" : "sampled");
+          nfsub_json_begin_object (j, m == 0 ? "true" : "sampled");
           for (guint r = 0; r < pop->n_port_rows; r++)
-            nfsub_json_kv_number (j, pop->port_row_names[r],
-                                  total ? 100.0 * a->bytes[m][r] / total : 0.0);
+            nfsub_json_put_number (j, pop->port_row_names[r],
+                                   total ? 100.0 * a->bytes[m][r] / total : 0.0);
           nfsub_json_end_object (j);
-          nfsub_json_kv_uint (j, m == 0 ? "bytes_true" : "bytes_sampled", total);
+          nfsub_json_put_uint (j, m == 0 ? "bytes_true" : "bytes_sampled", total);
         }
       nfsub_json_end_object (j);
     }
@@ -244,9 +249,9 @@ write_ports (Pop *pop, NfsubJsonWriter *j)
 static void
 json_series (NfsubJsonWriter *j, const char *key, const guint64 *v, guint n)
 {
-  nfsub_json_kv_array (j, key);
+  nfsub_json_begin_array (j, key);
   for (guint i = 0; i < n; i++)
-    nfsub_json_kv_uint (j, NULL, v[i]);
+    nfsub_json_put_uint (j, NULL, v[i]);
   nfsub_json_end_array (j);
 }
 
@@ -254,12 +259,12 @@ static void
 write_hourly (Pop *pop, NfsubJsonWriter *j)
 {
   guint nh = pop->n_hours;
-  nfsub_json_kv_object (j, "hourly");
+  nfsub_json_begin_object (j, "hourly");
   for (int tg = 0; tg < N_TG; tg++)
     {
       guint64 *h = pop->hourly + (gsize) tg * 4 * nh;
       guint64 *c = pop->hourly_cat + (gsize) tg * N_HC * nh;
-      nfsub_json_kv_object (j, tg_hour_names[tg]);
+      nfsub_json_begin_object (j, tg_hour_names[tg]);
       if (tg == TG_ALL)
         {
           json_series (j, "bytes", h, nh);
@@ -272,7 +277,7 @@ write_hourly (Pop *pop, NfsubJsonWriter *j)
           json_series (j, "in_sampled", h + 2 * nh, nh);
           json_series (j, "out_sampled", h + 3 * nh, nh);
         }
-      nfsub_json_kv_object (j, "categories_sampled");
+      nfsub_json_begin_object (j, "categories_sampled");
       static const char *const cn[N_HC] = { "tcp/80", "tcp/443", "tcp_dynamic", "udp/443", "total" };
       for (int k = 0; k < N_HC; k++)
         json_series (j, cn[k], c + k * nh, nh);
@@ -288,7 +293,7 @@ write_users (Pop *pop, NfsubJsonWriter *j, GString *csv)
   guint days = pop->cfg->days;
   g_string_append (csv, "key,service,class,access,in,out,in_sampled,out_sampled,"
                         "in_packets_sampled,out_packets_sampled\n");
-  nfsub_json_kv_object (j, "users");
+  nfsub_json_begin_object (j, "users");
   for (guint i = 0; i < pop->users->len; i++)
     {
       User *u = &g_array_index (pop->users, User, i);
@@ -300,21 +305,21 @@ write_users (Pop *pop, NfsubJsonWriter *j, GString *csv)
           tot[m] += u->acc[d * 4 + m];
       const char *service = u->group == GROUP_MOBILE ? "mobile" : "broadband";
       const char *klass = u->group == GROUP_ENTERPRISE ? "enterprise" : "personal";
-      nfsub_json_kv_object (j, u->key);
-      nfsub_json_kv_string (j, "service", service);
-      nfsub_json_kv_string (j, "class", klass);
-      nfsub_json_kv_string (j, "access", access_names[u->access]);
+      nfsub_json_begin_object (j, u->key);
+      nfsub_json_put_string (j, "service", service);
+      nfsub_json_put_string (j, "class", klass);
+      nfsub_json_put_string (j, "access", access_names[u->access]);
       static const char *const names[] = { "in", "out", "in_sampled", "out_sampled" };
       for (int m = 0; m < 4; m++)
-        nfsub_json_kv_uint (j, names[m], tot[m]);
-      nfsub_json_kv_uint (j, "in_packets_sampled", u->sampled_packets[0]);
-      nfsub_json_kv_uint (j, "out_packets_sampled", u->sampled_packets[1]);
+        nfsub_json_put_uint (j, names[m], tot[m]);
+      nfsub_json_put_uint (j, "in_packets_sampled", u->sampled_packets[0]);
+      nfsub_json_put_uint (j, "out_packets_sampled", u->sampled_packets[1]);
       for (int m = 0; m < 4; m++)
         {
           g_autofree char *k = g_strdup_printf ("%s_days", names[m]);
-          nfsub_json_kv_array (j, k);
+          nfsub_json_begin_array (j, k);
           for (guint d = 0; d < days; d++)
-            nfsub_json_kv_uint (j, NULL, u->acc[d * 4 + m]);
+            nfsub_json_put_uint (j, NULL, u->acc[d * 4 + m]);
           nfsub_json_end_array (j);
         }
       nfsub_json_end_object (j);
@@ -333,62 +338,58 @@ nfsim_write_truth (Pop *pop, const char *dir, GError **error)
   NfsimConfig *cfg = pop->cfg;
   g_autoptr (GString) out = g_string_sized_new (4096);
   NfsubJsonWriter j;
-  nfsim_truth_writer_init (&j, out);
-  nfsub_json_kv_object (&j, NULL);
-  nfsub_json_kv_string (&j, "generator", "nfsim");
-  nfsub_json_kv_string (&j, "mode", "population");
-  nfsub_json_kv_uint (&j, "seed", pop->seed);
+  nfsim_truth_begin (&j, out, "population", pop->seed);
   g_autoptr (GDateTime) ws = g_date_time_new_from_unix_utc (pop->start_ms / 1000);
   g_autofree char *wss = g_date_time_format_iso8601 (ws);
-  nfsub_json_kv_string (&j, "week_start", wss);
-  nfsub_json_kv_int (&j, "week_start_epoch", pop->start_ms / 1000);
-  nfsub_json_kv_uint (&j, "days", cfg->days);
-  nfsub_json_kv_string (&j, "timezone", cfg->timezone);
-  nfsub_json_kv_int (&j, "utc_offset_seconds", cfg->utc_offset_s);
-  nfsub_json_kv_uint (&j, "active_timeout", cfg->active_timeout_s);
+  nfsub_json_put_string (&j, "week_start", wss);
+  nfsub_json_put_int (&j, "week_start_epoch", pop->start_ms / 1000);
+  nfsub_json_put_uint (&j, "days", cfg->days);
+  nfsub_json_put_string (&j, "timezone", cfg->timezone);
+  nfsub_json_put_int (&j, "utc_offset_seconds", cfg->utc_offset_s);
+  nfsub_json_put_uint (&j, "active_timeout", cfg->active_timeout_s);
 
-  nfsub_json_kv_array (&j, "exporters");
+  nfsub_json_begin_array (&j, "exporters");
   static const char *const names[3] = { "pppoe-bng", "ipoe-edge", "mobile-gateway" };
   for (int e = 0; e < 3; e++)
     {
-      nfsub_json_kv_object (&j, NULL);
-      nfsub_json_kv_uint (&j, "source_id", e + 1);
-      nfsub_json_kv_string (&j, "name", names[e]);
-      nfsub_json_kv_uint (&j, "sampling", cfg->sampling[e]);
-      nfsub_json_kv_uint (&j, "records", pop->rec_exported[e]);
-      nfsub_json_kv_uint (&j, "packets", pop->pkt_sampled[e]);
-      nfsub_json_kv_uint (&j, "bytes", pop->byte_sampled[e]);
+      nfsub_json_begin_object (&j, NULL);
+      nfsub_json_put_uint (&j, "source_id", e + 1);
+      nfsub_json_put_string (&j, "name", names[e]);
+      nfsub_json_put_uint (&j, "sampling", cfg->sampling[e]);
+      nfsub_json_put_uint (&j, "records", pop->rec_exported[e]);
+      nfsub_json_put_uint (&j, "packets", pop->pkt_sampled[e]);
+      nfsub_json_put_uint (&j, "bytes", pop->byte_sampled[e]);
       nfsub_json_end_object (&j);
     }
   nfsub_json_end_array (&j);
 
-  nfsub_json_kv_object (&j, "totals");
-  nfsub_json_kv_object (&j, "true");
-  nfsub_json_kv_uint (&j, "records", pop->rec_true);
-  nfsub_json_kv_uint (&j, "packets", pop->pkt_true);
-  nfsub_json_kv_uint (&j, "bytes", pop->byte_true);
+  nfsub_json_begin_object (&j, "totals");
+  nfsub_json_begin_object (&j, "true");
+  nfsub_json_put_uint (&j, "records", pop->rec_true);
+  nfsub_json_put_uint (&j, "packets", pop->pkt_true);
+  nfsub_json_put_uint (&j, "bytes", pop->byte_true);
   nfsub_json_end_object (&j);
-  nfsub_json_kv_object (&j, "expected_nfcapd");
-  nfsub_json_kv_uint (&j, "flows", pop->rec_exported[0] + pop->rec_exported[1] + pop->rec_exported[2]);
-  nfsub_json_kv_uint (&j, "packets", pop->pkt_sampled[0] + pop->pkt_sampled[1] + pop->pkt_sampled[2]);
-  nfsub_json_kv_uint (&j, "bytes", pop->byte_sampled[0] + pop->byte_sampled[1] + pop->byte_sampled[2]);
-  nfsub_json_kv_object (&j, "by_proto");
+  nfsub_json_begin_object (&j, "expected_nfcapd");
+  nfsub_json_put_uint (&j, "flows", pop->rec_exported[0] + pop->rec_exported[1] + pop->rec_exported[2]);
+  nfsub_json_put_uint (&j, "packets", pop->pkt_sampled[0] + pop->pkt_sampled[1] + pop->pkt_sampled[2]);
+  nfsub_json_put_uint (&j, "bytes", pop->byte_sampled[0] + pop->byte_sampled[1] + pop->byte_sampled[2]);
+  nfsub_json_begin_object (&j, "by_proto");
   static const char *const pn[4] = { "tcp", "udp", "icmp", "other" };
   for (int p = 0; p < 4; p++)
     {
-      nfsub_json_kv_object (&j, pn[p]);
-      nfsub_json_kv_uint (&j, "flows", pop->proto_stat[p][0]);
-      nfsub_json_kv_uint (&j, "packets", pop->proto_stat[p][1]);
-      nfsub_json_kv_uint (&j, "bytes", pop->proto_stat[p][2]);
+      nfsub_json_begin_object (&j, pn[p]);
+      nfsub_json_put_uint (&j, "flows", pop->proto_stat[p][0]);
+      nfsub_json_put_uint (&j, "packets", pop->proto_stat[p][1]);
+      nfsub_json_put_uint (&j, "bytes", pop->proto_stat[p][2]);
       nfsub_json_end_object (&j);
     }
   nfsub_json_end_object (&j);
   nfsub_json_end_object (&j);
   nfsub_json_end_object (&j);
 
-  nfsub_json_kv_object (&j, "unattributed");
-  nfsub_json_kv_uint (&j, "true_bytes", pop->unattr_true);
-  nfsub_json_kv_uint (&j, "sampled_bytes", pop->unattr_sampled);
+  nfsub_json_begin_object (&j, "unattributed");
+  nfsub_json_put_uint (&j, "true_bytes", pop->unattr_true);
+  nfsub_json_put_uint (&j, "sampled_bytes", pop->unattr_sampled);
   nfsub_json_end_object (&j);
 
   write_groups (pop, &j);

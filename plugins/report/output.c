@@ -13,48 +13,36 @@
 static void
 write_table_json (NfsubJsonWriter *jw, ReportTable *t)
 {
-  nfsub_json_begin_object (jw);
-  nfsub_json_key (jw, "id");
-  nfsub_json_string_value (jw, t->id);
-  nfsub_json_key (jw, "number");
-  nfsub_json_string_value (jw, t->number);
-  nfsub_json_key (jw, "title");
-  nfsub_json_string_value (jw, t->title);
-  nfsub_json_key (jw, "unit");
-  nfsub_json_string_value (jw, t->unit);
-  nfsub_json_key (jw, "caption");
-  nfsub_json_string_value (jw, t->caption);
-  nfsub_json_key (jw, "columns");
-  nfsub_json_begin_array (jw);
+  nfsub_json_begin_object (jw, NULL);
+  nfsub_json_put_string (jw, "id", t->id);
+  nfsub_json_put_string (jw, "number", t->number);
+  nfsub_json_put_string (jw, "title", t->title);
+  nfsub_json_put_string (jw, "unit", t->unit);
+  nfsub_json_put_string (jw, "caption", t->caption);
+  nfsub_json_begin_array (jw, "columns");
   for (guint i = 0; i < t->columns->len; i++)
-    nfsub_json_string_value (jw, t->columns->pdata[i]);
+    nfsub_json_put_string (jw, NULL, t->columns->pdata[i]);
   nfsub_json_end_array (jw);
-  nfsub_json_key (jw, "rows");
-  nfsub_json_begin_array (jw);
+  nfsub_json_begin_array (jw, "rows");
   for (guint i = 0; i < t->rows->len; i++)
     {
       ReportRow *row = t->rows->pdata[i];
-      nfsub_json_begin_object (jw);
-      nfsub_json_key (jw, "label");
-      nfsub_json_string_value (jw, row->label);
+      nfsub_json_begin_object (jw, NULL);
+      nfsub_json_put_string (jw, "label", row->label);
       if (row->is_group)
         {
-          nfsub_json_key (jw, "group");
-          nfsub_json_bool_value (jw, TRUE);
+          nfsub_json_put_bool (jw, "group", TRUE);
         }
       else
         {
-          nfsub_json_key (jw, "level");
-          nfsub_json_int_value (jw, row->level);
-          nfsub_json_key (jw, "values");
-          nfsub_json_begin_array (jw);
+          nfsub_json_put_int (jw, "level", row->level);
+          nfsub_json_begin_array (jw, "values");
           for (guint c = 0; c < row->cells->len; c++)
-            nfsub_json_number_value (jw, ((ReportCell *) row->cells->pdata[c])->value);
+            nfsub_json_put_number (jw, NULL, ((ReportCell *) row->cells->pdata[c])->value);
           nfsub_json_end_array (jw);
-          nfsub_json_key (jw, "text");
-          nfsub_json_begin_array (jw);
+          nfsub_json_begin_array (jw, "text");
           for (guint c = 0; c < row->cells->len; c++)
-            nfsub_json_string_value (jw, ((ReportCell *) row->cells->pdata[c])->text);
+            nfsub_json_put_string (jw, NULL, ((ReportCell *) row->cells->pdata[c])->text);
           nfsub_json_end_array (jw);
         }
       nfsub_json_end_object (jw);
@@ -76,120 +64,87 @@ report_write_json (Report *r, GError **error)
   g_autoptr (GString) out = g_string_new (NULL);
   NfsubJsonWriter jw;
   report_json_writer_init (&jw, out);
-  nfsub_json_begin_object (&jw);
-  nfsub_json_key (&jw, "generator");
-  nfsub_json_string_value (&jw, "nfsub report " PACKAGE_VERSION);
-  nfsub_json_key (&jw, "title");
-  nfsub_json_string_value (&jw, r->title);
+  nfsub_json_begin_object (&jw, NULL);
+  nfsub_json_put_string (&jw, "generator", "nfsub report " PACKAGE_VERSION);
+  nfsub_json_put_string (&jw, "title", r->title);
   g_autoptr (GDateTime) now = g_date_time_new_now (r->tz);
   g_autofree char *now_s = g_date_time_format_iso8601 (now);
-  nfsub_json_key (&jw, "generated");
-  nfsub_json_string_value (&jw, now_s);
-  nfsub_json_key (&jw, "timezone");
-  nfsub_json_string_value (&jw, g_time_zone_get_identifier (r->tz));
-  nfsub_json_key (&jw, "week");
-  nfsub_json_string_value (&jw, report_main_week (r)->date);
-  nfsub_json_key (&jw, "weeks");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_put_string (&jw, "generated", now_s);
+  nfsub_json_put_string (&jw, "timezone", g_time_zone_get_identifier (r->tz));
+  nfsub_json_put_string (&jw, "week", report_main_week (r)->date);
+  nfsub_json_begin_array (&jw, "weeks");
   for (guint i = 0; i < r->weeks->len; i++)
     {
       ReportWeek *w = r->weeks->pdata[i];
-      nfsub_json_begin_object (&jw);
-      nfsub_json_key (&jw, "date");
-      nfsub_json_string_value (&jw, w->date);
-      nfsub_json_key (&jw, "label");
-      nfsub_json_string_value (&jw, w->label);
-      nfsub_json_key (&jw, "main");
-      nfsub_json_bool_value (&jw, w->is_main);
-      nfsub_json_key (&jw, "start");
-      nfsub_json_int_value (&jw, w->start_epoch);
-      nfsub_json_key (&jw, "end");
-      nfsub_json_int_value (&jw, w->end_epoch);
-      nfsub_json_key (&jw, "missing");
-      nfsub_json_bool_value (&jw, w->missing);
+      nfsub_json_begin_object (&jw, NULL);
+      nfsub_json_put_string (&jw, "date", w->date);
+      nfsub_json_put_string (&jw, "label", w->label);
+      nfsub_json_put_bool (&jw, "main", w->is_main);
+      nfsub_json_put_int (&jw, "start", w->start_epoch);
+      nfsub_json_put_int (&jw, "end", w->end_epoch);
+      nfsub_json_put_bool (&jw, "missing", w->missing);
       if (w->missing)
         {
-          nfsub_json_key (&jw, "reason");
-          nfsub_json_string_value (&jw, w->missing_reason);
+          nfsub_json_put_string (&jw, "reason", w->missing_reason);
         }
       else
         {
-          nfsub_json_key (&jw, "users");
-          nfsub_json_begin_object (&jw);
+          nfsub_json_begin_object (&jw, "users");
           for (int s = 0; s < N_SERVICES; s++)
             {
-              nfsub_json_key (&jw, report_service_names[s]);
-              nfsub_json_int_value (&jw, (gint64) w->usage[s].users);
+              nfsub_json_put_int (&jw, report_service_names[s], (gint64) w->usage[s].users);
             }
           nfsub_json_end_object (&jw);
         }
       nfsub_json_end_object (&jw);
     }
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "warnings");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_array (&jw, "warnings");
   for (guint i = 0; i < r->warnings->len; i++)
-    nfsub_json_string_value (&jw, r->warnings->pdata[i]);
+    nfsub_json_put_string (&jw, NULL, r->warnings->pdata[i]);
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "highlights");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_array (&jw, "highlights");
   for (guint i = 0; i < r->highlights->len; i++)
-    nfsub_json_string_value (&jw, r->highlights->pdata[i]);
+    nfsub_json_put_string (&jw, NULL, r->highlights->pdata[i]);
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "tables");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_array (&jw, "tables");
   for (guint i = 0; i < r->tables->len; i++)
     write_table_json (&jw, r->tables->pdata[i]);
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "figures");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_array (&jw, "figures");
   for (guint i = 0; i < r->figures->len; i++)
     {
       ReportFigure *f = r->figures->pdata[i];
-      nfsub_json_begin_object (&jw);
-      nfsub_json_key (&jw, "id");
-      nfsub_json_string_value (&jw, f->id);
-      nfsub_json_key (&jw, "number");
-      nfsub_json_string_value (&jw, f->number);
-      nfsub_json_key (&jw, "title");
-      nfsub_json_string_value (&jw, f->title);
-      nfsub_json_key (&jw, "caption");
-      nfsub_json_string_value (&jw, f->caption);
-      nfsub_json_key (&jw, "tool");
-      nfsub_json_string_value (&jw, f->tool);
-      nfsub_json_key (&jw, "made");
-      nfsub_json_bool_value (&jw, f->made);
+      nfsub_json_begin_object (&jw, NULL);
+      nfsub_json_put_string (&jw, "id", f->id);
+      nfsub_json_put_string (&jw, "number", f->number);
+      nfsub_json_put_string (&jw, "title", f->title);
+      nfsub_json_put_string (&jw, "caption", f->caption);
+      nfsub_json_put_string (&jw, "tool", f->tool);
+      nfsub_json_put_bool (&jw, "made", f->made);
       if (f->made)
         {
           g_autofree char *png = g_strdup_printf ("fig/%s.png", f->id);
           g_autofree char *svg = g_strdup_printf ("fig/%s.svg", f->id);
-          nfsub_json_key (&jw, "png");
-          nfsub_json_string_value (&jw, png);
-          nfsub_json_key (&jw, "svg");
-          nfsub_json_string_value (&jw, svg);
+          nfsub_json_put_string (&jw, "png", png);
+          nfsub_json_put_string (&jw, "svg", svg);
         }
       else
         {
-          nfsub_json_key (&jw, "no_data");
-          nfsub_json_bool_value (&jw, f->no_data);
-          nfsub_json_key (&jw, "error");
-          nfsub_json_string_value (&jw, f->error);
+          nfsub_json_put_bool (&jw, "no_data", f->no_data);
+          nfsub_json_put_string (&jw, "error", f->error);
         }
-      nfsub_json_key (&jw, "data");
       if (f->data)
-        nfsub_json_node_value (&jw, f->data);
+        nfsub_json_put_node (&jw, "data", f->data);
       else if (strcmp (f->id, "fig1") == 0 && r->traffic_json)
-        nfsub_json_string_value (&jw, "see traffic");
+        nfsub_json_put_string (&jw, "data", "see traffic");
       else
-        nfsub_json_null_value (&jw);
+        nfsub_json_put_null (&jw, "data");
       nfsub_json_end_object (&jw);
     }
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "traffic");
-  if (r->traffic_json)
-    nfsub_json_node_value (&jw, r->traffic_json);
-  else
-    nfsub_json_null_value (&jw);
+  /* a NULL node is written as null */
+  nfsub_json_put_node (&jw, "traffic", r->traffic_json);
   nfsub_json_end_object (&jw);
 
   g_autofree char *path = g_build_filename (r->out_dir, "report.json", NULL);

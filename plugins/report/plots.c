@@ -300,35 +300,28 @@ density_figure (Report *r, ReportService s, const char *id,
   NfsubJsonWriter jw;
   g_autoptr (GString) jtext = g_string_new (NULL);
   report_json_writer_init (&jw, jtext);
-  nfsub_json_begin_object (&jw);
-  nfsub_json_key (&jw, "x_log10");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_object (&jw, NULL);
+  nfsub_json_begin_array (&jw, "x_log10");
   for (guint b = 0; b < n_bins; b++)
-    nfsub_json_number_value (&jw, fu->density_first + b * fu->density_step);
+    nfsub_json_put_number (&jw, NULL, fu->density_first + b * fu->density_step);
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "series");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_array (&jw, "series");
   for (guint k = 0; k < series->len; k++)
     {
       DensitySeries *ds = &g_array_index (series, DensitySeries, k);
-      nfsub_json_begin_object (&jw);
-      nfsub_json_key (&jw, "week");
-      nfsub_json_string_value (&jw, ds->week->date);
-      nfsub_json_key (&jw, "direction");
-      nfsub_json_string_value (&jw, report_dir_names[ds->dir]);
-      nfsub_json_key (&jw, "label");
-      nfsub_json_string_value (&jw, titles->pdata[k]);
-      nfsub_json_key (&jw, "density");
-      nfsub_json_begin_array (&jw);
+      nfsub_json_begin_object (&jw, NULL);
+      nfsub_json_put_string (&jw, "week", ds->week->date);
+      nfsub_json_put_string (&jw, "direction", report_dir_names[ds->dir]);
+      nfsub_json_put_string (&jw, "label", titles->pdata[k]);
+      nfsub_json_begin_array (&jw, "density");
       for (guint b = 0; b < n_bins; b++)
-        nfsub_json_number_value (&jw, series_density (ds, s, b, FALSE));
+        nfsub_json_put_number (&jw, NULL, series_density (ds, s, b, FALSE));
       nfsub_json_end_array (&jw);
       if (smoothed)
         {
-          nfsub_json_key (&jw, "smoothed");
-          nfsub_json_begin_array (&jw);
+          nfsub_json_begin_array (&jw, "smoothed");
           for (guint b = 0; b < n_bins; b++)
-            nfsub_json_number_value (&jw, series_density (ds, s, b, TRUE));
+            nfsub_json_put_number (&jw, NULL, series_density (ds, s, b, TRUE));
           nfsub_json_end_array (&jw);
         }
       nfsub_json_end_object (&jw);
@@ -357,13 +350,11 @@ density_figure (Report *r, ReportService s, const char *id,
   g_autoptr (GArray) tx = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GPtrArray) tcolor = g_ptr_array_new ();
   g_autoptr (GPtrArray) tlabel = g_ptr_array_new_with_free_func (g_free);
-  nfsub_json_key (&jw, "unreliable_below");
-  nfsub_json_begin_object (&jw);
+  nfsub_json_begin_object (&jw, "unreliable_below");
   for (int d = 0; d < N_DIRS; d++)
     {
       double v = first->week->usage[s].dir[d].unreliable_below;
-      nfsub_json_key (&jw, report_dir_names[d]);
-      nfsub_json_number_value (&jw, v);
+      nfsub_json_put_number (&jw, report_dir_names[d], v);
       if (!isfinite (v) || v < 1e4 || v > 1e11)
         continue;
       g_array_append_val (tx, v);
@@ -472,22 +463,17 @@ scatter_figure (Report *r, ReportService s, const char *id, const char *number)
   NfsubJsonWriter jw;
   g_autoptr (GString) jtext = g_string_new (NULL);
   report_json_writer_init (&jw, jtext);
-  nfsub_json_begin_object (&jw);
-  nfsub_json_key (&jw, "week");
-  nfsub_json_string_value (&jw, main->date);
-  nfsub_json_key (&jw, "users");
-  nfsub_json_int_value (&jw, n);
-  nfsub_json_key (&jw, "on_edge");
-  nfsub_json_int_value (&jw, clamped);
-  nfsub_json_key (&jw, "in");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_object (&jw, NULL);
+  nfsub_json_put_string (&jw, "week", main->date);
+  nfsub_json_put_int (&jw, "users", n);
+  nfsub_json_put_int (&jw, "on_edge", clamped);
+  nfsub_json_begin_array (&jw, "in");
   for (guint i = 0; i < n; i++)
-    nfsub_json_number_value (&jw, g_array_index (u->scatter_in, double, i));
+    nfsub_json_put_number (&jw, NULL, g_array_index (u->scatter_in, double, i));
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "out");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_array (&jw, "out");
   for (guint i = 0; i < n; i++)
-    nfsub_json_number_value (&jw, g_array_index (u->scatter_out, double, i));
+    nfsub_json_put_number (&jw, NULL, g_array_index (u->scatter_out, double, i));
   nfsub_json_end_array (&jw);
   nfsub_json_end_object (&jw);
   fig->data = nfsub_json_parse (jtext->str, jtext->len, "figure data", NULL);

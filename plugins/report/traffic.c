@@ -686,36 +686,28 @@ profile_figure (Report *r, const char *id, const char *number,
   NfsubJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
   report_json_writer_init (&jw, j);
-  nfsub_json_begin_object (&jw);
-  nfsub_json_key (&jw, "unit");
-  nfsub_json_string_value (&jw, "bit/s");
-  nfsub_json_key (&jw, "hours");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_object (&jw, NULL);
+  nfsub_json_put_string (&jw, "unit", "bit/s");
+  nfsub_json_begin_array (&jw, "hours");
   for (guint i = 0; i < x->n_rows; i++)
-    nfsub_json_int_value (&jw, (x->start + (gint64) i * x->step - x->step - ref) / 3600);
+    nfsub_json_put_int (&jw, NULL, (x->start + (gint64) i * x->step - x->step - ref) / 3600);
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "series");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_array (&jw, "series");
   for (guint k = 0; k < lines->len && k < G_N_ELEMENTS (peak); k++)
     {
       ProfileLine *pl = &g_array_index (lines, ProfileLine, k);
-      nfsub_json_begin_object (&jw);
-      nfsub_json_key (&jw, "label");
-      nfsub_json_string_value (&jw, pl->legend);
-      nfsub_json_key (&jw, "week");
-      nfsub_json_string_value (&jw, pl->week->date);
-      nfsub_json_key (&jw, "series");
-      nfsub_json_string_value (&jw, pl->series);
-      nfsub_json_key (&jw, "direction");
-      nfsub_json_string_value (&jw, report_dir_names[pl->dir]);
-      nfsub_json_key (&jw, "values");
-      nfsub_json_begin_array (&jw);
+      nfsub_json_begin_object (&jw, NULL);
+      nfsub_json_put_string (&jw, "label", pl->legend);
+      nfsub_json_put_string (&jw, "week", pl->week->date);
+      nfsub_json_put_string (&jw, "series", pl->series);
+      nfsub_json_put_string (&jw, "direction", report_dir_names[pl->dir]);
+      nfsub_json_begin_array (&jw, "values");
       peak[k] = NAN;
       peak_hour[k] = -1;
       for (guint i = 0; i < x->n_rows; i++)
         {
           double v = xport_value (x, i, k);
-          nfsub_json_number_value (&jw, v);
+          nfsub_json_put_number (&jw, NULL, v);
           if (!isfinite (v))
             continue;
           any = TRUE;
@@ -723,13 +715,11 @@ profile_figure (Report *r, const char *id, const char *number,
             peak[k] = v, peak_hour[k] = (x->start + (gint64) i * x->step - x->step - ref) / 3600;
         }
       nfsub_json_end_array (&jw);
-      nfsub_json_key (&jw, "peak");
-      nfsub_json_number_value (&jw, peak[k]);
-      nfsub_json_key (&jw, "peak_hour");
+      nfsub_json_put_number (&jw, "peak", peak[k]);
       if (peak_hour[k] >= 0)
-        nfsub_json_int_value (&jw, peak_hour[k]);
+        nfsub_json_put_int (&jw, "peak_hour", peak_hour[k]);
       else
-        nfsub_json_null_value (&jw);
+        nfsub_json_put_null (&jw, "peak_hour");
       nfsub_json_end_object (&jw);
       if (isfinite (peak[k]))
         max_dir[pl->dir] = MAX (max_dir[pl->dir], peak[k]);
@@ -747,8 +737,7 @@ profile_figure (Report *r, const char *id, const char *number,
       double decade = pow (10, floor (log10 (want)));
       in_scale = want >= 5 * decade ? 5 * decade : want >= 2 * decade ? 2 * decade : decade;
     }
-  nfsub_json_key (&jw, "in_axis_scale");
-  nfsub_json_number_value (&jw, in_scale);
+  nfsub_json_put_number (&jw, "in_axis_scale", in_scale);
   nfsub_json_end_object (&jw);
   fig->data = nfsub_json_parse (j->str, j->len, "figure data", NULL);
 
@@ -965,31 +954,23 @@ ports_figure (Report *r, ReportService s, const char *id, const char *number)
   NfsubJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
   report_json_writer_init (&jw, j);
-  nfsub_json_begin_object (&jw);
-  nfsub_json_key (&jw, "start");
-  nfsub_json_int_value (&jw, x->start - x->step);
-  nfsub_json_key (&jw, "step");
-  nfsub_json_int_value (&jw, x->step);
-  nfsub_json_key (&jw, "peak_bytes_per_s");
-  nfsub_json_number_value (&jw, peak);
-  nfsub_json_key (&jw, "peak_start");
+  nfsub_json_begin_object (&jw, NULL);
+  nfsub_json_put_int (&jw, "start", x->start - x->step);
+  nfsub_json_put_int (&jw, "step", x->step);
+  nfsub_json_put_number (&jw, "peak_bytes_per_s", peak);
   if (peak_start >= 0)
-    nfsub_json_int_value (&jw, peak_start);
+    nfsub_json_put_int (&jw, "peak_start", peak_start);
   else
-    nfsub_json_null_value (&jw);
-  nfsub_json_key (&jw, "series");
-  nfsub_json_begin_array (&jw);
+    nfsub_json_put_null (&jw, "peak_start");
+  nfsub_json_begin_array (&jw, "series");
   for (guint c = 0; c < n_cat; c++)
     {
-      nfsub_json_begin_object (&jw);
-      nfsub_json_key (&jw, "category");
-      nfsub_json_string_value (&jw, port_categories[c].ds);
-      nfsub_json_key (&jw, "label");
-      nfsub_json_string_value (&jw, port_categories[c].label);
-      nfsub_json_key (&jw, "values");
-      nfsub_json_begin_array (&jw);
+      nfsub_json_begin_object (&jw, NULL);
+      nfsub_json_put_string (&jw, "category", port_categories[c].ds);
+      nfsub_json_put_string (&jw, "label", port_categories[c].label);
+      nfsub_json_begin_array (&jw, "values");
       for (guint i = 0; i < x->n_rows; i++)
-        nfsub_json_number_value (&jw, xport_value (x, i, c));
+        nfsub_json_put_number (&jw, NULL, xport_value (x, i, c));
       nfsub_json_end_array (&jw);
       nfsub_json_end_object (&jw);
     }
@@ -1197,43 +1178,26 @@ write_traffic_json (Report *r, int m_index)
   NfsubJsonWriter jw;
   g_autoptr (GString) j = g_string_new (NULL);
   report_json_writer_init (&jw, j);
-  nfsub_json_begin_object (&jw);
-  nfsub_json_key (&jw, "unit");
-  nfsub_json_string_value (&jw, "bytes/s, monthly mean of daily means");
-  nfsub_json_key (&jw, "first_month");
-  if (r->n_months)
-    {
-      g_autofree char *m = month_label (r, 0);
-      nfsub_json_string_value (&jw, m);
-    }
-  else
-    nfsub_json_null_value (&jw);
-  nfsub_json_key (&jw, "base_month");
-  if (r->base_month_index >= 0)
-    {
-      g_autofree char *m = month_label (r, (guint) r->base_month_index);
-      nfsub_json_string_value (&jw, m);
-    }
-  else
-    nfsub_json_null_value (&jw);
-  nfsub_json_key (&jw, "report_month");
-  if (m_index >= 0)
-    {
-      g_autofree char *m = month_label (r, (guint) m_index);
-      nfsub_json_string_value (&jw, m);
-    }
-  else
-    nfsub_json_null_value (&jw);
-  nfsub_json_key (&jw, "months");
-  nfsub_json_begin_array (&jw);
+  nfsub_json_begin_object (&jw, NULL);
+  nfsub_json_put_string (&jw, "unit", "bytes/s, monthly mean of daily means");
+  /* months the report lacks are null */
+  g_autofree char *first_month = r->n_months ? month_label (r, 0) : NULL;
+  g_autofree char *base_month = r->base_month_index >= 0
+                                  ? month_label (r, (guint) r->base_month_index)
+                                  : NULL;
+  g_autofree char *report_month = m_index >= 0 ? month_label (r, (guint) m_index)
+                                               : NULL;
+  nfsub_json_put_string (&jw, "first_month", first_month);
+  nfsub_json_put_string (&jw, "base_month", base_month);
+  nfsub_json_put_string (&jw, "report_month", report_month);
+  nfsub_json_begin_array (&jw, "months");
   for (guint i = 0; i < r->n_months; i++)
     {
       g_autofree char *m = month_label (r, i);
-      nfsub_json_string_value (&jw, m);
+      nfsub_json_put_string (&jw, NULL, m);
     }
   nfsub_json_end_array (&jw);
-  nfsub_json_key (&jw, "series");
-  nfsub_json_begin_object (&jw);
+  nfsub_json_begin_object (&jw, "series");
   int bb_month, mob_month;
   double bb_base = report_service_base (r, "broadband", &bb_month);
   double mob_base = report_service_base (r, "mobile", &mob_month);
@@ -1241,19 +1205,15 @@ write_traffic_json (Report *r, int m_index)
     {
       TrafficSeries *ts = r->traffic_series->pdata[k];
       double base = g_str_has_prefix (ts->key, "mobile") ? mob_base : bb_base;
-      nfsub_json_key (&jw, ts->key);
-      nfsub_json_begin_object (&jw);
-      nfsub_json_key (&jw, "label");
-      nfsub_json_string_value (&jw, ts->label);
-      nfsub_json_key (&jw, "monthly");
-      nfsub_json_begin_array (&jw);
+      nfsub_json_begin_object (&jw, ts->key);
+      nfsub_json_put_string (&jw, "label", ts->label);
+      nfsub_json_begin_array (&jw, "monthly");
       for (guint i = 0; i < ts->monthly->len; i++)
-        nfsub_json_number_value (&jw, g_array_index (ts->monthly, double, i));
+        nfsub_json_put_number (&jw, NULL, g_array_index (ts->monthly, double, i));
       nfsub_json_end_array (&jw);
-      nfsub_json_key (&jw, "normalised");
-      nfsub_json_begin_array (&jw);
+      nfsub_json_begin_array (&jw, "normalised");
       for (guint i = 0; i < ts->monthly->len; i++)
-        nfsub_json_number_value (&jw, g_array_index (ts->monthly, double, i) / base);
+        nfsub_json_put_number (&jw, NULL, g_array_index (ts->monthly, double, i) / base);
       nfsub_json_end_array (&jw);
       nfsub_json_end_object (&jw);
     }

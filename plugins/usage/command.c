@@ -412,38 +412,36 @@ static void
 json_doubles (NfsubJsonWriter *j, const char *key, const double *v, guint n,
               int prec)
 {
-  nfsub_json_key (j, key);
-  nfsub_json_begin_array_line (j);
+  nfsub_json_begin_array_line (j, key);
   for (guint i = 0; i < n; i++)
-    nfsub_json_number_digits (j, v[i], prec);
+    nfsub_json_put_number_digits (j, NULL, v[i], prec);
   nfsub_json_end_array (j);
 }
 
 static void
 json_dir (NfsubJsonWriter *j, const char *name, const UsageDirStats *ds, gboolean has_k)
 {
-  nfsub_json_key (j, name);
-  nfsub_json_begin_object (j);
-  nfsub_json_kv_number (j, "mean", ds->mean);
-  nfsub_json_kv_number (j, "median", ds->median);
+  nfsub_json_begin_object (j, name);
+  nfsub_json_put_number (j, "mean", ds->mean);
+  nfsub_json_put_number (j, "median", ds->median);
   if (ds->mode_bin >= 0)
     {
-      nfsub_json_kv_number (j, "mode", ds->mode);
-      nfsub_json_kv_number (j, "mode_log10", usage_bin_centre_log10 (ds->mode_bin));
-      nfsub_json_kv_number (j, "mode_refined", ds->mode_refined);
+      nfsub_json_put_number (j, "mode", ds->mode);
+      nfsub_json_put_number (j, "mode_log10", usage_bin_centre_log10 (ds->mode_bin));
+      nfsub_json_put_number (j, "mode_refined", ds->mode_refined);
     }
   else
     {
-      nfsub_json_key (j, "mode"), nfsub_json_null_value (j);
-      nfsub_json_key (j, "mode_log10"), nfsub_json_null_value (j);
-      nfsub_json_key (j, "mode_refined"), nfsub_json_null_value (j);
+      nfsub_json_put_null (j, "mode");
+      nfsub_json_put_null (j, "mode_log10");
+      nfsub_json_put_null (j, "mode_refined");
     }
-  nfsub_json_kv_number (j, "top10_share", ds->top10_share);
-  nfsub_json_kv_number (j, "top1_share", ds->top1_share);
-  nfsub_json_kv_number (j, "total", ds->total);
-  nfsub_json_kv_uint (j, "zero", ds->zero);
-  nfsub_json_kv_uint (j, "underflow", ds->underflow);
-  nfsub_json_kv_uint (j, "overflow", ds->overflow);
+  nfsub_json_put_number (j, "top10_share", ds->top10_share);
+  nfsub_json_put_number (j, "top1_share", ds->top1_share);
+  nfsub_json_put_number (j, "total", ds->total);
+  nfsub_json_put_uint (j, "zero", ds->zero);
+  nfsub_json_put_uint (j, "underflow", ds->underflow);
+  nfsub_json_put_uint (j, "overflow", ds->overflow);
   double counts[USAGE_N_BINS];
   for (int b = 0; b < USAGE_N_BINS; b++)
     counts[b] = (double) ds->counts[b];
@@ -453,14 +451,14 @@ json_dir (NfsubJsonWriter *j, const char *name, const UsageDirStats *ds, gboolea
   if (has_k)
     {
       json_doubles (j, "rse_median", ds->rse_median, USAGE_N_BINS, 4);
-      nfsub_json_kv_number (j, "unreliable_below", ds->unreliable_below);
-      nfsub_json_kv_uint (j, "users_unreliable", ds->users_unreliable);
+      nfsub_json_put_number (j, "unreliable_below", ds->unreliable_below);
+      nfsub_json_put_uint (j, "users_unreliable", ds->users_unreliable);
     }
   else
     {
       /* exact counters: reliable everywhere */
-      nfsub_json_kv_number (j, "unreliable_below", 0);
-      nfsub_json_kv_uint (j, "users_unreliable", 0);
+      nfsub_json_put_number (j, "unreliable_below", 0);
+      nfsub_json_put_uint (j, "users_unreliable", 0);
     }
   nfsub_json_end_object (j);
 }
@@ -469,45 +467,40 @@ static void
 json_service (NfsubJsonWriter *j, const ServiceResult *r, const UsageOptions *o)
 {
   const UsageWeek *w = &r->week;
-  nfsub_json_key (j, service_names[r->service]);
-  nfsub_json_begin_object (j);
-  nfsub_json_kv_string (j, "source", usage_source_name (r->source));
-  nfsub_json_kv_string (j, "access", access_names[r->sel.access]);
-  nfsub_json_kv_string (j, "class", class_names[r->sel.user_class]);
-  nfsub_json_kv_uint (j, "users", r->st.n_users);
-  nfsub_json_kv_uint (j, "users_in_store", w->users_in_store);
+  nfsub_json_begin_object (j, service_names[r->service]);
+  nfsub_json_put_string (j, "source", usage_source_name (r->source));
+  nfsub_json_put_string (j, "access", access_names[r->sel.access]);
+  nfsub_json_put_string (j, "class", class_names[r->sel.user_class]);
+  nfsub_json_put_uint (j, "users", r->st.n_users);
+  nfsub_json_put_uint (j, "users_in_store", w->users_in_store);
   if (r->st.n_users == 0)
-    nfsub_json_kv_string (j, "message", w->days_observed
-                                       ? "no users of this selection in the week"
-                                       : "no data stored for any day of the week");
-  nfsub_json_key (j, "users_by_days_seen");
-  nfsub_json_begin_array (j);
+    nfsub_json_put_string (j, "message", w->days_observed
+                                         ? "no users of this selection in the week"
+                                         : "no data stored for any day of the week");
+  nfsub_json_begin_array (j, "users_by_days_seen");
   for (int d = 0; d <= USAGE_WEEK_DAYS; d++)
-    nfsub_json_uint_value (j, w->users_by_days[d]);
+    nfsub_json_put_uint (j, NULL, w->users_by_days[d]);
   nfsub_json_end_array (j);
-  nfsub_json_key (j, "bins");
-  nfsub_json_begin_object (j);
-  nfsub_json_kv_number (j, "first_log10", USAGE_LOG10_MIN);
-  nfsub_json_kv_number (j, "step_log10", USAGE_LOG10_STEP);
-  nfsub_json_kv_uint (j, "count", USAGE_N_BINS);
-  nfsub_json_kv_string (j, "centred", "bin i covers first + i*step +- step/2");
+  nfsub_json_begin_object (j, "bins");
+  nfsub_json_put_number (j, "first_log10", USAGE_LOG10_MIN);
+  nfsub_json_put_number (j, "step_log10", USAGE_LOG10_STEP);
+  nfsub_json_put_uint (j, "count", USAGE_N_BINS);
+  nfsub_json_put_string (j, "centred", "bin i covers first + i*step +- step/2");
   nfsub_json_end_object (j);
   if (r->st.n_users)
     {
       json_dir (j, "in", &r->st.in, r->has_k);
       json_dir (j, "out", &r->st.out, r->has_k);
-      nfsub_json_key (j, "client");
-      nfsub_json_begin_object (j);
-      nfsub_json_kv_number (j, "cut", r->st.client_cut);
-      nfsub_json_kv_uint (j, "users", r->st.client_users);
-      nfsub_json_kv_number (j, "user_share", r->st.client_user_share);
-      nfsub_json_kv_number (j, "in_share", r->st.client_in_share);
-      nfsub_json_kv_number (j, "out_share", r->st.client_out_share);
+      nfsub_json_begin_object (j, "client");
+      nfsub_json_put_number (j, "cut", r->st.client_cut);
+      nfsub_json_put_uint (j, "users", r->st.client_users);
+      nfsub_json_put_number (j, "user_share", r->st.client_user_share);
+      nfsub_json_put_number (j, "in_share", r->st.client_in_share);
+      nfsub_json_put_number (j, "out_share", r->st.client_out_share);
       nfsub_json_end_object (j);
-      nfsub_json_key (j, "sample");
-      nfsub_json_begin_object (j);
-      nfsub_json_kv_uint (j, "seed", (guint64) o->seed);
-      nfsub_json_kv_uint (j, "size", r->sample->len);
+      nfsub_json_begin_object (j, "sample");
+      nfsub_json_put_uint (j, "seed", (guint64) o->seed);
+      nfsub_json_put_uint (j, "size", r->sample->len);
       g_autofree double *sin = g_new (double, r->sample->len + 1);
       g_autofree double *sout = g_new (double, r->sample->len + 1);
       for (guint i = 0; i < r->sample->len; i++)
@@ -520,36 +513,33 @@ json_service (NfsubJsonWriter *j, const ServiceResult *r, const UsageOptions *o)
       json_doubles (j, "out", sout, r->sample->len, 10);
       nfsub_json_end_object (j);
     }
-  nfsub_json_key (j, "years");
-  nfsub_json_begin_array (j);
+  nfsub_json_begin_array (j, "years");
   for (guint i = 0; r->years && i < r->years->len; i++)
     {
       const YearRow *y = r->years->pdata[i];
       const YearRow *prev = year_row (r, y->year - 1);
       g_autofree char *ys = usage_julian_to_string (y->start);
-      nfsub_json_begin_object (j);
-      nfsub_json_kv_uint (j, "year", (guint64) y->year);
-      nfsub_json_kv_string (j, "week", ys);
-      nfsub_json_kv_uint (j, "days_observed", y->days_observed);
-      nfsub_json_kv_uint (j, "users", y->users);
+      nfsub_json_begin_object (j, NULL);
+      nfsub_json_put_uint (j, "year", (guint64) y->year);
+      nfsub_json_put_string (j, "week", ys);
+      nfsub_json_put_uint (j, "days_observed", y->days_observed);
+      nfsub_json_put_uint (j, "users", y->users);
       for (int d = 0; d < 2; d++)
         {
-          nfsub_json_key (j, d ? "out" : "in");
-          nfsub_json_begin_object (j);
-          nfsub_json_kv_number (j, "mean", y->mean[d]);
-          nfsub_json_kv_number (j, "median", y->median[d]);
-          nfsub_json_kv_number (j, "mode", y->mode[d]);
-          nfsub_json_key (j, "yoy");
+          nfsub_json_begin_object (j, d ? "out" : "in");
+          nfsub_json_put_number (j, "mean", y->mean[d]);
+          nfsub_json_put_number (j, "median", y->median[d]);
+          nfsub_json_put_number (j, "mode", y->mode[d]);
           if (prev)
             {
-              nfsub_json_begin_object (j);
-              nfsub_json_kv_number (j, "mean", growth (y->mean[d], prev->mean[d]));
-              nfsub_json_kv_number (j, "median", growth (y->median[d], prev->median[d]));
-              nfsub_json_kv_number (j, "mode", growth (y->mode[d], prev->mode[d]));
+              nfsub_json_begin_object (j, "yoy");
+              nfsub_json_put_number (j, "mean", growth (y->mean[d], prev->mean[d]));
+              nfsub_json_put_number (j, "median", growth (y->median[d], prev->median[d]));
+              nfsub_json_put_number (j, "mode", growth (y->mode[d], prev->mode[d]));
               nfsub_json_end_object (j);
             }
           else
-            nfsub_json_null_value (j);
+            nfsub_json_put_null (j, "yoy");
           nfsub_json_end_object (j);
         }
       nfsub_json_end_object (j);
@@ -564,43 +554,40 @@ json_document (ServiceResult *results, guint n, const UsageOptions *o,
 {
   NfsubJsonWriter j;
   usage_json_begin (&j);
-  nfsub_json_begin_object (&j);
-  nfsub_json_kv_string (&j, "schema", SCHEMA);
+  nfsub_json_begin_object (&j, NULL);
+  nfsub_json_put_string (&j, "schema", SCHEMA);
   const UsageWeek *w = &results[0].week;
   g_autofree char *start = usage_julian_to_string (w->start);
-  nfsub_json_kv_string (&j, "week", start);
-  nfsub_json_kv_string (&j, "timezone",
-                   g_time_zone_get_identifier (nfsub_host_timezone (host)));
-  nfsub_json_kv_string (&j, "units", "bytes/day; shares are fractions 0..1");
-  nfsub_json_kv_string (&j, "missing_days_policy",
-                   policy == USAGE_MISSING_ZERO ? "zero" : "scale");
-  nfsub_json_key (&j, "smoothing");
-  nfsub_json_begin_object (&j);
-  nfsub_json_kv_string (&j, "kernel", "gaussian");
-  nfsub_json_kv_number (&j, "sigma_log10", USAGE_SMOOTH_SIGMA_BINS * USAGE_LOG10_STEP);
-  nfsub_json_kv_number (&j, "truncate_sigmas", 4);
+  nfsub_json_put_string (&j, "week", start);
+  nfsub_json_put_string (&j, "timezone",
+                         g_time_zone_get_identifier (nfsub_host_timezone (host)));
+  nfsub_json_put_string (&j, "units", "bytes/day; shares are fractions 0..1");
+  nfsub_json_put_string (&j, "missing_days_policy",
+                         policy == USAGE_MISSING_ZERO ? "zero" : "scale");
+  nfsub_json_begin_object (&j, "smoothing");
+  nfsub_json_put_string (&j, "kernel", "gaussian");
+  nfsub_json_put_number (&j, "sigma_log10", USAGE_SMOOTH_SIGMA_BINS * USAGE_LOG10_STEP);
+  nfsub_json_put_number (&j, "truncate_sigmas", 4);
   nfsub_json_end_object (&j);
-  nfsub_json_kv_number (&j, "rse_threshold", o->rse_max);
-  nfsub_json_key (&j, "services");
-  nfsub_json_begin_object (&j);
+  nfsub_json_put_number (&j, "rse_threshold", o->rse_max);
+  nfsub_json_begin_object (&j, "services");
   for (guint i = 0; i < n; i++)
     {
       /* per service: its own store's days */
       json_service (&j, &results[i], o);
     }
   nfsub_json_end_object (&j);
-  nfsub_json_key (&j, "days");
-  nfsub_json_begin_array (&j);
+  nfsub_json_begin_array (&j, "days");
   for (guint i = 0; i < n; i++)
     for (int d = 0; d < USAGE_WEEK_DAYS; d++)
       {
         const UsageWeek *rw = &results[i].week;
         g_autofree char *ds = usage_julian_to_string (rw->start + d);
-        nfsub_json_begin_object (&j);
-        nfsub_json_kv_string (&j, "service", service_names[results[i].service]);
-        nfsub_json_kv_string (&j, "date", ds);
-        nfsub_json_kv_bool (&j, "present", rw->present[d]);
-        nfsub_json_kv_uint (&j, "inputs", rw->inputs[d]);
+        nfsub_json_begin_object (&j, NULL);
+        nfsub_json_put_string (&j, "service", service_names[results[i].service]);
+        nfsub_json_put_string (&j, "date", ds);
+        nfsub_json_put_bool (&j, "present", rw->present[d]);
+        nfsub_json_put_uint (&j, "inputs", rw->inputs[d]);
         nfsub_json_end_object (&j);
       }
   nfsub_json_end_array (&j);
@@ -844,14 +831,14 @@ run_compare (NfsubHost *host, UsageStore *flows, UsageStore *radius,
   guint64 joint = errs[0]->len ? errs[0]->len : errs[1]->len;
   NfsubJsonWriter j;
   usage_json_begin (&j);
-  nfsub_json_begin_object (&j);
-  nfsub_json_kv_string (&j, "schema", "nfsub-usage-compare/1");
+  nfsub_json_begin_object (&j, NULL);
+  nfsub_json_put_string (&j, "schema", "nfsub-usage-compare/1");
   g_autofree char *ws = usage_julian_to_string (start);
-  nfsub_json_kv_string (&j, "week", ws);
-  nfsub_json_kv_string (&j, "service", sel->service ? service_names[sel->service] : "any");
-  nfsub_json_kv_uint (&j, "users_both", joint);
-  nfsub_json_kv_uint (&j, "users_only_flows", only_flows);
-  nfsub_json_kv_uint (&j, "users_only_radius", only_radius);
+  nfsub_json_put_string (&j, "week", ws);
+  nfsub_json_put_string (&j, "service", sel->service ? service_names[sel->service] : "any");
+  nfsub_json_put_uint (&j, "users_both", joint);
+  nfsub_json_put_uint (&j, "users_only_flows", only_flows);
+  nfsub_json_put_uint (&j, "users_only_radius", only_radius);
   GString *text = g_string_new (NULL);
   g_string_append_printf (text, "compare sources, week %s (%s): users in both %"
                           G_GUINT64_FORMAT ", only in flows %" G_GUINT64_FORMAT
@@ -877,35 +864,32 @@ run_compare (NfsubHost *host, UsageStore *flows, UsageStore *radius,
       if (absv->len > 1)
         qsort (absv->data, absv->len, sizeof (double), cmp_double);
       double agg = tot[1][d] > 0 ? tot[0][d] / tot[1][d] - 1 : NAN;
-      nfsub_json_key (&j, dn);
-      nfsub_json_begin_object (&j);
-      nfsub_json_kv_number (&j, "flows_total", tot[0][d]);
-      nfsub_json_kv_number (&j, "radius_total", tot[1][d]);
-      nfsub_json_kv_number (&j, "aggregate_rel_error", agg);
-      nfsub_json_kv_number (&j, "mean_rel_error", mean);
-      nfsub_json_kv_number (&j, "median_rel_error",
-                       quantile_sorted ((double *) errs[d]->data, errs[d]->len, 0.5));
-      nfsub_json_kv_number (&j, "median_abs_rel_error",
-                       quantile_sorted ((double *) absv->data, absv->len, 0.5));
-      nfsub_json_kv_number (&j, "p90_abs_rel_error",
-                       quantile_sorted ((double *) absv->data, absv->len, 0.9));
-      nfsub_json_key (&j, "by_sampled_packets");
-      nfsub_json_begin_array (&j);
+      nfsub_json_begin_object (&j, dn);
+      nfsub_json_put_number (&j, "flows_total", tot[0][d]);
+      nfsub_json_put_number (&j, "radius_total", tot[1][d]);
+      nfsub_json_put_number (&j, "aggregate_rel_error", agg);
+      nfsub_json_put_number (&j, "mean_rel_error", mean);
+      nfsub_json_put_number (&j, "median_rel_error",
+                             quantile_sorted ((double *) errs[d]->data, errs[d]->len, 0.5));
+      nfsub_json_put_number (&j, "median_abs_rel_error",
+                             quantile_sorted ((double *) absv->data, absv->len, 0.5));
+      nfsub_json_put_number (&j, "p90_abs_rel_error",
+                             quantile_sorted ((double *) absv->data, absv->len, 0.9));
+      nfsub_json_begin_array (&j, "by_sampled_packets");
       for (int b = 0; b < 6; b++)
         {
           KBucket *kb = &buckets[d][b];
-          nfsub_json_begin_object (&j);
-          nfsub_json_kv_uint (&j, "from", kb->lo);
-          nfsub_json_key (&j, "below");
+          nfsub_json_begin_object (&j, NULL);
+          nfsub_json_put_uint (&j, "from", kb->lo);
           if (b == 5)
-            nfsub_json_null_value (&j);
+            nfsub_json_put_null (&j, "below");
           else
-            nfsub_json_uint_value (&j, kb->hi);
-          nfsub_json_kv_uint (&j, "users", kb->users);
-          nfsub_json_kv_number (&j, "rms_rel_error",
-                           kb->users ? sqrt (kb->sum_sq_err / kb->users) : NAN);
-          nfsub_json_kv_number (&j, "predicted_rse",
-                           kb->users && b ? sqrt (kb->sum_pred_sq / kb->users) : NAN);
+            nfsub_json_put_uint (&j, "below", kb->hi);
+          nfsub_json_put_uint (&j, "users", kb->users);
+          nfsub_json_put_number (&j, "rms_rel_error",
+                                 kb->users ? sqrt (kb->sum_sq_err / kb->users) : NAN);
+          nfsub_json_put_number (&j, "predicted_rse",
+                                 kb->users && b ? sqrt (kb->sum_pred_sq / kb->users) : NAN);
           nfsub_json_end_object (&j);
         }
       nfsub_json_end_array (&j);

@@ -615,49 +615,38 @@ writer_on_one_line (const NfsubJsonWriter *w)
   return w->line_from > 0 && w->depth >= w->line_from;
 }
 
+/* Before any value: the separator, then its member name if it has one. */
 static void
-writer_separate (NfsubJsonWriter *w)
+writer_member (NfsubJsonWriter *w, const char *key)
 {
   if (writer_on_one_line (w))
     {
       if (w->need_comma)
         g_string_append (w->out, ", ");
-      return;
     }
-  if (w->need_comma)
-    g_string_append_c (w->out, ',');
-  if (w->depth > 0)
-    {
-      g_string_append_c (w->out, '\n');
-      for (guint i = 0; i < w->depth; i++)
-        g_string_append (w->out, "  ");
-    }
-}
-
-/* Before any value: separator unless it follows its key. */
-static void
-writer_value_prefix (NfsubJsonWriter *w)
-{
-  if (w->after_key)
-    w->after_key = FALSE;
   else
-    writer_separate (w);
-}
-
-void
-nfsub_json_key (NfsubJsonWriter *w, const char *key)
-{
-  writer_separate (w);
-  nfsub_json_append_escaped (w->out, key);
-  g_string_append (w->out, ": ");
-  w->after_key = TRUE;
-  w->need_comma = FALSE;
+    {
+      if (w->need_comma)
+        g_string_append_c (w->out, ',');
+      if (w->depth > 0)
+        {
+          g_string_append_c (w->out, '\n');
+          for (guint i = 0; i < w->depth; i++)
+            g_string_append (w->out, "  ");
+        }
+    }
+  if (key)
+    {
+      nfsub_json_append_escaped (w->out, key);
+      g_string_append (w->out, ": ");
+    }
+  w->need_comma = TRUE;
 }
 
 static void
-writer_begin (NfsubJsonWriter *w, char c, gboolean one_line)
+writer_begin (NfsubJsonWriter *w, const char *key, char c, gboolean one_line)
 {
-  writer_value_prefix (w);
+  writer_member (w, key);
   g_string_append_c (w->out, c);
   w->depth++;
   w->need_comma = FALSE;
@@ -687,39 +676,55 @@ writer_end (NfsubJsonWriter *w, char c)
     g_string_append_c (w->out, '\n');
 }
 
-void nfsub_json_begin_object (NfsubJsonWriter *w) { writer_begin (w, '{', FALSE); }
+void
+nfsub_json_begin_object (NfsubJsonWriter *w, const char *key)
+{
+  writer_begin (w, key, '{', FALSE);
+}
+
+void
+nfsub_json_begin_array (NfsubJsonWriter *w, const char *key)
+{
+  writer_begin (w, key, '[', FALSE);
+}
+
+void
+nfsub_json_begin_array_line (NfsubJsonWriter *w, const char *key)
+{
+  writer_begin (w, key, '[', TRUE);
+}
+
 void nfsub_json_end_object (NfsubJsonWriter *w) { writer_end (w, '}'); }
-void nfsub_json_begin_array (NfsubJsonWriter *w) { writer_begin (w, '[', FALSE); }
-void nfsub_json_begin_array_line (NfsubJsonWriter *w) { writer_begin (w, '[', TRUE); }
 void nfsub_json_end_array (NfsubJsonWriter *w) { writer_end (w, ']'); }
 
 void
-nfsub_json_string_value (NfsubJsonWriter *w, const char *s)
+nfsub_json_put_string (NfsubJsonWriter *w, const char *key, const char *s)
 {
-  writer_value_prefix (w);
+  writer_member (w, key);
   if (s)
     nfsub_json_append_escaped (w->out, s);
   else
     g_string_append (w->out, "null");
-  w->need_comma = TRUE;
 }
 
 /* 2^53: every integer up to here is a double of its own */
 #define EXACT_INTEGER_MAX 9007199254740992.0
 
-static void
-append_number (GString *out, double v, int digits)
+void
+nfsub_json_put_number_digits (NfsubJsonWriter *w, const char *key, double v,
+                              int digits)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
   char format[8];
+  writer_member (w, key);
   if (!isfinite (v))
-    g_string_append (out, "null");
+    g_string_append (w->out, "null");
   else if (v == floor (v) && fabs (v) <= EXACT_INTEGER_MAX)
-    g_string_append_printf (out, "%.0f", v + 0.0);  /* + 0.0: no "-0" */
+    g_string_append_printf (w->out, "%.0f", v + 0.0);  /* + 0.0: no "-0" */
   else if (digits > 0)
     {
       g_snprintf (format, sizeof format, "%%.%dg", MIN (digits, 17));
-      g_string_append (out, g_ascii_formatd (buf, sizeof buf, format, v));
+      g_string_append (w->out, g_ascii_formatd (buf, sizeof buf, format, v));
     }
   else
     {
@@ -731,149 +736,69 @@ append_number (GString *out, double v, int digits)
           if (d == 17 || g_ascii_strtod (buf, NULL) == v)
             break;
         }
-      g_string_append (out, buf);
+      g_string_append (w->out, buf);
     }
 }
 
 void
-nfsub_json_number_digits (NfsubJsonWriter *w, double v, int digits)
+nfsub_json_put_number (NfsubJsonWriter *w, const char *key, double v)
 {
-  writer_value_prefix (w);
-  append_number (w->out, v, digits);
-  w->need_comma = TRUE;
+  nfsub_json_put_number_digits (w, key, v, w->digits);
 }
 
 void
-nfsub_json_number_value (NfsubJsonWriter *w, double v)
+nfsub_json_put_int (NfsubJsonWriter *w, const char *key, gint64 v)
 {
-  nfsub_json_number_digits (w, v, w->digits);
-}
-
-void
-nfsub_json_int_value (NfsubJsonWriter *w, gint64 v)
-{
-  writer_value_prefix (w);
+  writer_member (w, key);
   g_string_append_printf (w->out, "%" G_GINT64_FORMAT, v);
-  w->need_comma = TRUE;
 }
 
 void
-nfsub_json_uint_value (NfsubJsonWriter *w, guint64 v)
+nfsub_json_put_uint (NfsubJsonWriter *w, const char *key, guint64 v)
 {
-  writer_value_prefix (w);
+  writer_member (w, key);
   g_string_append_printf (w->out, "%" G_GUINT64_FORMAT, v);
-  w->need_comma = TRUE;
 }
 
 void
-nfsub_json_bool_value (NfsubJsonWriter *w, gboolean v)
+nfsub_json_put_bool (NfsubJsonWriter *w, const char *key, gboolean v)
 {
-  writer_value_prefix (w);
+  writer_member (w, key);
   g_string_append (w->out, v ? "true" : "false");
-  w->need_comma = TRUE;
 }
 
 void
-nfsub_json_null_value (NfsubJsonWriter *w)
+nfsub_json_put_null (NfsubJsonWriter *w, const char *key)
 {
-  writer_value_prefix (w);
+  writer_member (w, key);
   g_string_append (w->out, "null");
-  w->need_comma = TRUE;
 }
 
 void
-nfsub_json_node_value (NfsubJsonWriter *w, const NfsubJson *node)
+nfsub_json_put_node (NfsubJsonWriter *w, const char *key, const NfsubJson *node)
 {
   switch (nfsub_json_type (node))
     {
-    case NFSUB_JSON_NULL: nfsub_json_null_value (w); break;
-    case NFSUB_JSON_BOOL: nfsub_json_bool_value (w, node->boolean); break;
+    case NFSUB_JSON_NULL: nfsub_json_put_null (w, key); break;
+    case NFSUB_JSON_BOOL: nfsub_json_put_bool (w, key, node->boolean); break;
     case NFSUB_JSON_NUMBER:
       if (node->exact)
-        nfsub_json_int_value (w, node->integer);
+        nfsub_json_put_int (w, key, node->integer);
       else
-        nfsub_json_number_value (w, node->number);
+        nfsub_json_put_number (w, key, node->number);
       break;
-    case NFSUB_JSON_STRING: nfsub_json_string_value (w, node->string); break;
+    case NFSUB_JSON_STRING: nfsub_json_put_string (w, key, node->string); break;
     case NFSUB_JSON_ARRAY:
-      nfsub_json_begin_array (w);
+      nfsub_json_begin_array (w, key);
       for (guint i = 0; i < node->items->len; i++)
-        nfsub_json_node_value (w, node->items->pdata[i]);
+        nfsub_json_put_node (w, NULL, node->items->pdata[i]);
       nfsub_json_end_array (w);
       break;
     case NFSUB_JSON_OBJECT:
-      nfsub_json_begin_object (w);
+      nfsub_json_begin_object (w, key);
       for (guint i = 0; i < node->items->len; i++)
-        {
-          nfsub_json_key (w, node->keys->pdata[i]);
-          nfsub_json_node_value (w, node->items->pdata[i]);
-        }
+        nfsub_json_put_node (w, node->keys->pdata[i], node->items->pdata[i]);
       nfsub_json_end_object (w);
       break;
     }
-}
-
-/* ---- member shorthands ---- */
-
-static void
-writer_maybe_key (NfsubJsonWriter *w, const char *key)
-{
-  if (key)
-    nfsub_json_key (w, key);
-}
-
-void
-nfsub_json_kv_object (NfsubJsonWriter *w, const char *key)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_begin_object (w);
-}
-
-void
-nfsub_json_kv_array (NfsubJsonWriter *w, const char *key)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_begin_array (w);
-}
-
-void
-nfsub_json_kv_string (NfsubJsonWriter *w, const char *key, const char *s)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_string_value (w, s);
-}
-
-void
-nfsub_json_kv_number (NfsubJsonWriter *w, const char *key, double v)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_number_value (w, v);
-}
-
-void
-nfsub_json_kv_int (NfsubJsonWriter *w, const char *key, gint64 v)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_int_value (w, v);
-}
-
-void
-nfsub_json_kv_uint (NfsubJsonWriter *w, const char *key, guint64 v)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_uint_value (w, v);
-}
-
-void
-nfsub_json_kv_bool (NfsubJsonWriter *w, const char *key, gboolean v)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_bool_value (w, v);
-}
-
-void
-nfsub_json_kv_null (NfsubJsonWriter *w, const char *key)
-{
-  writer_maybe_key (w, key);
-  nfsub_json_null_value (w);
 }

@@ -77,8 +77,7 @@ typedef struct {
   GString *out;
   guint depth;
   gboolean need_comma;
-  gboolean after_key;
-  /* significant digits of nfsub_json_number_value; 0 (the default): the
+  /* significant digits of nfsub_json_put_number; 0 (the default): the
    * fewest that read back as the same double */
   int digits;
   /* containers opened at this depth or deeper are written on one line
@@ -90,34 +89,28 @@ typedef struct {
 /* out: where the text goes (the caller owns it).  Each top-level value
  * ends with a newline. */
 void nfsub_json_writer_init (NfsubJsonWriter *w, GString *out);
-void nfsub_json_begin_object (NfsubJsonWriter *w);
-void nfsub_json_end_object (NfsubJsonWriter *w);
-void nfsub_json_begin_array (NfsubJsonWriter *w);
-/* An array written on one line, whatever it holds (long number lists). */
-void nfsub_json_begin_array_line (NfsubJsonWriter *w);
-void nfsub_json_end_array (NfsubJsonWriter *w);
-void nfsub_json_key (NfsubJsonWriter *w, const char *key);
-void nfsub_json_string_value (NfsubJsonWriter *w, const char *s); /* NULL -> null */
-/* Non-finite numbers are written as null: JSON has no NaN. */
-void nfsub_json_number_value (NfsubJsonWriter *w, double v);
-void nfsub_json_number_digits (NfsubJsonWriter *w, double v, int digits);
-void nfsub_json_int_value (NfsubJsonWriter *w, gint64 v);
-void nfsub_json_uint_value (NfsubJsonWriter *w, guint64 v);
-void nfsub_json_bool_value (NfsubJsonWriter *w, gboolean v);
-void nfsub_json_null_value (NfsubJsonWriter *w);
-/* Copies a parsed node (integer literals exactly). */
-void nfsub_json_node_value (NfsubJsonWriter *w, const NfsubJson *node);
 
-/* Member shorthands: key, then the value.  Inside an array pass key NULL
- * for the bare value. */
-void nfsub_json_kv_object (NfsubJsonWriter *w, const char *key); /* begins */
-void nfsub_json_kv_array (NfsubJsonWriter *w, const char *key);  /* begins */
-void nfsub_json_kv_string (NfsubJsonWriter *w, const char *key, const char *s);
-void nfsub_json_kv_number (NfsubJsonWriter *w, const char *key, double v);
-void nfsub_json_kv_int (NfsubJsonWriter *w, const char *key, gint64 v);
-void nfsub_json_kv_uint (NfsubJsonWriter *w, const char *key, guint64 v);
-void nfsub_json_kv_bool (NfsubJsonWriter *w, const char *key, gboolean v);
-void nfsub_json_kv_null (NfsubJsonWriter *w, const char *key);
+/* Every value is written under its member name: key inside an object,
+ * NULL inside an array and at the top. */
+void nfsub_json_begin_object (NfsubJsonWriter *w, const char *key);
+void nfsub_json_begin_array (NfsubJsonWriter *w, const char *key);
+/* An array written on one line, whatever it holds (long number lists). */
+void nfsub_json_begin_array_line (NfsubJsonWriter *w, const char *key);
+void nfsub_json_end_object (NfsubJsonWriter *w);
+void nfsub_json_end_array (NfsubJsonWriter *w);
+void nfsub_json_put_string (NfsubJsonWriter *w, const char *key,
+                            const char *s);  /* NULL -> null */
+/* Non-finite numbers are written as null: JSON has no NaN. */
+void nfsub_json_put_number (NfsubJsonWriter *w, const char *key, double v);
+void nfsub_json_put_number_digits (NfsubJsonWriter *w, const char *key,
+                                   double v, int digits);
+void nfsub_json_put_int (NfsubJsonWriter *w, const char *key, gint64 v);
+void nfsub_json_put_uint (NfsubJsonWriter *w, const char *key, guint64 v);
+void nfsub_json_put_bool (NfsubJsonWriter *w, const char *key, gboolean v);
+void nfsub_json_put_null (NfsubJsonWriter *w, const char *key);
+/* Copies a parsed node (integer literals exactly). */
+void nfsub_json_put_node (NfsubJsonWriter *w, const char *key,
+                          const NfsubJson *node);
 
 /* A JSON string literal (quotes included); '<' is escaped so the text is
  * safe inside an HTML <script>. */
