@@ -471,20 +471,28 @@ test_load (void)
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
 }
 
+static const struct {
+  const char *path;
+  GTestFunc func;
+} tests[] = {
+  { "/json/parse-values", test_parse_values },
+  { "/json/big-object", test_big_object },
+  { "/json/exact-integers", test_exact_integers },
+  { "/json/write-doubles", test_write_doubles },
+  { "/json/escapes", test_escapes },
+  { "/json/writer-layout", test_writer_layout },
+  { "/json/round-trip", test_round_trip },
+  { "/json/malformed", test_malformed },
+  { "/json/length-bounds", test_length_bounds },
+  { "/json/depth-limit", test_depth_limit },
+  { "/json/load", test_load },
+};
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/json/parse-values", test_parse_values);
-  g_test_add_func ("/json/big-object", test_big_object);
-  g_test_add_func ("/json/exact-integers", test_exact_integers);
-  g_test_add_func ("/json/write-doubles", test_write_doubles);
-  g_test_add_func ("/json/escapes", test_escapes);
-  g_test_add_func ("/json/writer-layout", test_writer_layout);
-  g_test_add_func ("/json/round-trip", test_round_trip);
-  g_test_add_func ("/json/malformed", test_malformed);
-  g_test_add_func ("/json/length-bounds", test_length_bounds);
-  g_test_add_func ("/json/depth-limit", test_depth_limit);
-  g_test_add_func ("/json/load", test_load);
+  for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
+    g_test_add_func (tests[i].path, tests[i].func);
   return g_test_run ();
 }
