@@ -27,6 +27,7 @@
 #include <glib/gstdio.h>
 
 #include "ports.h"
+#include "../../src/rrd/bins-hot.h"
 
 #define PLUGIN "ports"
 #define STATE_VERSION 2
@@ -548,14 +549,12 @@ ports_counter (PortCell *cell, guint slot, guint staging)
   return (guint64 *) ((guintptr) counts + slot * sizeof (guint64));
 }
 
-/* One flow: its bins item, and its ends staged in `staged` (returns how
- * many: none while `staging` is 0, when the week already holds this
- * file). */
-static inline guint
-ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
-            PortCell *cells, guint staging)
+/* One flow: its bins cells, and its ends staged in `staged` (returns how
+ * many: none while `staging` is 0, when no week takes the flow). */
+G_ALWAYS_INLINE static inline guint
+ports_flow (const NfsubFlow *f, guint64 bytes, guint32 *c0, guint32 *c1,
+            PortStaged *staged, PortCell *cells, guint staging)
 {
-  guint64 bytes = nfsub_flow_bytes (f);
   guint8 proto = f->proto;
   guint p = MIN (f->src_port, f->dst_port);
   guint tcp = proto == 6, udp = proto == 17;
@@ -572,12 +571,9 @@ ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
   guint t0 = pick (in | out, t, PORT_CELL_UNATTRIBUTED);
   guint dir0 = out & ~in;
   guint both = in & out;
-  it->first_ms = f->first_ms;
-  it->last_ms = f->last_ms;
-  it->bytes = bytes;
   /* PCELL_UNATTRIBUTED (cat) is PCELL (PORT_CELL_UNATTRIBUTED, 0, cat) */
-  it->cell[0] = PCELL (t0, dir0, cat);
-  it->cell[1] = NFSUB_BINS_NO_CELL;
+  *c0 = PCELL (t0, dir0, cat);
+  *c1 = NFSUB_BINS_NO_CELL;
   guint64 *counter = ports_counter (&cells[t0], slot, staging);
   staged[0].counter = counter;
   staged[0].bytes = bytes;
@@ -585,7 +581,7 @@ ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
   if (G_UNLIKELY (both))
     {
       guint t_dst = nfsub_tag_index (&f->dst_tag);
-      it->cell[1] = PCELL (t_dst, 1, cat);
+      *c1 = PCELL (t_dst, 1, cat);
       staged[1].counter = ports_counter (&cells[t_dst], slot, staging);
       staged[1].bytes = bytes;
     }
@@ -594,48 +590,85 @@ ports_flow (const NfsubFlow *f, NfsubBinsItem *it, PortStaged *staged,
   return (1 + both) & -staging;
 }
 
-/* Flows per nfsub_bins_add_items call: the items stay in L1. */
+/* Flows held back for one nfsub_bins_add_items call: they stay in L1. */
 #define ITEMS_CHUNK 256
 
-static gboolean
-ports_process (gpointer data, NfsubBatch *batch, GError **error)
+/* Each flow goes straight into its open bin (bins-hot.h) or, the few
+ * that do not lie inside one, to nfsub_bins_add_items; its ends are
+ * staged for the week's port counters.  `selected` is NULL or not for the
+ * whole loop (inlined twice). */
+G_ALWAYS_INLINE static inline void
+ports_flows (PortsPlugin *self, const NfsubFlow *flows,
+             const guint32 *selected, guint n)
 {
-  PortsPlugin *self = data;
-  const NfsubFlow *flows = batch->flows;
-  const guint32 *selected = batch->selected;
-  guint n = nfsub_batch_size (batch);
+  NfsubBins *bins = self->bins;
   NfsubBinsItem items[ITEMS_CHUNK];
+  guint n_items = 0;
   /* place holders while no week takes the flows (nothing is staged) */
   static PortCell no_cells[PORT_CELLS];
+  NfsubBinsHot window;
+  nfsub_bins_hot_begin (bins, &window);
+  /* a copy whose address is never taken: kept in registers, not reloaded
+   * after every add through its rows */
+  NfsubBinsHot hot = window;
   for (guint at = 0; at < n; at += ITEMS_CHUNK)
     {
       guint m = MIN (ITEMS_CHUNK, n - at);
       if (self->n_staged + 2 * m > PORT_STAGE_MAX)
         ports_fold (self);
-      /* in locals: the stores through items and staged could alias self */
+      /* in locals: the stores through staged could alias self */
       PortStaged *staged = self->staged;
       guint n_staged = self->n_staged;
       guint64 wk_start = self->wk_start_ms, wk_end = self->wk_end_ms;
       PortCell *cells = self->wk ? self->wk->cells : no_cells;
       guint staging = self->wk != NULL;
-      for (guint i = 0; i < m; i++)
+      for (guint i = at; i < at + m; i++)
         {
-          const NfsubFlow *f = selected ? &flows[selected[at + i]]
-                                        : &flows[at + i];
-          if (G_UNLIKELY (f->first_ms < wk_start || f->first_ms >= wk_end))
+          const NfsubFlow *f = selected ? &flows[selected[i]] : &flows[i];
+          guint64 first = f->first_ms, last = f->last_ms;
+          if (G_UNLIKELY (first < wk_start || first >= wk_end))
             {
-              ports_switch_week (self, f->first_ms);
+              ports_switch_week (self, first);
               wk_start = self->wk_start_ms;
               wk_end = self->wk_end_ms;
               cells = self->wk ? self->wk->cells : no_cells;
               staging = self->wk != NULL;
             }
-          n_staged += ports_flow (f, &items[i], staged + n_staged, cells,
-                                  staging);
+          guint64 bytes = nfsub_flow_bytes (f);
+          guint32 c0, c1;
+          n_staged += ports_flow (f, bytes, &c0, &c1, staged + n_staged,
+                                  cells, staging);
+          if (G_LIKELY (nfsub_bins_hot_add (&hot, first, last, bytes, c0,
+                                            c1)))
+            continue;
+          items[n_items++] = (NfsubBinsItem) { first, last, bytes,
+                                               { c0, c1 } };
+          if (G_UNLIKELY (n_items == ITEMS_CHUNK
+                          || MAX (first, last) >= hot.force_ms))
+            {
+              window = hot;
+              nfsub_bins_hot_end (bins, &window);
+              nfsub_bins_add_items (bins, items, n_items);
+              n_items = 0;
+              nfsub_bins_hot_begin (bins, &window);
+              hot = window;
+            }
         }
       self->n_staged = n_staged;
-      nfsub_bins_add_items (self->bins, items, m);
     }
+  window = hot;
+  nfsub_bins_hot_end (bins, &window);
+  nfsub_bins_add_items (bins, items, n_items);
+}
+
+static gboolean
+ports_process (gpointer data, NfsubBatch *batch, GError **error)
+{
+  PortsPlugin *self = data;
+  if (batch->selected)
+    ports_flows (self, batch->flows, batch->selected, batch->n_selected);
+  else
+    ports_flows (self, batch->flows, NULL, batch->n_flows);
   if (self->n_staged)
     ports_fold (self);
   categories_account (self->categories, self->bins, batch);

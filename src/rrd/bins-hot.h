@@ -1,0 +1,87 @@
+/* NfsubBinsHot: a plugin's own per-flow loop adding straight into the open
+ * bins of an NfsubBins (in-tree plugins only: not installed).
+ *
+ * nfsub_bins_add_items makes a plugin write every flow as an item and the
+ * bins read it back: two passes and a 32-byte round trip per flow.  Most
+ * flows of a batch lie inside one 5-minute bin among a few open ones, so
+ * the plugin's loop adds those itself (nfsub_bins_hot_add: a division by a
+ * constant, two compares, an add) and hands only the others to
+ * nfsub_bins_add_items.
+ *
+ * Why the result is exactly that of nfsub_bins_add_items on every flow in
+ * order: the window holds only open bins (at or after the oldest, inside
+ * the ring, before the future limit), so a flow inside one of its bins
+ * goes to that bin whatever came before; the other flows add to bins, late
+ * counters or future bytes, all sums, except a flow that reaches so far
+ * ahead that open bins must close first (nfsub_bins_add_items'
+ * MAX_OPEN_BINS).  For such a flow (`hot.force_ms`) the plugin folds the
+ * window and adds the flows it holds back before it, in order.
+ *
+ *   NfsubBinsHot hot;
+ *   nfsub_bins_hot_begin (bins, &hot);
+ *   for each flow:
+ *     if (!nfsub_bins_hot_add (&hot, first, last, bytes, c0, c1))
+ *       { items[n++] = the flow;
+ *         if (n == CHUNK || MAX (first, last) >= hot.force_ms)
+ *           { nfsub_bins_hot_end (bins, &hot);
+ *             nfsub_bins_add_items (bins, items, n); n = 0;
+ *             nfsub_bins_hot_begin (bins, &hot); } }
+ *   nfsub_bins_hot_end (bins, &hot); nfsub_bins_add_items (bins, items, n);
+ *
+ * Nothing else may touch the bins between begin and end.
+ */
+#ifndef NFSUB_RRD_BINS_HOT_H
+#define NFSUB_RRD_BINS_HOT_H
+
+#include <nfsub/rrd.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint64 *rows;        /* the ring's rows (slot = bin & mask) */
+  guint8 *seen;         /* the ring's seen flags */
+  guint64 mask;
+  guint64 stride;
+  guint64 lo_bin;       /* the window: bins lo_bin .. lo_bin + n_bins - 1 */
+  guint64 n_bins;       /* 0: no window (every flow is an item) */
+  guint32 junk;         /* the junk counter (a cell past the last) */
+  /* a flow whose start or end is at or after this may close open bins:
+   * fold and add the held-back items first */
+  guint64 force_ms;
+  guint64 watermark_ms; /* the newest flow end added here */
+} NfsubBinsHot;
+
+/* Opens the window on the open bins (steps other than NFSUB_RRD_STEP: no
+ * window). */
+void nfsub_bins_hot_begin (NfsubBins *bins, NfsubBinsHot *hot);
+/* Counts the bins the window's flows made seen and moves the watermark. */
+void nfsub_bins_hot_end (NfsubBins *bins, NfsubBinsHot *hot);
+
+/* Adds a flow to cell c0 (a cell of the bins, never NFSUB_BINS_NO_CELL)
+ * and cell c1 (NFSUB_BINS_NO_CELL: none) of its bin if it lies inside one
+ * bin of the window (a record ending before it starts does not); else
+ * returns FALSE and adds nothing. */
+static inline gboolean
+nfsub_bins_hot_add (NfsubBinsHot *hot, guint64 first_ms, guint64 last_ms,
+                    guint64 bytes, guint32 c0, guint32 c1)
+{
+  const guint64 step_ms = NFSUB_RRD_STEP * 1000;
+  guint64 bin = first_ms / step_ms;
+  guint64 bin_end = bin * step_ms + step_ms;
+  /* [first, last) inside [first, bin_end); last < first wraps and fails */
+  if (G_UNLIKELY (bin - hot->lo_bin >= hot->n_bins
+                  || last_ms - first_ms > bin_end - first_ms))
+    return FALSE;
+  guint64 slot = bin & hot->mask;
+  guint64 *row = hot->rows + slot * hot->stride;
+  row[c0] += bytes;
+  if (G_UNLIKELY (c1 != NFSUB_BINS_NO_CELL))
+    row[MIN (c1, hot->junk)] += bytes;
+  hot->seen[slot] = 1;
+  hot->watermark_ms = MAX (hot->watermark_ms, last_ms);
+  return TRUE;
+}
+
+G_END_DECLS
+
+#endif
