@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -373,12 +372,7 @@ parse_container (Parser *ps, gboolean object, GError **error)
         }
       NfsubJson *v = parse_value (ps, error);
       if (!v)
-        {
-          /* keys and items stay parallel */
-          if (object)
-            g_ptr_array_set_size (node->keys, node->keys->len - 1);
-          return NULL;
-        }
+        return NULL;
       g_ptr_array_add (node->items, v);
       skip_space (ps);
       if (ps->p < ps->end && *ps->p == ',')
