@@ -1130,7 +1130,7 @@ readahead_worker (gpointer data)
   g_mutex_lock (&ra->lock);
   for (;;)
     {
-      ReadaheadSlot *s;
+      ReadaheadSlot *s = NULL; /* gcc -O1 cannot see the loop assigns it before any read */
       while (!ra->stop && !(s = oldest_located (ra)) && !ra->located_all)
         g_cond_wait (&ra->cond, &ra->lock);
       if (ra->stop || !s)
