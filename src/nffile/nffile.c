@@ -1130,7 +1130,8 @@ readahead_worker (gpointer data)
   g_mutex_lock (&ra->lock);
   for (;;)
     {
-      ReadaheadSlot *s = NULL; /* gcc -O1 cannot see the loop assigns it before any read */
+      /* NULL for gcc -O1, which cannot see the loop sets it before a read */
+      ReadaheadSlot *s = NULL;
       while (!ra->stop && !(s = oldest_located (ra)) && !ra->located_all)
         g_cond_wait (&ra->cond, &ra->lock);
       if (ra->stop || !s)
