@@ -170,7 +170,11 @@ usage_json (Env *e, const char *args)
   g_auto (GStrv) argv = NULL;
   int argc;
   g_assert_true (g_shell_parse_argv (line, &argc, &argv, NULL));
-  int rc = usage_command (e->host, argc, argv);
+  /* option parsing takes the options out of the vector it is given:
+   * hand it a copy so that argv still frees every string */
+  g_autofree char **options = g_memdup2 (argv,
+                                         sizeof *argv * (gsize) (argc + 1));
+  int rc = usage_command (e->host, argc, options);
   g_assert_cmpint (rc, ==, 0);
   g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
