@@ -90,7 +90,7 @@ typedef struct {
   gsize dir_used;
   HotDir *dir;
   HotEntry *entries;
-  guint32 *heads;         /* the newest binding, per entry */
+  guint32 *seconds;       /* per entry, the binding after the newest */
   gsize n_pages, cap_pages;
   /* the table last decided about and its size then: decided again when
    * the longest table changes or its keys have doubled */
@@ -542,11 +542,11 @@ hot_clear (HotIndex *h)
 {
   big_free (h->dir, sizeof (HotDir) << h->dir_bits);
   big_free (h->entries, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
-  big_free (h->heads, sizeof (guint32) * HOT_PAGE * h->cap_pages);
+  big_free (h->seconds, sizeof (guint32) * HOT_PAGE * h->cap_pages);
   h->pt = NULL;
   h->dir = NULL;
   h->entries = NULL;
-  h->heads = NULL;
+  h->seconds = NULL;
   h->dir_bits = 0;
   h->dir_used = h->n_pages = h->cap_pages = 0;
 }
@@ -601,7 +601,7 @@ hot_entry_index (HotIndex *h, guint64 pn)
       h->entries = big_realloc (h->entries,
                                 sizeof (HotEntry) * HOT_PAGE * h->cap_pages,
                                 sizeof (HotEntry) * HOT_PAGE * cap);
-      h->heads = big_realloc (h->heads,
+      h->seconds = big_realloc (h->seconds,
                               sizeof (guint32) * HOT_PAGE * h->cap_pages,
                               sizeof (guint32) * HOT_PAGE * cap);
       h->cap_pages = cap;
@@ -627,6 +627,16 @@ hot_entry_index (HotIndex *h, guint64 pn)
 static inline guint64
 key64_of (const PrefixTable *pt, const NfsubAddr *a);
 
+/* The entry of a key the index holds. */
+static gsize
+hot_index_of (const HotIndex *h, guint64 key)
+{
+  guint64 pn = hot_prefix_number (h, key);
+  gsize first = hot_dir_find (h->dir, h->dir_bits, pn >> HOT_PAGE_BITS);
+  g_assert (first != G_MAXSIZE);
+  return first + (gsize) (pn & (HOT_PAGE - 1));
+}
+
 /* A key of the mirrored table got a new newest binding. */
 static void
 hot_set (LeaseTable *t, HotIndex *h, guint64 key, guint32 head)
@@ -642,8 +652,8 @@ hot_set (LeaseTable *t, HotIndex *h, guint64 key, guint32 head)
     }
   const LeaseBinding *b = binding_get (t, head);
   h->entries[i] = (HotEntry) { b->start, b->end, pack_user (b),
-                               t->users[b->user].key_ref };
-  h->heads[i] = head;
+                               b->key_ref };
+  h->seconds[i] = b->next;
 }
 
 /* The table tagging should mirror for family f, NULL: none. */
@@ -692,7 +702,7 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
   SlotHead *h = prefix_table_slot (t, pt, &p->addr, TRUE, &index);
   const LeaseUser *u = &t->users[user];
   LeaseBinding b = { start, end, user, 0, u->service & 3, u->user_class & 3,
-                     u->access & 3, NO_TABLE, 0 };
+                     u->access & 3, NO_TABLE, 0, u->key_ref };
   BindingArray *arr = kind == LEASE_STATIC ? &t->stat : &t->dyn;
   guint32 id = binding_array_push (arr, &b);
   if (kind == LEASE_STATIC)
@@ -716,10 +726,17 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
   else
     {
       guint32 *link = &binding_get (t, h->head)->next;
+      gboolean second = TRUE;
       while (*link && binding_get (t, *link)->start > start)
-        link = &binding_get (t, *link)->next;
+        {
+          link = &binding_get (t, *link)->next;
+          second = FALSE;
+        }
       binding_get (t, id)->next = *link;
       *link = id;
+      HotIndex *hot = &t->hot[p->family == 4 ? 0 : 1];
+      if (second && hot->pt == pt)
+        hot->seconds[hot_index_of (hot, pt->s64[index].key)] = id;
     }
   filter_mark (t, p);
   return id;
@@ -738,14 +755,7 @@ lease_table_set_end (LeaseTable *t, guint32 id, guint32 end)
                           ->pdata[b->table];
       HotIndex *h = &t->hot[pt->family == 4 ? 0 : 1];
       if (h->pt == pt)
-        {
-          gsize first = hot_dir_find (h->dir, h->dir_bits,
-                                      hot_prefix_number (h, pt->s64[b->slot].key)
-                                        >> HOT_PAGE_BITS);
-          g_assert (first != G_MAXSIZE);
-          h->entries[first + (hot_prefix_number (h, pt->s64[b->slot].key)
-                              & (HOT_PAGE - 1))].end = end;
-        }
+        h->entries[hot_index_of (h, pt->s64[b->slot].key)].end = end;
     }
 }
 
@@ -889,6 +899,10 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
 #ifndef TAG_STRIDE
 #define TAG_STRIDE 16
 #endif
+/* strides issued ahead of the one being finished */
+#ifndef TAG_DEPTH
+#define TAG_DEPTH 1
+#endif
 #ifndef LOOKUP_PREFETCH
 #define LOOKUP_PREFETCH(p) __builtin_prefetch (p)
 #endif
@@ -914,7 +928,7 @@ typedef struct {
   gsize dir_mask[2];
   const HotDir *dir[2];
   const HotEntry *entries[2];
-  const guint32 *heads[2];
+  const guint32 *seconds[2];
   const Slot64 *slots[2];
   gsize slot_mask[2];
   guint64 key_mask[2]; /* IPv4: of the low half; IPv6: of the high */
@@ -949,7 +963,7 @@ lookup_tables_init (LeaseTable *t, LookupTables *lt)
           lt->dir_mask[f] = ((gsize) 1 << h->dir_bits) - 1;
           lt->dir[f] = h->dir;
           lt->entries[f] = h->entries;
-          lt->heads[f] = h->heads;
+          lt->seconds[f] = h->seconds;
           continue;
         }
       lt->fast[f] = TRUE;
@@ -1020,11 +1034,18 @@ emit_tag (const TagIO *io, gsize e, const char *key, guint32 packed_user)
   io->found[e >> 1] |= (guint8) (1u << (e & 1));
 }
 
+static inline const char *
+lt_key (const LookupTables *lt, guint32 key_ref)
+{
+  return lt->key_chunks[key_ref >> KEY_CHUNK_BITS]
+         + (key_ref & (KEY_CHUNK_MAX - 1));
+}
+
 static inline void
 emit_binding (const LookupTables *lt, const TagIO *io, gsize e, guint32 id)
 {
   const LeaseBinding *b = lt_binding (lt, id);
-  emit_tag (io, e, lt->users[b->user].key, pack_user (b));
+  emit_tag (io, e, lt_key (lt, b->key_ref), pack_user (b));
 }
 
 /* Chain walks (flows older than their key's newest binding, and every
@@ -1045,21 +1066,28 @@ chain_flush (LeaseTable *t, const LookupTables *lt, const TagIO *io,
 {
   guint32 found_e[CHAIN_QUEUE], found_id[CHAIN_QUEUE];
   guint32 slow_e[CHAIN_QUEUE];
-  guint n_found = 0, n_slow = 0, n = cq->n;
-  /* the heads of hot entries, read together (their loads overlap) */
-  guint64 heads = 0;
-  for (guint k = 0; k < n; k++)
-    heads += cq->id[k] ? 0 : *cq->head_at[k];
-  touch_done (heads);
-  for (guint k = 0; k < n; k++)
-    if (!cq->id[k])
-      {
-        cq->id[k] = *cq->head_at[k];
-        LOOKUP_PREFETCH (lt_binding (lt, cq->id[k]));
-      }
+  guint n_found = 0, n_slow = 0, n = 0;
+  /* the second bindings of hot entries, read together (their loads
+   * overlap); none: no binding of the key applies */
+  guint64 touched = 0;
+  for (guint k = 0; k < cq->n; k++)
+    touched += cq->id[k] ? 0 : *cq->head_at[k];
+  touch_done (touched);
+  for (guint k = 0; k < cq->n; k++)
+    {
+      guint32 id = cq->id[k] ? cq->id[k] : *cq->head_at[k];
+      if (!id)
+        {
+          slow_e[n_slow++] = cq->e[k];
+          continue;
+        }
+      LOOKUP_PREFETCH (lt_binding (lt, id));
+      cq->e[n] = cq->e[k];
+      cq->id[n++] = id;
+    }
   while (n)
     {
-      guint64 touched = 0;
+      touched = 0;
       for (guint k = 0; k < n; k++)
         touched += lt_binding (lt, cq->id[k])->start;
       touch_done (touched);
@@ -1073,7 +1101,6 @@ chain_flush (LeaseTable *t, const LookupTables *lt, const TagIO *io,
             {
               if (when < b->end)
                 {
-                  LOOKUP_PREFETCH (&lt->users[b->user]);
                   found_e[n_found] = e;
                   found_id[n_found++] = cq->id[k];
                 }
@@ -1093,11 +1120,6 @@ chain_flush (LeaseTable *t, const LookupTables *lt, const TagIO *io,
     }
   cq->n = 0;
 
-  /* their users' keys */
-  guint64 touched = 0;
-  for (guint k = 0; k < n_found; k++)
-    touched += lt->users[lt_binding (lt, found_id[k])->user].access;
-  touch_done (touched);
   for (guint k = 0; k < n_found; k++)
     emit_binding (lt, io, found_e[k], found_id[k]);
 
@@ -1134,8 +1156,7 @@ typedef struct {
   guint n_hot, n_hash, n_slow;
   guint32 when[TAG_STRIDE];
   guint8 cand[2 * TAG_STRIDE];     /* ends that passed the prefilter */
-  guint8 cand_fam[2 * TAG_STRIDE];
-  guint64 cand_key[2 * TAG_STRIDE]; /* key in the family's longest table */
+  const NfsubAddr *cand_addr[2 * TAG_STRIDE];
   guint8 hot_e[2 * TAG_STRIDE];
   guint8 hot_fam[2 * TAG_STRIDE];
   gsize hot_i[2 * TAG_STRIDE];     /* entry in the family's hot index */
@@ -1167,23 +1188,22 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
     {
       const NfsubFlow *fl = &flows[k];
       w->when[k] = lease_flow_time (fl);
-      for (guint side = 0; side < 2; side++)
-        {
-          const NfsubAddr *a = side ? &fl->dst : &fl->src;
-          guint64 hi = a->hi, lo = a->lo;
-          gsize bit = filter_index (hi, lo);
-          guint f = (hi | ((lo >> 32) ^ 0xffff)) != 0;
-          w->cand[nc] = (guint8) (2 * k + side);
-          w->cand_fam[nc] = (guint8) f;
-          w->cand_key[nc] = (f ? hi : lo) & lt->key_mask[f];
-          nc += (guint) (filter[bit >> 6] >> (bit & 63)) & 1;
-        }
+      gsize sbit = filter_index (fl->src.hi, fl->src.lo);
+      gsize dbit = filter_index (fl->dst.hi, fl->dst.lo);
+      w->cand[nc] = (guint8) (2 * k);
+      w->cand_addr[nc] = &fl->src;
+      nc += (guint) (filter[sbit >> 6] >> (sbit & 63)) & 1;
+      w->cand[nc] = (guint8) (2 * k + 1);
+      w->cand_addr[nc] = &fl->dst;
+      nc += (guint) (filter[dbit >> 6] >> (dbit & 63)) & 1;
     }
   w->n_hot = w->n_hash = w->n_slow = 0;
   for (guint c = 0; c < nc; c++)
     {
-      guint e = w->cand[c], f = w->cand_fam[c];
-      guint64 key = w->cand_key[c];
+      guint e = w->cand[c];
+      guint64 hi = w->cand_addr[c]->hi, lo = w->cand_addr[c]->lo;
+      guint f = (hi | ((lo >> 32) ^ 0xffff)) != 0;
+      guint64 key = (f ? hi : lo) & lt->key_mask[f];
       if (G_LIKELY (lt->hot[f]))
         {
           guint64 pn = key >> lt->hot_shift[f];
@@ -1241,16 +1261,13 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
         {
           /* an empty entry (no key) ends at 0: never applies */
           if (G_LIKELY (when < he->end))
-            emit_tag (io, e0 + e,
-                      lt->key_chunks[he->key_ref >> KEY_CHUNK_BITS]
-                        + (he->key_ref & (KEY_CHUNK_MAX - 1)),
-                      he->user);
+            emit_tag (io, e0 + e, lt_key (lt, he->key_ref), he->user);
           else if (lt->more[f])
             work_slow (w, e, 1);
         }
       else
         /* the flow is older than the newest binding */
-        chain_push (t, lt, io, cq, e0 + e, 0, &lt->heads[f][w->hot_i[k]]);
+        chain_push (t, lt, io, cq, e0 + e, 0, &lt->seconds[f][w->hot_i[k]]);
     }
 
   /* hash tables (families without a hot index): the key's slot, then
@@ -1307,22 +1324,30 @@ lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
   lookup_tables_init (t, &lt);
   tag_attr_word_init ();
   TagIO io = { flows, found };
-  TagWork work[2];
+  TagWork work[TAG_DEPTH + 1];
   ChainQueue chains;
   chains.n = 0;
-  if (n)
-    tag_issue (&lt, flows, MIN (TAG_STRIDE, n), &work[0]);
-  guint slot = 0;
+  guint issued = 0, slot = 0;
+  for (guint d = 0; d < TAG_DEPTH && issued < n; d++, issued += TAG_STRIDE)
+    tag_issue (&lt, flows + issued, MIN (TAG_STRIDE, n - issued), &work[d]);
   for (guint base = 0; base < n; base += TAG_STRIDE)
     {
-      guint next = base + TAG_STRIDE;
-      if (next < n)
-        tag_issue (&lt, flows + next, MIN (TAG_STRIDE, n - next),
-                   &work[slot ^ 1]);
+      if (issued < n)
+        {
+          tag_issue (&lt, flows + issued, MIN (TAG_STRIDE, n - issued),
+                     &work[(slot + TAG_DEPTH) % (TAG_DEPTH + 1)]);
+          issued += TAG_STRIDE;
+        }
       tag_finish (t, &lt, &io, base, &work[slot], &chains);
-      slot ^= 1;
+      slot = (slot + 1) % (TAG_DEPTH + 1);
     }
   chain_flush (t, &lt, &io, &chains);
+}
+
+gboolean
+lease_table_hot (LeaseTable *t, guint8 family)
+{
+  return t->hot[family == 4 ? 0 : 1].pt != NULL;
 }
 
 void

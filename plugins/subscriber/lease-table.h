@@ -44,6 +44,7 @@ typedef struct {
   guint8 access;
   guint8 table;       /* private: where the key's slot is, while newest */
   guint32 slot;       /* private */
+  guint32 key_ref;    /* private: the user's key text */
 } LeaseBinding;
 
 /* What a lookup found: enough to fill a tag without another access.  The
@@ -147,6 +148,10 @@ lease_flow_time (const NfsubFlow *f)
  * are left alone and found[] is only ever ORed into. */
 void lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
                             guint8 *found);
+
+/* Whether tagging reads family's (4 or 6) longest table through its hot
+ * index (dense keys; decided before a batch is tagged). */
+gboolean lease_table_hot (LeaseTable *t, guint8 family);
 
 /* Every key with its binding chain (newest first). */
 typedef void (*LeaseTableForeachFunc) (const LeasePrefix *p, LeaseKind kind,

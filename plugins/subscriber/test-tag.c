@@ -521,6 +521,92 @@ test_one_family_and_empty (void)
   g_rand_free (r);
 }
 
+/* Dense pools (the hot index mirrors both families' longest tables),
+ * then bindings added out of order (new newest ones, ones inserted
+ * behind the newest, new pages), ends changed, and a longer IPv6 table
+ * that takes the IPv6 index away. */
+static void
+test_dense_pools (void)
+{
+  GRand *r = g_rand_new_with_seed (4242);
+  World w;
+  w.table = lease_table_new ();
+  w.ref = g_array_new (FALSE, FALSE, sizeof (RefBinding));
+  w.bound = g_array_new (FALSE, FALSE, sizeof (guint));
+  static const char *access[] = { "pppoe", "ipoe", "mobile" };
+  for (guint u = 0; u < G_N_ELEMENTS (w.users); u++)
+    {
+      g_autofree char *key = g_strdup_printf ("%s:dense%u", access[u % 3], u);
+      w.users[u] = lease_table_intern_user (w.table, key, 1 + u % 2,
+                                            1 + (u / 2) % 2, 1 + u % 3);
+    }
+  for (guint i = 0; i < 6000; i++)
+    {
+      NfsubAddr a = nfsub_addr_from_v4 (0x64400000u + (guint32) g_rand_int_range (r, 0, 0x2000));
+      churn (&w, r, LEASE_DYNAMIC, 4, &a, 32, (guint) g_rand_int_range (r, 1, 6));
+    }
+  for (guint i = 0; i < 5000; i++)
+    {
+      NfsubAddr a = { G_GUINT64_CONSTANT (0x20010db800000000)
+                        | ((guint64) g_rand_int_range (r, 0, 0x2000) << 8), 0 };
+      churn (&w, r, LEASE_DYNAMIC, 6, &a, 56, (guint) g_rand_int_range (r, 1, 5));
+    }
+  /* shorter static ranges behind them */
+  for (guint i = 0; i < 20; i++)
+    {
+      NfsubAddr a = nfsub_addr_from_v4 (0x64400000u + ((guint32) g_rand_int_range (r, 0, 0x30) << 8));
+      add_binding (&w, r, LEASE_STATIC, 4, &a, 24, 0, LEASE_END_OPEN);
+      NfsubAddr b = { G_GUINT64_CONSTANT (0x20010db800000000)
+                        | ((guint64) g_rand_int_range (r, 0, 0x30) << 16), 0 };
+      add_binding (&w, r, LEASE_STATIC, 6, &b, 48, 0, LEASE_END_OPEN);
+    }
+  run_batches (&w, r, 26, 8);
+  g_assert_true (lease_table_hot (w.table, 4));
+  g_assert_true (lease_table_hot (w.table, 6));
+
+  /* out of order: starts anywhere on keys that exist, keys in new pages */
+  guint n = w.ref->len;
+  for (guint i = 0; i < 1500; i++)
+    {
+      const RefBinding b = g_array_index (w.ref, RefBinding,
+                                          g_rand_int_range (r, 0, (gint32) n));
+      if (b.kind != LEASE_DYNAMIC)
+        continue;
+      guint32 start = (guint32) g_rand_int_range (r, 0, T_END);
+      add_binding (&w, r, LEASE_DYNAMIC, b.family, &b.addr, b.plen, start,
+                   start + (guint32) g_rand_int_range (r, 1, 30000));
+    }
+  for (guint i = 0; i < 300; i++)
+    {
+      NfsubAddr a = nfsub_addr_from_v4 (0x64402000u + (guint32) g_rand_int_range (r, 0, 0x1000));
+      churn (&w, r, LEASE_DYNAMIC, 4, &a, 32, 2);
+      NfsubAddr b = { G_GUINT64_CONSTANT (0x20010db800000000)
+                        | ((guint64) g_rand_int_range (r, 0x2000, 0x3000) << 8), 0 };
+      churn (&w, r, LEASE_DYNAMIC, 6, &b, 56, 2);
+    }
+  run_batches (&w, r, 26, 8);
+  g_assert_true (lease_table_hot (w.table, 4));
+  g_assert_true (lease_table_hot (w.table, 6));
+
+  /* ends changed after the fact, newest bindings and older ones */
+  for (guint i = 0; i < w.ref->len / 3; i++)
+    {
+      RefBinding *b = &g_array_index (w.ref, RefBinding,
+                                      g_rand_int_range (r, 0, (gint32) w.ref->len));
+      b->end = b->start + (guint32) g_rand_int_range (r, 0, 20000);
+      lease_table_set_end (w.table, b->id, b->end);
+    }
+  run_batches (&w, r, 26, 8);
+
+  /* IA_NA /128s: the longest IPv6 table has 128-bit keys, no index */
+  world_add_wide (&w, r);
+  run_batches (&w, r, 26, 8);
+  g_assert_true (lease_table_hot (w.table, 4));
+  g_assert_false (lease_table_hot (w.table, 6));
+  world_free (&w);
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -528,5 +614,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tag/random-vs-lookup-and-reference", test_random);
   g_test_add_func ("/tag/wide-ipv6-keys", test_wide_keys);
   g_test_add_func ("/tag/one-family-and-empty", test_one_family_and_empty);
+  g_test_add_func ("/tag/dense-pools", test_dense_pools);
   return g_test_run ();
 }
