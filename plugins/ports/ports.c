@@ -62,7 +62,18 @@ static const char *const unattributed_ds[] = { "tcp80", "tcp443", "tcpdyn",
 /* The category (ports_category) by protocol class (TCP, UDP, other) and
  * lower port, 1024 standing for every dynamic port: one load instead of a
  * dozen compares per flow. */
-static guint8 category_table[3][1025];
+static guint8 category_table[3 * 1025];
+
+/* Per IP protocol: its counters' slot is base + (lower port & port_mask),
+ * its category category_table[row + MIN (lower port & port_mask,
+ * 1024)]; other protocols have port mask 0 (slot PORT_SLOT_PROTO + proto,
+ * category "other").  One load per flow for both. */
+typedef struct {
+  guint32 base;
+  guint16 port_mask;
+  guint16 row;
+} ProtoInfo;
+static ProtoInfo proto_info[256];
 
 static void
 category_table_init (void)
@@ -75,9 +86,18 @@ category_table_init (void)
     for (guint p = 0; p <= 1024; p++)
       {
         guint16 lower;
-        category_table[k][p] = (guint8) ports_category (protos[k], (guint16) p,
-                                                        (guint16) p, &lower);
+        category_table[k * 1025 + p] = (guint8) ports_category (
+          protos[k], (guint16) p, (guint16) p, &lower);
       }
+  for (guint proto = 0; proto < 256; proto++)
+    {
+      guint k = proto == 6 ? 0 : proto == 17 ? 1 : 2;
+      proto_info[proto] = (ProtoInfo) {
+        .base = k < 2 ? k * N_PORTS : PORT_SLOT_PROTO + proto,
+        .port_mask = k < 2 ? 0xffff : 0,
+        .row = (guint16) (k * 1025),
+      };
+    }
   g_once_init_leave (&done, 1);
 }
 
@@ -127,7 +147,6 @@ ports_plugin_free (gpointer data)
   g_free (self->weeks_dir);
   g_free (self->rrd_dir);
   g_free (self->unattributed_path);
-  g_free (self->staged);
   if (self->series)
     g_ptr_array_unref (self->series);
   categories_free (self->categories);
@@ -325,7 +344,6 @@ ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   self->rrd_dir = g_build_filename (nfsub_host_rrd_dir (host), PLUGIN, NULL);
   self->unattributed_path = g_build_filename (self->rrd_dir,
                                               "unattributed.rrd", NULL);
-  self->staged = g_new (PortStaged, PORT_STAGE_MAX);
   category_table_init ();
   tag_index_init ();
   self->future_limit_ms = (guint64) (g_get_real_time () / 1000)
@@ -410,7 +428,7 @@ ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
       if (!self->rrd)
         return NULL;
     }
-  self->wk_start_ms = 1;
+  self->wk_start_ms = 0;
   self->wk_end_ms = 0;
   return g_steal_pointer (&self);
 }
@@ -510,7 +528,7 @@ ports_begin_file (gpointer data, const NfsubFileInfo *file, GError **error)
   PortsPlugin *self = data;
   self->file_key = nfsub_file_key (file);
   self->wk = NULL;
-  self->wk_start_ms = 1;
+  self->wk_start_ms = 0;
   self->wk_end_ms = 0;
   nfsub_bins_begin_file (self->bins, file);
   return TRUE;
@@ -525,15 +543,14 @@ pick (guint a, guint x, guint y)
   return y ^ ((x ^ y) & -a);
 }
 
-/* Adds the staged flow ends to their counters.  Their lines were
- * prefetched when the ends were staged, a batch ago at most, so the adds
- * find them in the cache instead of waiting for each in turn. */
-static void
-ports_fold (PortsPlugin *self)
+/* Adds staged flow ends to their counters.  Their lines were prefetched
+ * when the ends were staged, a group of flows before, so the adds find
+ * them in the cache instead of waiting for each in turn. */
+static inline void
+ports_fold (const PortStaged *staged, guint n)
 {
-  for (guint j = 0; j < self->n_staged; j++)
-    *self->staged[j].counter += self->staged[j].bytes;
-  self->n_staged = 0;
+  for (guint j = 0; j < n; j++)
+    *staged[j].counter += staged[j].bytes;
 }
 
 /* The counter of `slot` in `cell`, its counters allocated on the cell's
@@ -555,11 +572,10 @@ G_ALWAYS_INLINE static inline guint
 ports_flow (const NfsubFlow *f, guint64 bytes, guint32 *c0, guint32 *c1,
             PortStaged *staged, PortCell *cells, guint staging)
 {
-  guint8 proto = f->proto;
-  guint p = MIN (f->src_port, f->dst_port);
-  guint tcp = proto == 6, udp = proto == 17;
-  guint cat = category_table[2 - 2 * tcp - udp][MIN (p, 1024)];
-  guint slot = pick (tcp | udp, udp * N_PORTS + p, PORT_SLOT_PROTO + proto);
+  ProtoInfo pi = proto_info[f->proto];
+  guint p = MIN (f->src_port, f->dst_port) & pi.port_mask;
+  guint cat = category_table[pi.row + MIN (p, 1024)];
+  guint slot = pi.base + p;
   guint d = f->direction;
   guint in = d & NFSUB_DIR_IN, out = (d & NFSUB_DIR_OUT) >> 1;
   /* The first end: the subscriber source (IN), else the subscriber
@@ -593,6 +609,11 @@ ports_flow (const NfsubFlow *f, guint64 bytes, guint32 *c0, guint32 *c1,
 /* Flows held back for one nfsub_bins_add_items call: they stay in L1. */
 #define ITEMS_CHUNK 256
 
+/* Flows whose ends are staged before those of the group before are added
+ * to their counters: long enough for the prefetches to arrive, short
+ * enough for their lines to stay in L1 while the flows stream through. */
+#define FOLD_GROUP 256
+
 /* Each flow goes straight into its open bin (bins-hot.h) or, the few
  * that do not lie inside one, to nfsub_bins_add_items; its ends are
  * staged for the week's port counters.  `selected` is NULL or not for the
@@ -604,6 +625,9 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
   NfsubBins *bins = self->bins;
   NfsubBinsItem items[ITEMS_CHUNK];
   guint n_items = 0;
+  /* the ends of this group and of the one before: two per flow at most */
+  PortStaged staged[2][2 * FOLD_GROUP];
+  guint n_before = 0;
   /* place holders while no week takes the flows (nothing is staged) */
   static PortCell no_cells[PORT_CELLS];
   NfsubBinsHot window;
@@ -611,22 +635,19 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
   /* a copy whose address is never taken: kept in registers, not reloaded
    * after every add through its rows */
   NfsubBinsHot hot = window;
-  for (guint at = 0; at < n; at += ITEMS_CHUNK)
+  guint64 wk_start = self->wk_start_ms, wk_end = self->wk_end_ms;
+  PortCell *cells = self->wk ? self->wk->cells : no_cells;
+  guint staging = self->wk != NULL;
+  for (guint at = 0; at < n; at += FOLD_GROUP)
     {
-      guint m = MIN (ITEMS_CHUNK, n - at);
-      if (self->n_staged + 2 * m > PORT_STAGE_MAX)
-        ports_fold (self);
-      /* in locals: the stores through staged could alias self */
-      PortStaged *staged = self->staged;
-      guint n_staged = self->n_staged;
-      guint64 wk_start = self->wk_start_ms, wk_end = self->wk_end_ms;
-      PortCell *cells = self->wk ? self->wk->cells : no_cells;
-      guint staging = self->wk != NULL;
+      guint m = MIN (FOLD_GROUP, n - at);
+      PortStaged *group = staged[(at / FOLD_GROUP) & 1];
+      guint n_group = 0;
       for (guint i = at; i < at + m; i++)
         {
           const NfsubFlow *f = selected ? &flows[selected[i]] : &flows[i];
           guint64 first = f->first_ms, last = f->last_ms;
-          if (G_UNLIKELY (first < wk_start || first >= wk_end))
+          if (G_UNLIKELY (first - wk_start >= wk_end - wk_start))
             {
               ports_switch_week (self, first);
               wk_start = self->wk_start_ms;
@@ -636,8 +657,8 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
             }
           guint64 bytes = nfsub_flow_bytes (f);
           guint32 c0, c1;
-          n_staged += ports_flow (f, bytes, &c0, &c1, staged + n_staged,
-                                  cells, staging);
+          n_group += ports_flow (f, bytes, &c0, &c1, group + n_group, cells,
+                                 staging);
           if (G_LIKELY (nfsub_bins_hot_add (&hot, first, last, bytes, c0,
                                             c1)))
             continue;
@@ -654,8 +675,10 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
               hot = window;
             }
         }
-      self->n_staged = n_staged;
+      ports_fold (staged[((at / FOLD_GROUP) & 1) ^ 1], n_before);
+      n_before = n_group;
     }
+  ports_fold (staged[((n - 1) / FOLD_GROUP & 1)], n_before);
   window = hot;
   nfsub_bins_hot_end (bins, &window);
   nfsub_bins_add_items (bins, items, n_items);
@@ -669,8 +692,6 @@ ports_process (gpointer data, NfsubBatch *batch, GError **error)
     ports_flows (self, batch->flows, batch->selected, batch->n_selected);
   else
     ports_flows (self, batch->flows, NULL, batch->n_flows);
-  if (self->n_staged)
-    ports_fold (self);
   categories_account (self->categories, self->bins, batch);
   return TRUE;
 }
@@ -706,7 +727,7 @@ ports_close_weeks (PortsPlugin *self, GError **error)
           /* unchanged since it was read: nothing to write */
           g_ptr_array_remove_index (self->weeks, i);
           self->wk = NULL;
-          self->wk_start_ms = 1;
+          self->wk_start_ms = 0;
           self->wk_end_ms = 0;
           continue;
         }
@@ -746,7 +767,7 @@ ports_close_weeks (PortsPlugin *self, GError **error)
                   g_hash_table_size (w->files));
       g_ptr_array_remove_index (self->weeks, i);
       self->wk = NULL;
-      self->wk_start_ms = 1;
+      self->wk_start_ms = 0;
       self->wk_end_ms = 0;
     }
   return TRUE;

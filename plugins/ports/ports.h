@@ -29,8 +29,6 @@ typedef struct {
 /* A flow end waiting to be added to a week's port counters: the counter
  * (a week's cell's counts, allocated for good until the week closes) and
  * the bytes. */
-/* ends staged at most: two per flow of a chunk, a batch of them */
-#define PORT_STAGE_MAX 4608
 typedef struct {
   guint64 *counter;
   guint64 bytes;
@@ -54,13 +52,11 @@ typedef struct {
 
   /* the file being processed */
   guint64 file_key;
-  /* the week of the previous flow (wk NULL: a flow from the future) */
+  /* the week of the previous flow, [start, end) (wk NULL: a flow from the
+   * future; start = end: none yet) */
   guint64 wk_start_ms, wk_end_ms;
   PortWeek *wk;
   guint64 future_limit_ms;
-  /* flow ends not yet in their week's counters (ports_fold) */
-  PortStaged *staged;    /* PORT_STAGE_MAX */
-  guint n_staged;
 } PortsPlugin;
 
 PortsPlugin *ports_plugin_new (NfsubHost *host, GKeyFile *config,
