@@ -26,13 +26,13 @@
 #include "categories.h"
 #include "hourly.h"
 #include "../../src/rrd/bins-hot.h"
+#include "../../src/rrd/plugin-config.h"
 
 #define PLUGIN "hourly"
 #define STATE_VERSION 2
 #define STATE_TYPE "(uv)"
 /* version 1 also held the plugin's own ledger of files */
 #define STATE_V1_TYPE "(uvv)"
-#define DEFAULT_SERIES "broadband-pppoe;broadband-ipoe;broadband-all;mobile-all;all-all"
 
 /* cells: tag index (12) x direction (2), then unattributed, then three per
  * category */
@@ -45,17 +45,11 @@ static const char *const series_ds[] = { "in", "out", "late_in", "late_out",
                                          NULL };
 static const char *const unattributed_ds[] = { "bytes", "late", NULL };
 
-typedef struct {
-  char *name;
-  char *path;
-  NfsubSeriesSpec spec;
-} HourlySeries;
-
 struct HourlyPlugin {
   char *state_path;
   char *rrd_dir;
   char *unattributed_path;
-  GPtrArray *series;      /* HourlySeries */
+  GPtrArray *series;      /* NfsubRrdSeries */
   Categories *categories;
   NfsubBins *bins;
   NfsubRrd *rrd;
@@ -87,15 +81,6 @@ tag_cell_init (void)
   g_once_init_leave (&done, 1);
 }
 
-static void
-series_free (gpointer data)
-{
-  HourlySeries *s = data;
-  g_free (s->name);
-  g_free (s->path);
-  g_free (s);
-}
-
 void
 hourly_plugin_free (gpointer data)
 {
@@ -120,7 +105,7 @@ hourly_emit (gint64 bin_start, const guint64 *row, const guint64 *late,
   HourlyPlugin *self = data;
   for (guint i = 0; i < self->series->len; i++)
     {
-      HourlySeries *s = self->series->pdata[i];
+      NfsubRrdSeries *s = self->series->pdata[i];
       guint64 v[4] = { 0, 0, 0, 0 };
       for (guint t = 0; t < NFSUB_TAG_INDEXES; t++)
         if (nfsub_series_matches (&s->spec, t))
@@ -201,25 +186,6 @@ hourly_load_state (HourlyPlugin *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-get_uint_key (NfsubHost *host, GKeyFile *config, const char *group,
-              const char *key, guint max, guint *value, GError **error)
-{
-  if (!g_key_file_has_key (config, group, key, NULL))
-    return TRUE;
-  g_autoptr (GError) local = NULL;
-  gint64 v = g_key_file_get_int64 (config, group, key, &local);
-  if (local || v < 0 || (guint64) v > max)
-    {
-      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
-                   "%s: [%s] %s: expected an integer 0..%u",
-                   nfsub_host_config_path (host), group, key, max);
-      return FALSE;
-    }
-  *value = (guint) v;
-  return TRUE;
-}
-
 HourlyPlugin *
 hourly_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
                    gboolean connect, GError **error)
@@ -231,44 +197,14 @@ hourly_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
 
   g_autoptr (GError) local = NULL;
   g_autoptr (HourlyPlugin) self = g_new0 (HourlyPlugin, 1);
-  self->series = g_ptr_array_new_with_free_func (series_free);
   tag_cell_init ();
   self->rrd_dir = g_build_filename (nfsub_host_rrd_dir (host), PLUGIN, NULL);
   self->unattributed_path = g_build_filename (self->rrd_dir,
                                               "unattributed.rrd", NULL);
 
-  g_auto (GStrv) names = NULL;
-  if (g_key_file_has_key (config, group, "series", NULL))
-    names = g_key_file_get_string_list (config, group, "series", NULL, NULL);
-  else
-    names = g_strsplit (DEFAULT_SERIES, ";", -1);
-  for (char **n = names; n && *n; n++)
-    {
-      g_strstrip (*n);
-      if (!**n)
-        continue;
-      HourlySeries *s = g_new0 (HourlySeries, 1);
-      s->name = g_strdup (*n);
-      g_ptr_array_add (self->series, s);
-      if (!nfsub_series_parse (*n, &s->spec, &local))
-        {
-          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
-                       "%s: [%s] series: %s", nfsub_host_config_path (host),
-                       group, local->message);
-          return NULL;
-        }
-      g_autofree char *file = g_strdup_printf ("%s.rrd", *n);
-      s->path = g_build_filename (self->rrd_dir, file, NULL);
-    }
-
-  self->lateness = nfsub_host_active_timeout (host) + NFSUB_RRD_STEP;
-  if (!get_uint_key (host, config, group, "lateness", 7 * 86400,
-                     &self->lateness, error))
+  if (!nfsub_rrd_plugin_config (host, config, group, PLUGIN, self->rrd_dir,
+                                &self->series, &self->lateness, error))
     return NULL;
-  if (g_key_file_has_key (config, group, "ledger_days", NULL))
-    nfsub_warning (PLUGIN, "%s: [%s] ledger_days is not used any more: "
-                   "nfsub's own ledger skips every file processed before",
-                   nfsub_host_config_path (host), group);
   self->categories = categories_new (host, config, group, self->rrd_dir,
                                      error);
   if (!self->categories)
@@ -445,7 +381,7 @@ typedef struct {
 
 /* Per series: IN, OUT (or unattributed bytes) of one row. */
 static void
-series_values (HourlyPlugin *self, const HourlySeries *s, const guint64 *row,
+series_values (HourlyPlugin *self, const NfsubRrdSeries *s, const guint64 *row,
                guint64 *in, guint64 *out)
 {
   *in = *out = 0;
@@ -466,7 +402,7 @@ dump_open_bin (gint64 bin_start, const guint64 *row, const guint64 *late,
                           ", \"series\": {", d->n++ ? "," : "", bin_start);
   for (guint i = 0; i < d->self->series->len; i++)
     {
-      HourlySeries *s = d->self->series->pdata[i];
+      NfsubRrdSeries *s = d->self->series->pdata[i];
       guint64 in, out;
       series_values (d->self, s, row, &in, &out);
       g_string_append_printf (d->json, "\"%s\": {\"in\": %" G_GUINT64_FORMAT
@@ -500,7 +436,7 @@ hourly_state_json (HourlyPlugin *self)
     late[c] = nfsub_bins_late_total (self->bins, c);
   for (guint i = 0; i < self->series->len; i++)
     {
-      HourlySeries *s = self->series->pdata[i];
+      NfsubRrdSeries *s = self->series->pdata[i];
       guint64 in, out;
       series_values (self, s, late, &in, &out);
       g_string_append_printf (j, "\"%s\": {\"in\": %" G_GUINT64_FORMAT

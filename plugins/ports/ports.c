@@ -34,7 +34,6 @@
 #define STATE_TYPE "(uvav)"
 /* version 1 also held the plugin's own ledger of files */
 #define STATE_V1_TYPE "(uvvav)"
-#define DEFAULT_SERIES "broadband-pppoe;broadband-ipoe;broadband-all;mobile-all;all-all"
 #define DEFAULT_TCP_PORTS "443;80;183;993;22;31000;1935;8080"
 #define DEFAULT_UDP_PORTS "443;4500;8801;51820;53"
 #define DEFAULT_TOP 5
@@ -126,15 +125,6 @@ tag_index_init (void)
   g_once_init_leave (&done, 1);
 }
 
-static void
-series_free (gpointer data)
-{
-  PortsSeries *s = data;
-  g_free (s->name);
-  g_free (s->path);
-  g_free (s);
-}
-
 void
 ports_plugin_free (gpointer data)
 {
@@ -167,7 +157,7 @@ ports_emit (gint64 bin_start, const guint64 *row, const guint64 *late,
   PortsPlugin *self = data;
   for (guint i = 0; i < self->series->len; i++)
     {
-      PortsSeries *s = self->series->pdata[i];
+      NfsubRrdSeries *s = self->series->pdata[i];
       guint64 v[14] = { 0 };
       for (guint t = 0; t < NFSUB_TAG_INDEXES; t++)
         {
@@ -214,26 +204,6 @@ ports_cell_names (PortsPlugin *self, guint *n)
   *n = names->len;
   g_ptr_array_add (names, NULL);
   return (char **) g_ptr_array_free (names, FALSE);
-}
-
-static gboolean
-get_uint_key (NfsubHost *host, GKeyFile *config, const char *group,
-              const char *key, guint min, guint max, guint *value,
-              GError **error)
-{
-  if (!g_key_file_has_key (config, group, key, NULL))
-    return TRUE;
-  g_autoptr (GError) local = NULL;
-  gint64 v = g_key_file_get_int64 (config, group, key, &local);
-  if (local || v < min || v > max)
-    {
-      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
-                   "%s: [%s] %s: expected an integer %u..%u",
-                   nfsub_host_config_path (host), group, key, min, max);
-      return FALSE;
-    }
-  *value = (guint) v;
-  return TRUE;
 }
 
 static GArray *
@@ -339,7 +309,6 @@ ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   g_autoptr (GError) local = NULL;
   g_autoptr (PortsPlugin) self = g_new0 (PortsPlugin, 1);
   self->tz = g_time_zone_ref (nfsub_host_timezone (host));
-  self->series = g_ptr_array_new_with_free_func (series_free);
   self->weeks = g_ptr_array_new_with_free_func ((GDestroyNotify) port_week_free);
   self->rrd_dir = g_build_filename (nfsub_host_rrd_dir (host), PLUGIN, NULL);
   self->unattributed_path = g_build_filename (self->rrd_dir,
@@ -349,44 +318,16 @@ ports_plugin_new (NfsubHost *host, GKeyFile *config, const char *group,
   self->future_limit_ms = (guint64) (g_get_real_time () / 1000)
                           + FUTURE_SLACK_MS;
 
-  g_auto (GStrv) names = NULL;
-  if (g_key_file_has_key (config, group, "series", NULL))
-    names = g_key_file_get_string_list (config, group, "series", NULL, NULL);
-  else
-    names = g_strsplit (DEFAULT_SERIES, ";", -1);
-  for (char **n = names; n && *n; n++)
-    {
-      g_strstrip (*n);
-      if (!**n)
-        continue;
-      PortsSeries *s = g_new0 (PortsSeries, 1);
-      s->name = g_strdup (*n);
-      g_ptr_array_add (self->series, s);
-      if (!nfsub_series_parse (*n, &s->spec, &local))
-        {
-          g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,
-                       "%s: [%s] series: %s", nfsub_host_config_path (host),
-                       group, local->message);
-          return NULL;
-        }
-      g_autofree char *file = g_strdup_printf ("%s.rrd", *n);
-      s->path = g_build_filename (self->rrd_dir, file, NULL);
-    }
-
-  self->lateness = nfsub_host_active_timeout (host) + NFSUB_RRD_STEP;
+  if (!nfsub_rrd_plugin_config (host, config, group, PLUGIN, self->rrd_dir,
+                                &self->series, &self->lateness, error))
+    return NULL;
   self->top = DEFAULT_TOP;
   self->keep = DEFAULT_KEEP;
-  if (!get_uint_key (host, config, group, "lateness", 0, 7 * 86400,
-                     &self->lateness, error)
-      || !get_uint_key (host, config, group, "top", 0, 1000, &self->top,
-                        error)
-      || !get_uint_key (host, config, group, "keep_ports", 1, 65536,
-                        &self->keep, error))
+  if (!nfsub_rrd_config_uint (host, config, group, "top", 0, 1000,
+                              &self->top, error)
+      || !nfsub_rrd_config_uint (host, config, group, "keep_ports", 1, 65536,
+                                 &self->keep, error))
     return NULL;
-  if (g_key_file_has_key (config, group, "ledger_days", NULL))
-    nfsub_warning (PLUGIN, "%s: [%s] ledger_days is not used any more: "
-                   "nfsub's own ledger skips every file processed before",
-                   nfsub_host_config_path (host), group);
   if (self->top > self->keep)
     {
       g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_CONFIG,

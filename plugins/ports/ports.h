@@ -6,6 +6,7 @@
 #include <nfsub/rrd.h>
 
 #include "../hourly/categories.h"
+#include "../../src/rrd/plugin-config.h"
 #include "weeks.h"
 
 G_BEGIN_DECLS
@@ -19,12 +20,6 @@ enum {
   PCAT_OTHER,
   N_PCATS
 };
-
-typedef struct {
-  char *name;
-  char *path;
-  NfsubSeriesSpec spec;
-} PortsSeries;
 
 /* A flow end waiting to be added to a week's port counters: the counter
  * (a week's cell's counts, allocated for good until the week closes) and
@@ -40,7 +35,7 @@ typedef struct {
   char *weeks_dir;
   char *rrd_dir;
   char *unattributed_path;
-  GPtrArray *series;     /* PortsSeries */
+  GPtrArray *series;     /* NfsubRrdSeries */
   Categories *categories;
   NfsubBins *bins;
   NfsubRrd *rrd;
