@@ -371,7 +371,12 @@ test_free_returns_memory (void)
                   heap0, heap1, mapped0, mapped1);
   /* each round interns 1.7 MB of key text and maps about 10 MB */
   g_assert_cmpuint (heap1, <=, heap0 + 256 * 1024);
-  g_assert_cmpuint (mapped1, <=, mapped0 + 8 * 1024 * 1024);
+#ifndef __SANITIZE_ADDRESS__
+  /* (AddressSanitizer keeps freed memory mapped in its quarantine;
+   * valgrind maps its own) */
+  if (!g_getenv ("NFSUB_VALGRIND"))
+    g_assert_cmpuint (mapped1, <=, mapped0 + 8 * 1024 * 1024);
+#endif
 }
 
 int
