@@ -87,7 +87,11 @@ ports_category (guint8 proto, guint16 sport, guint16 dport, guint16 *lower)
   return PCAT_OTHER - tcp * (2 * dyn + 4 * is80 + 3 * is443) - udp * is443;
 }
 
-/* `nfsub ports` (report.c) */
+/* `nfsub ports` (report.c).  Exit status: 0 done, 1 a failure (state
+ * unreadable, a file not written), 2 bad arguments, PORTS_EXIT_NO_DATA
+ * the asked week is not stored (plugins/ports/README.md; the report
+ * plugin treats it as "no data", not as a failure). */
+#define PORTS_EXIT_NO_DATA 3
 int ports_report_command (NfsubHost *host, int argc, char **argv);
 
 G_END_DECLS

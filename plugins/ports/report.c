@@ -555,7 +555,7 @@ ports_report_command (NfsubHost *host, int argc, char **argv)
       known = g_strjoinv (", ", (char **) stored->pdata);
       g_printerr ("nfsub ports: no data for the week of %s (%s); stored "
                   "weeks: %s\n", week, label, *known ? known : "none");
-      return 1;
+      return PORTS_EXIT_NO_DATA;
     }
 
   g_autoptr (GArray) cols = g_array_new (FALSE, TRUE, sizeof (Column));

@@ -565,6 +565,68 @@ test_config_errors (void)
   expect_config_error ("[ports]\nkeep = 3\n", "keep");
 }
 
+/* The exit status of `nfsub ports` tells no data from a failure
+ * (README.md, "Exit status"): 0 a stored week, 3 a week not stored (in an
+ * empty state and beside a stored week), 2 bad arguments, 1 a state that
+ * cannot be read or a JSON file that cannot be written; the nfsub binary
+ * passes the status on. */
+static void
+test_exit_codes (void)
+{
+  g_autoptr (RrdTestEnv) env = rrdtest_env_new ("ports", ACTIVE, NULL);
+  rrdtest_env_set_config (env, "ports", ACTIVE, "timezone = UTC\n");
+  int status = -1;
+  g_autofree char *o1 = run_ports_command (env, &status, "--week",
+                                           "2024-06-05", NULL);
+  g_assert_cmpint (status, ==, 3);
+
+  g_autoptr (RrdTestFile) f = rrdtest_file_new ("nfcapd.exit", T0 + 300);
+  add_out (f, 6, 50000, 443, T0 + 10, 1000, NFSUB_SERVICE_BROADBAND,
+           NFSUB_ACCESS_PPPOE);
+  run_ok (env, "ports", f);
+  g_autofree char *o2 = run_ports_command (env, &status, "--week",
+                                           "2024-06-05", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_autofree char *o3 = run_ports_command (env, &status, "--week",
+                                           "2024-06-12", NULL);
+  g_assert_cmpint (status, ==, 3);
+
+  g_autofree char *o4 = run_ports_command (env, &status, "--weak",
+                                           "2024-06-05", NULL);
+  g_assert_cmpint (status, ==, 2);
+  g_autofree char *o5 = run_ports_command (env, &status, NULL);
+  g_assert_cmpint (status, ==, 2);
+  g_autofree char *o6 = run_ports_command (env, &status, "--week",
+                                           "2024-13-45", NULL);
+  g_assert_cmpint (status, ==, 2);
+
+  g_autofree char *bad_json = g_build_filename (env->dir, "no-such-dir",
+                                                "w.json", NULL);
+  g_autofree char *o7 = run_ports_command (env, &status, "--week",
+                                           "2024-06-05", "--json", bad_json,
+                                           NULL);
+  g_assert_cmpint (status, ==, 1);
+
+  /* the real binary, on a state file that is not one: a failure, not
+   * "no data" */
+  const char *builddir = g_getenv ("NFSUB_BUILDDIR");
+  g_autofree char *nfsub = g_build_filename (builddir ? builddir : ".",
+                                             "src", "nfsub", NULL);
+  const char *argv3[] = { nfsub, "-c", env->config_path, "ports", "--week",
+                          "2024-06-12", NULL };
+  g_autofree char *o8 = rrdtest_run_command (argv3, &status);
+  g_assert_cmpint (status, ==, 3);
+  g_autofree char *state = g_build_filename (env->state_dir, "ports",
+                                             "state.gv", NULL);
+  g_assert_true (g_file_test (state, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_set_contents (state, "not a state", -1, NULL));
+  g_autofree char *o9 = rrdtest_run_command (argv3, &status);
+  g_assert_cmpint (status, ==, 1);
+  g_autofree char *o10 = run_ports_command (env, &status, "--week",
+                                            "2024-06-05", NULL);
+  g_assert_cmpint (status, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -575,5 +637,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ports/compaction", test_compaction);
   g_test_add_func ("/ports/rrd-categories", test_rrd_categories);
   g_test_add_func ("/ports/config-errors", test_config_errors);
+  g_test_add_func ("/ports/exit-codes", test_exit_codes);
   return g_test_run ();
 }

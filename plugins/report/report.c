@@ -23,6 +23,10 @@
 
 #include "report.h"
 
+/* `nfsub ports --week`'s exit status for "no data for that week"
+ * (plugins/ports/README.md, "Exit status") */
+#define PORTS_EXIT_NO_DATA 3
+
 const char *const report_service_names[N_SERVICES] = { "broadband", "mobile" };
 const char *const report_service_titles[N_SERVICES] = { "Broadband", "Mobile" };
 const char *const report_dir_names[N_DIRS] = { "in", "out" };
@@ -65,7 +69,9 @@ report_week_years_before (Report *r, int years)
 }
 
 /* Runs a tool; its stdout in *out (may be NULL).  A failure names the
- * command and carries the tool's own error text. */
+ * command and carries the tool's own error text; a tool that ran and
+ * exited non-zero gives an error of G_SPAWN_EXIT_ERROR with its exit
+ * status as the code. */
 gboolean
 report_run_tool (Report *r, const char *const *argv, char **out,
                  GError **error)
@@ -84,8 +90,10 @@ report_run_tool (Report *r, const char *const *argv, char **out,
     {
       g_autofree char *cmd = g_strjoinv (" ", (char **) argv);
       g_strstrip (std_err);
-      g_set_error (error, NFSUB_ERROR, NFSUB_ERROR_FAILED, "%s: %s%s%s", cmd,
-                   local->message, *std_err ? ": " : "", std_err);
+      gboolean exited = local->domain == G_SPAWN_EXIT_ERROR;
+      g_set_error (error, exited ? G_SPAWN_EXIT_ERROR : NFSUB_ERROR,
+                   exited ? local->code : NFSUB_ERROR_FAILED, "%s: %s%s%s",
+                   cmd, local->message, *std_err ? ": " : "", std_err);
       return FALSE;
     }
   if (out)
@@ -304,8 +312,11 @@ collect_week (Report *r, ReportWeek *w, char **usage_pairs,
                           i == 0 && want_years, &local))
         continue;
       gboolean not_installed = strstr (local->message, "unknown command") != NULL;
-      /* `nfsub ports` says "no data for the week of ..." with exit 1 */
-      gboolean no_data = strstr (local->message, "no data for") != NULL;
+      /* `nfsub ports` exits with PORTS_EXIT_NO_DATA when it has no data for
+       * the week (plugins/ports/README.md) */
+      gboolean no_data = strcmp (sources[i].command, "ports") == 0
+                         && g_error_matches (local, G_SPAWN_EXIT_ERROR,
+                                             PORTS_EXIT_NO_DATA);
       if (not_installed)
         report_warn (r, "week %s: `nfsub %s` is not available (plugin %s not "
                         "installed): no %s", w->date, sources[i].command,

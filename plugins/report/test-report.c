@@ -1446,6 +1446,29 @@ test_missing_compare_week (void)
   run_result_clear (&rr);
 }
 
+/* `nfsub ports` run for a week it has no data for exits with its "no
+ * data" status (plugins/ports/README.md): a warning naming the tables left
+ * empty, not a failure (exit 0). */
+static void
+test_ports_no_data (void)
+{
+  g_autofree char *out = g_build_filename (world.dir, "out-ports-no-data", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, nfsub_exe ());
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_strdup (world.conf));
+  g_ptr_array_add (argv, g_strdup ("report"));
+  g_ptr_array_add (argv, g_strdup ("--week=2024-06-03"));
+  g_ptr_array_add (argv, g_strdup ("--no-years"));
+  g_ptr_array_add (argv, g_strdup_printf ("--usage-json=2024-06-03=%s", world.usage[0]));
+  g_ptr_array_add (argv, g_strdup ("-o"));
+  g_ptr_array_add (argv, g_strdup (out));
+  RunResult rr = run_argv (argv);
+  g_assert_nonnull (strstr (rr.err, "week 2024-06-03: `nfsub ports` has no data for it"));
+  g_assert_cmpint (rr.status, ==, 0);
+  run_result_clear (&rr);
+}
+
 /* Without --compare: the same week of the other stored years, as `nfsub
  * usage` lists them, newest first; a year without users is not one. */
 static void
@@ -1630,6 +1653,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/handmade", test_handmade_report);
   g_test_add_func ("/report/browser", test_browser);
   g_test_add_func ("/report/missing-compare-week", test_missing_compare_week);
+  g_test_add_func ("/report/ports-no-data", test_ports_no_data);
   g_test_add_func ("/report/no-mobile-users", test_no_mobile_users);
   g_test_add_func ("/report/stored-years", test_stored_years);
   g_test_add_func ("/report/rrdcached", test_rrdcached);
