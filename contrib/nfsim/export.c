@@ -23,7 +23,8 @@ typedef struct {
   guint16 length;
 } Field;
 
-/* The record layout shared by both templates; the address fields differ. */
+/* The lean record layout shared by both templates; the address fields
+ * differ. */
 static const Field fields_v4[] = {
   { 152, 8 }, { 153, 8 }, { 1, 8 },  { 2, 8 },  { 8, 4 },  { 12, 4 },
   { 10, 4 },  { 14, 4 },  { 16, 4 }, { 17, 4 }, { 7, 2 },  { 11, 2 },
@@ -36,15 +37,48 @@ static const Field fields_v6[] = {
   { 4, 1 },   { 6, 1 },   { 5, 1 },  { 55, 1 }, { 29, 1 },  { 30, 1 },
   { 61, 1 },
 };
-#define N_FIELDS G_N_ELEMENTS (fields_v4)
 
-static guint
-record_size (const Field *f)
+/* A PE/BNG router's template: the lean fields plus next hop, BGP next
+ * hop, BGP adjacent ASes, ICMP type/code, forwarding status, flow end
+ * reason, VLANs, the four MAC addresses, three MPLS label stack entries,
+ * VRF ids and engine type/id, in a typical router's order.  nfcapd 1.7.1
+ * stores #89 and #128/#129 only from v9 and #136 only from IPFIX (it
+ * skips the others by their length).  ICMP type/code is #32 in v9 for
+ * both families (nfcapd 1.7.1's v9 map has no #139), #139 for IPv6 in
+ * IPFIX. */
+/* ids of the source/destination address, next hop and BGP next hop
+ * (ALEN bytes each), masks and ICMP type/code */
+#define ROUTER_FIELDS(SRC, DST, NH, BGPNH, ALEN, SMASK, DMASK, ICMP)          \
+  { 152, 8 }, { 153, 8 }, { 1, 8 }, { 2, 8 }, { SRC, ALEN }, { DST, ALEN },  \
+  { NH, ALEN }, { BGPNH, ALEN }, { 10, 4 }, { 14, 4 }, { 16, 4 }, { 17, 4 }, \
+  { 128, 4 }, { 129, 4 }, { 7, 2 }, { 11, 2 }, { ICMP, 2 }, { 4, 1 },        \
+  { 6, 1 }, { 5, 1 }, { 55, 1 }, { SMASK, 1 }, { DMASK, 1 }, { 61, 1 },      \
+  { 89, 1 }, { 136, 1 }, { 58, 2 }, { 59, 2 }, { 56, 6 }, { 80, 6 },        \
+  { 81, 6 }, { 57, 6 }, { 70, 3 }, { 71, 3 }, { 72, 3 }, { 234, 4 },        \
+  { 235, 4 }, { 38, 1 }, { 39, 1 }
+static const Field router_v4[] = {
+  ROUTER_FIELDS (8, 12, 15, 18, 4, 9, 13, 32),
+};
+static const Field router_v6_v9[] = {
+  ROUTER_FIELDS (27, 28, 62, 63, 16, 29, 30, 32),
+};
+static const Field router_v6_ipfix[] = {
+  ROUTER_FIELDS (27, 28, 62, 63, 16, 29, 30, 139),
+};
+
+typedef struct {
+  const Field *f;
+  guint n;
+  guint size; /* bytes of one data record */
+} Template;
+
+static Template
+template_of (const Field *f, guint n)
 {
-  guint n = 0;
-  for (guint i = 0; i < N_FIELDS; i++)
-    n += f[i].length;
-  return n;
+  Template t = { f, n, 0 };
+  for (guint i = 0; i < n; i++)
+    t.size += f[i].length;
+  return t;
 }
 
 struct NfsimExporter {
@@ -56,6 +90,7 @@ struct NfsimExporter {
   guint32 source_id;
   guint32 sampling;
   double flows_per_sec;
+  Template tmpl_v4, tmpl_v6;
 
   guint8 buf[NFSIM_EXPORT_MTU];
   gsize len;            /* bytes used in buf, header included */
@@ -90,6 +125,19 @@ put32 (guint8 *p, guint32 v)
   p[1] = v >> 16;
   p[2] = v >> 8;
   p[3] = v;
+}
+static inline void
+put24 (guint8 *p, guint32 v)
+{
+  p[0] = v >> 16;
+  p[1] = v >> 8;
+  p[2] = v;
+}
+static inline void
+put48 (guint8 *p, guint64 v)
+{
+  put16 (p, v >> 32);
+  put32 (p + 2, (guint32) v);
 }
 static inline void
 put64 (guint8 *p, guint64 v)
@@ -156,6 +204,7 @@ nfsim_exporter_new (const char *target, NfsimFormat format, guint32 source_id,
   exp->sampling = sampling;
   exp->flows_per_sec = flows_per_sec;
   exp->target = g_strdup (target);
+  nfsim_exporter_set_template (exp, NFSIM_TEMPLATE_LEAN);
   if (!parse_target (exp, target, error))
     return NULL;
   exp->fd = socket (exp->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -170,6 +219,25 @@ nfsim_exporter_new (const char *target, NfsimFormat format, guint32 source_id,
   setsockopt (exp->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   exp->len = 0;
   return g_steal_pointer (&exp);
+}
+
+void
+nfsim_exporter_set_template (NfsimExporter *exp, NfsimTemplate tmpl)
+{
+  g_return_if_fail (exp->packets_sent == 0 && exp->len == 0);
+  if (tmpl == NFSIM_TEMPLATE_ROUTER)
+    {
+      exp->tmpl_v4 = template_of (router_v4, G_N_ELEMENTS (router_v4));
+      exp->tmpl_v6 = exp->format == NFSIM_FORMAT_V9
+                       ? template_of (router_v6_v9, G_N_ELEMENTS (router_v6_v9))
+                       : template_of (router_v6_ipfix,
+                                      G_N_ELEMENTS (router_v6_ipfix));
+    }
+  else
+    {
+      exp->tmpl_v4 = template_of (fields_v4, G_N_ELEMENTS (fields_v4));
+      exp->tmpl_v6 = template_of (fields_v6, G_N_ELEMENTS (fields_v6));
+    }
 }
 
 guint64
@@ -196,15 +264,15 @@ close_set (NfsimExporter *exp)
 }
 
 static void
-add_template (NfsimExporter *exp, guint16 id, const Field *f)
+add_template (NfsimExporter *exp, guint16 id, const Template *t)
 {
   put16 (exp->buf + exp->len, id);
-  put16 (exp->buf + exp->len + 2, N_FIELDS);
+  put16 (exp->buf + exp->len + 2, t->n);
   exp->len += 4;
-  for (guint i = 0; i < N_FIELDS; i++)
+  for (guint i = 0; i < t->n; i++)
     {
-      put16 (exp->buf + exp->len, f[i].type);
-      put16 (exp->buf + exp->len + 2, f[i].length);
+      put16 (exp->buf + exp->len, t->f[i].type);
+      put16 (exp->buf + exp->len + 2, t->f[i].length);
       exp->len += 4;
     }
   exp->count++;
@@ -219,8 +287,8 @@ add_templates (NfsimExporter *exp)
   gsize start = exp->len;
   put16 (exp->buf + start, exp->format == NFSIM_FORMAT_V9 ? 0 : 2);
   exp->len += 4;
-  add_template (exp, TEMPLATE_V4, fields_v4);
-  add_template (exp, TEMPLATE_V6, fields_v6);
+  add_template (exp, TEMPLATE_V4, &exp->tmpl_v4);
+  add_template (exp, TEMPLATE_V6, &exp->tmpl_v6);
   put16 (exp->buf + start + 2, exp->len - start);
 
   if (exp->sampling <= 1)
@@ -345,9 +413,10 @@ send_packet (NfsimExporter *exp, GError **error)
 gboolean
 nfsim_exporter_add (NfsimExporter *exp, const NfsimRecord *r, GError **error)
 {
-  const Field *f = r->family == 6 ? fields_v6 : fields_v4;
+  const Template *t = r->family == 6 ? &exp->tmpl_v6 : &exp->tmpl_v4;
+  const Field *f = t->f;
   guint16 tid = r->family == 6 ? TEMPLATE_V6 : TEMPLATE_V4;
-  gsize rsize = record_size (f);
+  gsize rsize = t->size;
 
   if (exp->boot_ms == 0)
     exp->boot_ms = r->first_ms > 86400000 ? r->first_ms - 86400000 : 0;
@@ -370,7 +439,7 @@ nfsim_exporter_add (NfsimExporter *exp, const NfsimRecord *r, GError **error)
     }
 
   guint8 *p = exp->buf + exp->len;
-  for (guint i = 0; i < N_FIELDS; i++)
+  for (guint i = 0; i < t->n; i++)
     {
       switch (f[i].type)
         {
@@ -395,6 +464,29 @@ nfsim_exporter_add (NfsimExporter *exp, const NfsimRecord *r, GError **error)
         case 9: case 29: put8 (p, r->src_mask); break;
         case 13: case 30: put8 (p, r->dst_mask); break;
         case 61: put8 (p, r->direction); break;
+        /* router template */
+        case 15: memcpy (p, r->next_hop, 4); break;
+        case 62: memcpy (p, r->next_hop, 16); break;
+        case 18: memcpy (p, r->bgp_next_hop, 4); break;
+        case 63: memcpy (p, r->bgp_next_hop, 16); break;
+        case 128: put32 (p, r->next_adj_as); break;
+        case 129: put32 (p, r->prev_adj_as); break;
+        case 32: case 139:
+          put16 (p, r->proto == 1 || r->proto == 58 ? r->dst_port : 0);
+          break;
+        case 89: put8 (p, r->fwd_status); break;
+        case 136: put8 (p, r->end_reason); break;
+        case 58: put16 (p, r->src_vlan); break;
+        case 59: put16 (p, r->dst_vlan); break;
+        case 56: put48 (p, r->in_src_mac); break;
+        case 80: put48 (p, r->in_dst_mac); break;
+        case 81: put48 (p, r->out_src_mac); break;
+        case 57: put48 (p, r->out_dst_mac); break;
+        case 70: case 71: case 72: put24 (p, r->mpls[f[i].type - 70]); break;
+        case 234: put32 (p, r->ingress_vrf); break;
+        case 235: put32 (p, r->egress_vrf); break;
+        case 38: put8 (p, r->engine_type); break;
+        case 39: put8 (p, r->engine_id); break;
         default: g_assert_not_reached ();
         }
       p += f[i].length;

@@ -15,6 +15,14 @@ typedef enum {
   NFSIM_FORMAT_IPFIX = 10,
 } NfsimFormat;
 
+/* Which fields the data templates carry (see README.md, "Templates"). */
+typedef enum {
+  NFSIM_TEMPLATE_LEAN = 0,   /* the flow's key, counters, ifindexes, AS, masks */
+  NFSIM_TEMPLATE_ROUTER = 1, /* + what a PE/BNG router exports: next hops,
+                              * VLANs, MACs, MPLS labels, adjacent AS, VRFs,
+                              * forwarding status, end reason, engine */
+} NfsimTemplate;
+
 /* One flow record as the router exports it (counters are what the
  * router's sampler saw, not scaled). */
 typedef struct {
@@ -38,6 +46,27 @@ typedef struct {
   guint8 src_mask;   /* #9 / #29 */
   guint8 dst_mask;   /* #13 / #30 */
   guint8 direction;  /* #61: 0 ingress, 1 egress */
+
+  /* Router template only (left 0 and not sent by the lean one).
+   * Addresses in network byte order, IPv4 in the first 4 bytes; the
+   * family is the flow's. */
+  guint8 next_hop[16];      /* #15 / #62 */
+  guint8 bgp_next_hop[16];  /* #18 / #63 */
+  guint32 next_adj_as;      /* #128 */
+  guint32 prev_adj_as;      /* #129 */
+  guint32 ingress_vrf;      /* #234 */
+  guint32 egress_vrf;       /* #235 */
+  guint64 in_src_mac;       /* #56, low 48 bits */
+  guint64 in_dst_mac;       /* #80 */
+  guint64 out_src_mac;      /* #81 */
+  guint64 out_dst_mac;      /* #57 */
+  guint32 mpls[3];          /* #70-#72: label << 4 | exp << 1 | bottom-of-stack */
+  guint16 src_vlan;         /* #58 */
+  guint16 dst_vlan;         /* #59 */
+  guint8 fwd_status;        /* #89 */
+  guint8 end_reason;        /* #136 */
+  guint8 engine_type;       /* #38 */
+  guint8 engine_id;         /* #39 */
 } NfsimRecord;
 
 typedef struct NfsimExporter NfsimExporter;
@@ -48,6 +77,9 @@ typedef struct NfsimExporter NfsimExporter;
 NfsimExporter *nfsim_exporter_new (const char *target, NfsimFormat format,
                                    guint32 source_id, guint32 sampling,
                                    double flows_per_sec, GError **error);
+/* Data templates to send (default NFSIM_TEMPLATE_LEAN); call before the
+ * first add. */
+void nfsim_exporter_set_template (NfsimExporter *exp, NfsimTemplate tmpl);
 gboolean nfsim_exporter_add (NfsimExporter *exp, const NfsimRecord *rec,
                              GError **error);
 /* sends the partly filled packet, if any */

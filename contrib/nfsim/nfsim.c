@@ -41,7 +41,7 @@ int
 main (int argc, char **argv)
 {
   NfsimOptions opt = { 0 };
-  g_autofree char *format = NULL, *start = NULL;
+  g_autofree char *format = NULL, *start = NULL, *tmpl = NULL;
   gint64 seed = 1, flows = 0, sampling = 1, source_id = 1, duration = 3600;
   double rate = 0;
   gboolean print_config = FALSE;
@@ -52,6 +52,9 @@ main (int argc, char **argv)
       "Collector to export to (e.g. 127.0.0.1:9995)", "HOST:PORT" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
       "Export format: v9 (default) or ipfix", "FMT" },
+    { "template", 0, 0, G_OPTION_ARG_STRING, &tmpl,
+      "Random mode: data templates, lean (default) or router (a PE/BNG "
+      "router's fields: next hops, VLANs, MACs, MPLS, VRFs, ...)", "NAME" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "N" },
     { "sampling", 'S', 0, G_OPTION_ARG_INT64, &sampling,
       "Random mode: 1-in-N packet sampling, announced to the collector "
@@ -117,6 +120,22 @@ main (int argc, char **argv)
       else
         {
           g_printerr ("nfsim: --format: '%s' is neither v9 nor ipfix\n", format);
+          return 2;
+        }
+    }
+  opt.tmpl = NFSIM_TEMPLATE_LEAN;
+  if (tmpl && g_strcmp0 (tmpl, "lean") != 0)
+    {
+      if (g_strcmp0 (tmpl, "router") == 0)
+        opt.tmpl = NFSIM_TEMPLATE_ROUTER;
+      else
+        {
+          g_printerr ("nfsim: --template: '%s' is neither lean nor router\n", tmpl);
+          return 2;
+        }
+      if (flows <= 0)
+        {
+          g_printerr ("nfsim: --template router: random mode only (give --flows N)\n");
           return 2;
         }
     }

@@ -11,6 +11,7 @@
 typedef struct {
   char *target;        /* collector HOST:PORT; NULL: generate files only */
   NfsimFormat format;
+  NfsimTemplate tmpl;  /* data templates (random mode) */
   guint32 source_id;   /* v9 source id / IPFIX observation domain */
   guint64 seed;
   guint32 sampling;    /* 1-in-N; 1 = unsampled */

@@ -78,6 +78,143 @@ fill_addresses (NfsimRng *rng, NfsimRecord *r, gboolean upload)
   memcpy (r->dst, upload ? server : user, 16);
 }
 
+/* ------------------------------------------------------------------ */
+/* The router template's fields.  The exporter is a BNG/PE: subscriber
+ * side ifindexes 1-8 (linecard 1 for 1-4, 2 for 5-8), core side 9-16 on
+ * /31 links to core routers.  They come from their own random stream
+ * (seeded from --seed) so that the flows themselves, and the ground
+ * truth, are those of the lean template with the same seed. */
+
+static guint64
+mac_router (guint32 ifindex)
+{
+  return G_GUINT64_CONSTANT (0x060000000100) | (ifindex & 0xff);
+}
+static guint64
+mac_core_neighbour (guint32 ifindex)
+{
+  return G_GUINT64_CONSTANT (0x060000000200) | (ifindex & 0xff);
+}
+
+/* a subscriber's CPE, fixed per address: 02:xx:xx:xx:xx:xx */
+static guint32
+addr_hash (const guint8 *a, guint n)
+{
+  guint32 h = 2166136261u;
+  for (guint i = 0; i < n; i++)
+    h = (h ^ a[i]) * 16777619u;
+  return h;
+}
+
+static void
+put_v4 (guint8 *out, guint32 v)
+{
+  for (int i = 0; i < 4; i++)
+    out[i] = v >> (24 - 8 * i);
+}
+
+/* fe80::/64 with the EUI-64 of a MAC (universal/local bit flipped) */
+static void
+put_link_local (guint8 *out, guint64 mac)
+{
+  memset (out, 0, 16);
+  out[0] = 0xfe;
+  out[1] = 0x80;
+  out[8] = (guint8) (mac >> 40) ^ 0x02;
+  out[9] = mac >> 32;
+  out[10] = mac >> 24;
+  out[11] = 0xff;
+  out[12] = 0xfe;
+  out[13] = mac >> 16;
+  out[14] = mac >> 8;
+  out[15] = mac;
+}
+
+static guint32
+mpls_entry (guint32 label, guint8 exp, gboolean bottom)
+{
+  return label << 4 | (guint32) (exp & 7) << 1 | (bottom ? 1 : 0);
+}
+
+static void
+fill_router_fields (NfsimRng *rng, NfsimRecord *r, gboolean upload)
+{
+  const guint8 *user = upload ? r->src : r->dst;
+  guint32 h = addr_hash (user, r->family == 6 ? 8 : 4); /* IPv6: per /64 */
+  guint64 cpe_mac = G_GUINT64_CONSTANT (0x020000000000) | h;
+  guint16 access_vlan = 100 + h % 3900;
+
+  /* next hop: the core router on the output link, or for a download
+   * sometimes none (an unnumbered subscriber interface) */
+  gboolean have_next_hop = upload || nfsim_rng_uniform (rng) < 0.75;
+  if (have_next_hop)
+    {
+      if (r->family == 4)
+        put_v4 (r->next_hop, 0xc0000280u | (2 * (r->output_if & 0x3f) + 1));
+      else
+        put_link_local (r->next_hop, mac_core_neighbour (r->output_if));
+    }
+  /* upload: towards the Internet through a remote ASBR (BGP next hop,
+   * adjacent AS); download: the subscriber route is local */
+  guint32 transit = 64496 + nfsim_rng_below (rng, 4);
+  if (upload)
+    {
+      guint k = 1 + nfsim_rng_below (rng, 6);
+      if (r->family == 4)
+        put_v4 (r->bgp_next_hop, 0xc0000200u | k);
+      else
+        {
+          static const guint8 loop6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0xff, 0xff };
+          memcpy (r->bgp_next_hop, loop6, 16);
+          r->bgp_next_hop[15] = k;
+        }
+      r->next_adj_as = transit;
+    }
+  else
+    r->prev_adj_as = transit;
+
+  /* VRFs: the subscriber's (1 internet, 2 business, 3 wholesale) and the
+   * global table (0) on the core side */
+  guint32 vrf = 1 + h % 3;
+  r->ingress_vrf = upload ? vrf : 0;
+  r->egress_vrf = upload ? 0 : vrf;
+
+  /* Layer 2: subscriber VLAN and CPE MAC on the access side */
+  guint16 core_vlan_in = 4000 + (r->input_if & 0x3f);
+  guint16 core_vlan_out = 4000 + (r->output_if & 0x3f);
+  r->src_vlan = upload ? access_vlan : core_vlan_in;
+  r->dst_vlan = upload ? core_vlan_out : access_vlan;
+  r->in_src_mac = upload ? cpe_mac : mac_core_neighbour (r->input_if);
+  r->in_dst_mac = mac_router (r->input_if);
+  r->out_src_mac = mac_router (r->output_if);
+  r->out_dst_mac = upload ? mac_core_neighbour (r->output_if) : cpe_mac;
+
+  /* MPLS: downloads arrive from the core labelled (segment routing node
+   * SID, sometimes two, then the service label), uploads unlabelled */
+  if (!upload)
+    {
+      guint8 exp = r->src_tos >> 5;
+      guint n = 0;
+      if (nfsim_rng_uniform (rng) < 0.1)
+        r->mpls[n++] = mpls_entry (16000 + nfsim_rng_below (rng, 8000), exp, FALSE);
+      r->mpls[n++] = mpls_entry (16000 + nfsim_rng_below (rng, 8000), exp, FALSE);
+      r->mpls[n++] = mpls_entry (24000 + nfsim_rng_below (rng, 100000), exp, TRUE);
+    }
+
+  /* forwarding status (RFC 7270): forwarded, rarely dropped */
+  double x = nfsim_rng_uniform (rng);
+  r->fwd_status = x < 0.94 ? 64 : x < 0.98 ? 66 : x < 0.99 ? 129 : 131;
+  /* end reason: 3 end of flow (TCP FIN/RST), 2 active timeout, 1 idle */
+  if (r->proto == 6 && (r->tcp_flags & 0x05))
+    r->end_reason = 3;
+  else if (r->last_ms - r->first_ms >= 300000)
+    r->end_reason = 2;
+  else
+    r->end_reason = 1;
+  r->engine_type = 1; /* linecard */
+  r->engine_id = 1 + ((r->input_if - 1) & 7) / 4;
+}
+
 int
 nfsim_run_random (const NfsimOptions *opt, GError **error)
 {
@@ -88,6 +225,9 @@ nfsim_run_random (const NfsimOptions *opt, GError **error)
                           opt->sampling, opt->rate, error);
   if (!exporter)
     return 1;
+  nfsim_exporter_set_template (exporter, opt->tmpl);
+  NfsimRng router_rng;
+  nfsim_rng_seed_stream (&router_rng, opt->seed, G_GUINT64_CONSTANT (0x726f75746572));
 
   /* TCP, UDP, ICMP, ESP, GRE, IP-in-IP, SCTP */
   static const guint8 protos[] = { 6, 17, 1, 50, 47, 4, 132 };
@@ -156,6 +296,8 @@ nfsim_run_random (const NfsimOptions *opt, GError **error)
       r.src_tos = tos[nfsim_rng_below (&rng, G_N_ELEMENTS (tos))];
       r.dst_tos = r.src_tos;
       r.direction = 0;
+      if (opt->tmpl == NFSIM_TEMPLATE_ROUTER)
+        fill_router_fields (&router_rng, &r, upload);
       totals_add (&truth, packets, bytes);
 
       /* the router's 1-in-N packet sampler */
@@ -185,6 +327,8 @@ nfsim_run_random (const NfsimOptions *opt, GError **error)
       nfsim_truth_begin (&j, out, "random", opt->seed);
       nfsub_json_put_uint (&j, "sampling", opt->sampling > 1 ? opt->sampling : 1);
       nfsub_json_put_string (&j, "format", opt->format == NFSIM_FORMAT_V9 ? "v9" : "ipfix");
+      if (opt->tmpl == NFSIM_TEMPLATE_ROUTER)
+        nfsub_json_put_string (&j, "template", "router");
       nfsub_json_put_uint (&j, "export_packets", nfsim_exporter_packets_sent (exporter));
       Totals *sets[] = { &truth, &wire, &stored };
       const char *names[] = { "true", "exported", "expected_nfcapd" };
