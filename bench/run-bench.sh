@@ -1,8 +1,11 @@
 #!/bin/sh
 # Reading benchmark: nfsub against nfdump on the same nfcapd files.
 #
-# Builds (once, cached) a file of BENCH_FLOWS flows per compression with
-# contrib/nfsim feeding a real nfcapd on loopback, checks that nfsub's
+# Builds (once, cached) a file of BENCH_FLOWS flows per template and
+# compression with contrib/nfsim feeding a real nfcapd on loopback
+# (template "lean": nfsim's default v9 template, about 123 bytes per
+# record in memory; "router": nfsim --template router, a PE/BNG router's
+# fields, about 270 bytes per record; same flows, same seed), checks that nfsub's
 # per-protocol byte sums equal nfdump's, then runs, BENCH_RUNS rounds:
 #   - bench/bench-read --floor: pread and decompress every block, no walk
 #     (one core cannot go below this with these libraries)
@@ -19,7 +22,7 @@
 #
 # Environment: NFSUB_BUILDDIR (default .), BENCH_FLOWS (5000000),
 # BENCH_DATA (builddir/bench/data), BENCH_RUNS (3), BENCH_COMPRESSIONS
-# ("lz4 lzo"), NFCAPD, NFDUMP.
+# ("lz4 lzo"), BENCH_TEMPLATES ("lean router"), NFCAPD, NFDUMP.
 set -eu
 
 B=${NFSUB_BUILDDIR:-.}
@@ -27,6 +30,7 @@ FLOWS=${BENCH_FLOWS:-5000000}
 DATA=${BENCH_DATA:-$B/bench/data}
 RUNS=${BENCH_RUNS:-3}
 COMPRESSIONS=${BENCH_COMPRESSIONS:-lz4 lzo}
+TEMPLATES=${BENCH_TEMPLATES:-lean router}
 NFCAPD=${NFCAPD:-nfcapd}
 NFDUMP=${NFDUMP:-nfdump}
 NFSIM=$B/contrib/nfsim/nfsim
@@ -50,9 +54,11 @@ free_port () {
   echo $p
 }
 
-# make_file NAME NFCAPD_FLAG -> prints the path of a FLOWS-flow file
+# make_file NAME NFCAPD_FLAG TEMPLATE -> prints the path of a FLOWS-flow file
 make_file () {
-  name=$1 flag=$2
+  name=$1 flag=$2 tmpl=$3
+  tmpl_arg=""
+  if [ "$tmpl" != lean ]; then name=$name-$tmpl tmpl_arg="--template $tmpl"; fi
   dir=$DATA/$name-$FLOWS
   if [ -f "$dir/ok" ]; then cat "$dir/ok"; return; fi
   for rate in 400000 200000 100000; do
@@ -62,8 +68,8 @@ make_file () {
       -B 8000000 $flag >"$dir/nfcapd.log" 2>&1 &
     pid=$!
     n=0; while ! udp_bound "$port" && [ $n -lt 500 ]; do sleep 0.01; n=$((n+1)); done
-    say "bench: generating $FLOWS flows into nfcapd $flag (nfsim at $rate flows/s)"
-    "$NFSIM" -t "127.0.0.1:$port" -n "$FLOWS" -S 1 -s 1 -r "$rate" >/dev/null
+    say "bench: generating $FLOWS flows ($tmpl template) into nfcapd $flag (nfsim at $rate flows/s)"
+    "$NFSIM" -t "127.0.0.1:$port" -n "$FLOWS" -S 1 -s 1 -r "$rate" $tmpl_arg >/dev/null
     sleep 1
     kill "$pid"; wait "$pid" || true
     set -- "$dir"/nfcapd.2*
@@ -129,12 +135,14 @@ process_run () { # KEY PIN... -- FILE
 }
 
 say "bench: $(uname -m), $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+for tmpl in $TEMPLATES; do
+case $tmpl in lean|router) ;; *) die "unknown template $tmpl (lean or router)" ;; esac
 for comp in $COMPRESSIONS; do
   case $comp in
     lz4) flag=-y ;; lzo) flag=-z ;; bz2) flag=-j ;; none) flag="" ;;
     *) die "unknown compression $comp" ;;
   esac
-  F=$(make_file "$comp" "$flag")
+  F=$(make_file "$comp" "$flag" "$tmpl")
   check_sums "$F"
   size=$(stat -c %s "$F")
   rm -f "$WORK"/best.*
@@ -161,9 +169,12 @@ for comp in $COMPRESSIONS; do
   # flatter nfsub with nfdump's thread hand-over costs
   ref_cpu=$(awk -v a="$ref_cpu1" -v b="$ref_cpu" 'BEGIN { print (a < b ? a : b) }')
 
+  # decompressed payload of the data blocks: the records in memory
+  payload=$("$READER" --floor -n 1 "$F" | awk '{ for (i = 1; i < NF; i++) if ($i == "payload") print $(i + 1) }')
+
   echo ""
-  echo "$comp: $F"
-  echo "  $FLOWS flows, $size bytes; best of $RUNS runs (wall and CPU each)"
+  echo "$tmpl $comp: $F"
+  echo "  $FLOWS flows, $size bytes ($(awk -v s="$size" -v p="$payload" -v n="$FLOWS" 'BEGIN { printf "%.1f bytes/flow on disk, %.1f in memory", s / n, p / n }')); best of $RUNS runs (wall and CPU each)"
   echo "  x nfdump: nfdump's time / this row's time, so >1 means nfsub is faster;"
   echo "  wall-1 = vs nfdump on one core, wall-all = vs nfdump unpinned,"
   echo "  CPU = vs nfdump's lower CPU time (user+sys, all threads)"
@@ -187,4 +198,5 @@ for comp in $COMPRESSIONS; do
   row process2 "nfsub process, read-ahead (all: $(nproc))"
   row nfdump1 "nfdump -A proto (1)"
   row nfdump "nfdump -A proto (all: $(nproc))"
+done
 done
