@@ -287,36 +287,35 @@ hourly_flows (NfsubBins *bins, const NfsubFlow *flows,
               const guint32 *selected, guint n)
 {
   NfsubBinsItem items[ITEMS_CHUNK];
-  guint n_items = 0;
-  NfsubBinsHot window;
-  nfsub_bins_hot_begin (bins, &window);
-  /* a copy whose address is never taken: kept in registers, not reloaded
-   * after every add through its rows */
-  NfsubBinsHot hot = window;
-  for (guint i = 0; i < n; i++)
+  for (guint i = 0; i < n;)
     {
-      const NfsubFlow *f = selected ? &flows[selected[i]] : &flows[i];
-      guint32 c0, c1;
-      hourly_cells (f, &c0, &c1);
-      guint64 first = f->first_ms, last = f->last_ms;
-      guint64 bytes = nfsub_flow_bytes (f);
-      if (G_LIKELY (nfsub_bins_hot_add (&hot, first, last, bytes, c0, c1)))
-        continue;
-      items[n_items++] = (NfsubBinsItem) { first, last, bytes, { c0, c1 } };
-      if (G_UNLIKELY (n_items == ITEMS_CHUNK
-                      || MAX (first, last) >= hot.force_ms))
+      /* one window until the held-back flows must go in */
+      NfsubBinsHot window;
+      guint64 wm = nfsub_bins_hot_begin (bins, &window);
+      /* a copy the loop only reads and whose address no call sees: kept
+       * in registers */
+      const NfsubBinsHot hot = window;
+      guint n_items = 0;
+      while (i < n)
         {
-          window = hot;
-          nfsub_bins_hot_end (bins, &window);
-          nfsub_bins_add_items (bins, items, n_items);
-          n_items = 0;
-          nfsub_bins_hot_begin (bins, &window);
-          hot = window;
+          const NfsubFlow *f = selected ? &flows[selected[i]] : &flows[i];
+          i++;
+          guint32 c0, c1;
+          hourly_cells (f, &c0, &c1);
+          guint64 first = f->first_ms, last = f->last_ms;
+          guint64 bytes = nfsub_flow_bytes (f);
+          if (G_LIKELY (nfsub_bins_hot_add (&hot, &wm, first, last, bytes, c0,
+                                            c1)))
+            continue;
+          items[n_items++] = (NfsubBinsItem) { first, last, bytes,
+                                               { c0, c1 } };
+          if (G_UNLIKELY (n_items == ITEMS_CHUNK
+                          || MAX (first, last) >= hot.force_ms))
+            break;
         }
+      nfsub_bins_hot_end (bins, &window, wm);
+      nfsub_bins_add_items (bins, items, n_items);
     }
-  window = hot;
-  nfsub_bins_hot_end (bins, &window);
-  nfsub_bins_add_items (bins, items, n_items);
 }
 
 static gboolean

@@ -557,8 +557,8 @@ ports_flow (const NfsubFlow *f, guint64 bytes, guint32 *c0, guint32 *c1,
 
 /* Each flow goes straight into its open bin (bins-hot.h) or, the few
  * that do not lie inside one, to nfsub_bins_add_items; its ends are
- * staged for the week's port counters.  `selected` is NULL or not for the
- * whole loop (inlined twice). */
+ * staged for the week's port counters and added a group of flows later.
+ * `selected` is NULL or not for the whole loop (inlined twice). */
 G_ALWAYS_INLINE static inline void
 ports_flows (PortsPlugin *self, const NfsubFlow *flows,
              const guint32 *selected, guint n)
@@ -568,60 +568,71 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
   guint n_items = 0;
   /* the ends of this group and of the one before: two per flow at most */
   PortStaged staged[2][2 * FOLD_GROUP];
-  guint n_before = 0;
+  guint n_staged[2] = { 0, 0 };
   /* place holders while no week takes the flows (nothing is staged) */
   static PortCell no_cells[PORT_CELLS];
-  NfsubBinsHot window;
-  nfsub_bins_hot_begin (bins, &window);
-  /* a copy whose address is never taken: kept in registers, not reloaded
-   * after every add through its rows */
-  NfsubBinsHot hot = window;
   guint64 wk_start = self->wk_start_ms, wk_end = self->wk_end_ms;
   PortCell *cells = self->wk ? self->wk->cells : no_cells;
   guint staging = self->wk != NULL;
+  NfsubBinsHot window;
+  guint64 wm = nfsub_bins_hot_begin (bins, &window);
   for (guint at = 0; at < n; at += FOLD_GROUP)
     {
       guint m = MIN (FOLD_GROUP, n - at);
-      PortStaged *group = staged[(at / FOLD_GROUP) & 1];
+      guint g = (at / FOLD_GROUP) & 1;
+      PortStaged *group = staged[g];
       guint n_group = 0;
-      for (guint i = at; i < at + m; i++)
+      for (guint i = at; i < at + m;)
         {
-          const NfsubFlow *f = selected ? &flows[selected[i]] : &flows[i];
-          guint64 first = f->first_ms, last = f->last_ms;
-          if (G_UNLIKELY (first - wk_start >= wk_end - wk_start))
+          /* a copy the loop only reads and whose address no call sees:
+           * kept in registers */
+          const NfsubBinsHot hot = window;
+          gboolean flush = FALSE;
+          while (i < at + m)
             {
-              ports_switch_week (self, first);
-              wk_start = self->wk_start_ms;
-              wk_end = self->wk_end_ms;
-              cells = self->wk ? self->wk->cells : no_cells;
-              staging = self->wk != NULL;
+              const NfsubFlow *f = selected ? &flows[selected[i]]
+                                            : &flows[i];
+              i++;
+              guint64 first = f->first_ms, last = f->last_ms;
+              if (G_UNLIKELY (first - wk_start >= wk_end - wk_start))
+                {
+                  ports_switch_week (self, first);
+                  wk_start = self->wk_start_ms;
+                  wk_end = self->wk_end_ms;
+                  cells = self->wk ? self->wk->cells : no_cells;
+                  staging = self->wk != NULL;
+                }
+              guint64 bytes = nfsub_flow_bytes (f);
+              guint32 c0, c1;
+              n_group += ports_flow (f, bytes, &c0, &c1, group + n_group,
+                                     cells, staging);
+              if (G_LIKELY (nfsub_bins_hot_add (&hot, &wm, first, last, bytes,
+                                                c0, c1)))
+                continue;
+              items[n_items++] = (NfsubBinsItem) { first, last, bytes,
+                                                   { c0, c1 } };
+              if (G_UNLIKELY (n_items == ITEMS_CHUNK
+                              || MAX (first, last) >= hot.force_ms))
+                {
+                  flush = TRUE;
+                  break;
+                }
             }
-          guint64 bytes = nfsub_flow_bytes (f);
-          guint32 c0, c1;
-          n_group += ports_flow (f, bytes, &c0, &c1, group + n_group, cells,
-                                 staging);
-          if (G_LIKELY (nfsub_bins_hot_add (&hot, first, last, bytes, c0,
-                                            c1)))
-            continue;
-          items[n_items++] = (NfsubBinsItem) { first, last, bytes,
-                                               { c0, c1 } };
-          if (G_UNLIKELY (n_items == ITEMS_CHUNK
-                          || MAX (first, last) >= hot.force_ms))
+          if (flush)
             {
-              window = hot;
-              nfsub_bins_hot_end (bins, &window);
+              nfsub_bins_hot_end (bins, &window, wm);
               nfsub_bins_add_items (bins, items, n_items);
               n_items = 0;
-              nfsub_bins_hot_begin (bins, &window);
-              hot = window;
+              wm = nfsub_bins_hot_begin (bins, &window);
             }
         }
-      ports_fold (staged[((at / FOLD_GROUP) & 1) ^ 1], n_before);
-      n_before = n_group;
+      ports_fold (staged[g ^ 1], n_staged[g ^ 1]);
+      n_staged[g ^ 1] = 0;
+      n_staged[g] = n_group;
     }
-  ports_fold (staged[((n - 1) / FOLD_GROUP & 1)], n_before);
-  window = hot;
-  nfsub_bins_hot_end (bins, &window);
+  ports_fold (staged[0], n_staged[0]);
+  ports_fold (staged[1], n_staged[1]);
+  nfsub_bins_hot_end (bins, &window, wm);
   nfsub_bins_add_items (bins, items, n_items);
 }
 

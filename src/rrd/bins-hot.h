@@ -18,15 +18,20 @@
  * window and adds the flows it holds back before it, in order.
  *
  *   NfsubBinsHot hot;
- *   nfsub_bins_hot_begin (bins, &hot);
+ *   guint64 wm = nfsub_bins_hot_begin (bins, &hot);
  *   for each flow:
- *     if (!nfsub_bins_hot_add (&hot, first, last, bytes, c0, c1))
+ *     if (!nfsub_bins_hot_add (&hot, &wm, first, last, bytes, c0, c1))
  *       { items[n++] = the flow;
  *         if (n == CHUNK || MAX (first, last) >= hot.force_ms)
- *           { nfsub_bins_hot_end (bins, &hot);
+ *           { nfsub_bins_hot_end (bins, &hot, wm);
  *             nfsub_bins_add_items (bins, items, n); n = 0;
- *             nfsub_bins_hot_begin (bins, &hot); } }
- *   nfsub_bins_hot_end (bins, &hot); nfsub_bins_add_items (bins, items, n);
+ *             wm = nfsub_bins_hot_begin (bins, &hot); } }
+ *   nfsub_bins_hot_end (bins, &hot, wm); nfsub_bins_add_items (bins, items, n);
+ *
+ * The window is read only between begin and end and the watermark a
+ * separate scalar, so that the compiler keeps both in registers (a
+ * structure changed in the loop ends up in vector registers, unpacked
+ * flow after flow).
  *
  * Nothing else may touch the bins between begin and end.
  */
@@ -48,22 +53,24 @@ typedef struct {
   /* a flow whose start or end is at or after this may close open bins:
    * fold and add the held-back items first */
   guint64 force_ms;
-  guint64 watermark_ms; /* the newest flow end added here */
 } NfsubBinsHot;
 
 /* Opens the window on the open bins (steps other than NFSUB_RRD_STEP: no
- * window). */
-void nfsub_bins_hot_begin (NfsubBins *bins, NfsubBinsHot *hot);
-/* Counts the bins the window's flows made seen and moves the watermark. */
-void nfsub_bins_hot_end (NfsubBins *bins, NfsubBinsHot *hot);
+ * window); returns the watermark, for nfsub_bins_hot_add to move. */
+guint64 nfsub_bins_hot_begin (NfsubBins *bins, NfsubBinsHot *hot);
+/* Counts the bins the window's flows made seen and moves the bins'
+ * watermark to `watermark_ms`. */
+void nfsub_bins_hot_end (NfsubBins *bins, const NfsubBinsHot *hot,
+                         guint64 watermark_ms);
 
 /* Adds a flow to cell c0 (a cell of the bins, never NFSUB_BINS_NO_CELL)
  * and cell c1 (NFSUB_BINS_NO_CELL: none) of its bin if it lies inside one
  * bin of the window (a record ending before it starts does not); else
  * returns FALSE and adds nothing. */
 static inline gboolean
-nfsub_bins_hot_add (NfsubBinsHot *hot, guint64 first_ms, guint64 last_ms,
-                    guint64 bytes, guint32 c0, guint32 c1)
+nfsub_bins_hot_add (const NfsubBinsHot *hot, guint64 *watermark_ms,
+                    guint64 first_ms, guint64 last_ms, guint64 bytes,
+                    guint32 c0, guint32 c1)
 {
   const guint64 step_ms = NFSUB_RRD_STEP * 1000;
   guint64 bin = first_ms / step_ms;
@@ -78,7 +85,7 @@ nfsub_bins_hot_add (NfsubBinsHot *hot, guint64 first_ms, guint64 last_ms,
   if (G_UNLIKELY (c1 != NFSUB_BINS_NO_CELL))
     row[MIN (c1, hot->junk)] += bytes;
   hot->seen[slot] = 1;
-  hot->watermark_ms = MAX (hot->watermark_ms, last_ms);
+  *watermark_ms = MAX (*watermark_ms, last_ms);
   return TRUE;
 }
 

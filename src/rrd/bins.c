@@ -469,34 +469,35 @@ nfsub_bins_add_items (NfsubBins *b, const NfsubBinsItem *items, guint n)
     bins_add_items_step (b, items, n, b->step_ms);
 }
 
-void
+guint64
 nfsub_bins_hot_begin (NfsubBins *b, NfsubBinsHot *h)
 {
   *h = (NfsubBinsHot) { .rows = b->rows, .seen = b->seen,
                         .mask = b->cap - 1, .stride = b->stride,
-                        .junk = b->n_cells,
-                        .watermark_ms = b->watermark_ms };
+                        .junk = b->n_cells };
   if (b->base == NOT_STARTED)
-    return; /* force_ms 0: the first flow sets the base, then a window */
+    return b->watermark_ms; /* force_ms 0: the first flow sets the base */
   gint64 force = b->base + MAX_OPEN_BINS;
   h->force_ms = force > 0 ? (guint64) force * b->step_ms : 0;
   if (b->step_ms != NFSUB_RRD_STEP * 1000)
-    return;
+    return b->watermark_ms;
   /* the open bins, up to the first bin holding a time past the future
    * limit */
   gint64 lo = MAX (b->base, 0);
   gint64 hi = MIN (b->base + (gint64) b->cap,
                    (gint64) ((b->future_limit_ms + 1) / b->step_ms));
-  if (hi <= lo)
-    return;
-  h->lo_bin = (guint64) lo;
-  h->n_bins = (guint64) (hi - lo);
+  if (hi > lo)
+    {
+      h->lo_bin = (guint64) lo;
+      h->n_bins = (guint64) (hi - lo);
+    }
+  return b->watermark_ms;
 }
 
 void
-nfsub_bins_hot_end (NfsubBins *b, NfsubBinsHot *h)
+nfsub_bins_hot_end (NfsubBins *b, const NfsubBinsHot *h, guint64 watermark_ms)
 {
-  b->watermark_ms = MAX (b->watermark_ms, h->watermark_ms);
+  b->watermark_ms = MAX (b->watermark_ms, watermark_ms);
   if (h->n_bins == 0)
     return;
   /* The loop set seen flags without counting them: count them all (a

@@ -374,7 +374,7 @@ hot_feed (NfsubBins *bins, GArray *flows, guint chunk)
   g_autofree NfsubBinsItem *items = g_new (NfsubBinsItem, chunk);
   guint n_items = 0, n_hot = 0;
   NfsubBinsHot hot;
-  nfsub_bins_hot_begin (bins, &hot);
+  guint64 wm = nfsub_bins_hot_begin (bins, &hot);
   for (guint i = 0; i < flows->len; i++)
     {
       Flow *f = &g_array_index (flows, Flow, i);
@@ -387,7 +387,8 @@ hot_feed (NfsubBins *bins, GArray *flows, guint chunk)
         }
       if (c0 == NFSUB_BINS_NO_CELL)
         continue;
-      if (nfsub_bins_hot_add (&hot, f->first, f->last, f->bytes, c0, c1))
+      if (nfsub_bins_hot_add (&hot, &wm, f->first, f->last, f->bytes, c0,
+                              c1))
         {
           n_hot++;
           continue;
@@ -396,13 +397,13 @@ hot_feed (NfsubBins *bins, GArray *flows, guint chunk)
                                            { c0, c1 } };
       if (n_items == chunk || MAX (f->first, f->last) >= hot.force_ms)
         {
-          nfsub_bins_hot_end (bins, &hot);
+          nfsub_bins_hot_end (bins, &hot, wm);
           nfsub_bins_add_items (bins, items, n_items);
           n_items = 0;
-          nfsub_bins_hot_begin (bins, &hot);
+          wm = nfsub_bins_hot_begin (bins, &hot);
         }
     }
-  nfsub_bins_hot_end (bins, &hot);
+  nfsub_bins_hot_end (bins, &hot, wm);
   nfsub_bins_add_items (bins, items, n_items);
   return n_hot;
 }
