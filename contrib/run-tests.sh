@@ -55,7 +55,7 @@ phase () {
 
 phase "make check" build "" check
 if [ -z "${NFSUB_QUICK:-}" ]; then
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   export ASAN_OPTIONS UBSAN_OPTIONS
   phase "make check under ASan+UBSan" build-asan "--enable-sanitizers" check
