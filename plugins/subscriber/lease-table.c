@@ -90,7 +90,8 @@ typedef struct {
   gsize dir_used;
   HotDir *dir;
   HotEntry *entries;
-  guint32 *seconds;       /* per entry, the binding after the newest */
+  HotEntry *cold;         /* per entry, the binding after the newest */
+  guint32 *seconds;       /* its id */
   gsize n_pages, cap_pages;
   /* the table last decided about and its size then: decided again when
    * the longest table changes or its keys have doubled */
@@ -260,6 +261,8 @@ lease_prefix_make (LeasePrefix *p, const NfsubAddr *addr, guint8 family,
 /* ---- bindings ---- */
 
 #define NO_TABLE 0xff
+/* in LeaseBinding.slot: the binding is the one behind its key's newest */
+#define SECOND_BIT 0x80000000u
 
 static guint32
 binding_array_push (BindingArray *a, const LeaseBinding *b)
@@ -362,7 +365,12 @@ prefix_table_relink (LeaseTable *t, PrefixTable *pt)
     {
       SlotHead *h = slot_head_at (pt, j);
       if (h->head)
-        binding_get (t, h->head)->slot = (guint32) j;
+        {
+          LeaseBinding *b = binding_get (t, h->head);
+          b->slot = (guint32) j;
+          if (b->next)
+            binding_get (t, b->next)->slot = (guint32) j | SECOND_BIT;
+        }
     }
 }
 
@@ -542,10 +550,12 @@ hot_clear (HotIndex *h)
 {
   big_free (h->dir, sizeof (HotDir) << h->dir_bits);
   big_free (h->entries, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
+  big_free (h->cold, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
   big_free (h->seconds, sizeof (guint32) * HOT_PAGE * h->cap_pages);
   h->pt = NULL;
   h->dir = NULL;
   h->entries = NULL;
+  h->cold = NULL;
   h->seconds = NULL;
   h->dir_bits = 0;
   h->dir_used = h->n_pages = h->cap_pages = 0;
@@ -601,6 +611,9 @@ hot_entry_index (HotIndex *h, guint64 pn)
       h->entries = big_realloc (h->entries,
                                 sizeof (HotEntry) * HOT_PAGE * h->cap_pages,
                                 sizeof (HotEntry) * HOT_PAGE * cap);
+      h->cold = big_realloc (h->cold,
+                             sizeof (HotEntry) * HOT_PAGE * h->cap_pages,
+                             sizeof (HotEntry) * HOT_PAGE * cap);
       h->seconds = big_realloc (h->seconds,
                               sizeof (guint32) * HOT_PAGE * h->cap_pages,
                               sizeof (guint32) * HOT_PAGE * cap);
@@ -637,6 +650,20 @@ hot_index_of (const HotIndex *h, guint64 key)
   return first + (gsize) (pn & (HOT_PAGE - 1));
 }
 
+/* Entry i's key has `id` (0: none) behind its newest binding. */
+static void
+hot_set_second (LeaseTable *t, HotIndex *h, gsize i, guint32 id)
+{
+  h->seconds[i] = id;
+  if (id)
+    {
+      const LeaseBinding *b = binding_get (t, id);
+      h->cold[i] = (HotEntry) { b->start, b->end, pack_user (b), b->key_ref };
+    }
+  else
+    h->cold[i] = (HotEntry) { 0, 0, 0, 0 };
+}
+
 /* A key of the mirrored table got a new newest binding. */
 static void
 hot_set (LeaseTable *t, HotIndex *h, guint64 key, guint32 head)
@@ -653,7 +680,7 @@ hot_set (LeaseTable *t, HotIndex *h, guint64 key, guint32 head)
   const LeaseBinding *b = binding_get (t, head);
   h->entries[i] = (HotEntry) { b->start, b->end, pack_user (b),
                                b->key_ref };
-  h->seconds[i] = b->next;
+  hot_set_second (t, h, i, b->next);
 }
 
 /* The table tagging should mirror for family f, NULL: none. */
@@ -712,8 +739,14 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
    * goes first (it is the newer information) */
   if (h->head == 0 || binding_get (t, h->head)->start <= start)
     {
+      /* the newest and the one behind it know their slot */
       if (h->head)
-        binding_get (t, h->head)->table = NO_TABLE;
+        {
+          LeaseBinding *old = binding_get (t, h->head);
+          if (old->next)
+            binding_get (t, old->next)->table = NO_TABLE;
+          old->slot = (guint32) index | SECOND_BIT;
+        }
       LeaseBinding *nb = binding_get (t, id);
       nb->next = h->head;
       nb->table = pt->id;
@@ -732,11 +765,19 @@ lease_table_add (LeaseTable *t, LeaseKind kind, const LeasePrefix *p,
           link = &binding_get (t, *link)->next;
           second = FALSE;
         }
-      binding_get (t, id)->next = *link;
+      LeaseBinding *nb = binding_get (t, id);
+      nb->next = *link;
       *link = id;
-      HotIndex *hot = &t->hot[p->family == 4 ? 0 : 1];
-      if (second && hot->pt == pt)
-        hot->seconds[hot_index_of (hot, pt->s64[index].key)] = id;
+      if (second)
+        {
+          if (nb->next)
+            binding_get (t, nb->next)->table = NO_TABLE;
+          nb->table = pt->id;
+          nb->slot = (guint32) index | SECOND_BIT;
+          HotIndex *hot = &t->hot[p->family == 4 ? 0 : 1];
+          if (hot->pt == pt)
+            hot_set_second (t, hot, hot_index_of (hot, pt->s64[index].key), id);
+        }
     }
   filter_mark (t, p);
   return id;
@@ -749,13 +790,20 @@ lease_table_set_end (LeaseTable *t, guint32 id, guint32 end)
   b->end = end;
   if (b->table != NO_TABLE)
     {
-      /* the newest binding of its key: the hot entry's copy */
+      /* the newest binding of its key or the one behind it: the hot
+       * index's copy */
       PrefixTable *pt = t->by_id[(id & STATIC_ID_BIT) ? LEASE_STATIC
                                                       : LEASE_DYNAMIC]
                           ->pdata[b->table];
       HotIndex *h = &t->hot[pt->family == 4 ? 0 : 1];
       if (h->pt == pt)
-        h->entries[hot_index_of (h, pt->s64[b->slot].key)].end = end;
+        {
+          gsize i = hot_index_of (h, pt->s64[b->slot & ~SECOND_BIT].key);
+          if (b->slot & SECOND_BIT)
+            h->cold[i].end = end;
+          else
+            h->entries[i].end = end;
+        }
     }
 }
 
@@ -928,6 +976,7 @@ typedef struct {
   gsize dir_mask[2];
   const HotDir *dir[2];
   const HotEntry *entries[2];
+  const HotEntry *cold[2];
   const guint32 *seconds[2];
   const Slot64 *slots[2];
   gsize slot_mask[2];
@@ -964,6 +1013,7 @@ lookup_tables_init (LeaseTable *t, LookupTables *lt)
           lt->dir[f] = h->dir;
           lt->entries[f] = h->entries;
           lt->seconds[f] = h->seconds;
+          lt->cold[f] = h->cold;
           continue;
         }
       lt->fast[f] = TRUE;
@@ -1056,8 +1106,9 @@ emit_binding (const LookupTables *lt, const TagIO *io, gsize e, guint32 id)
 typedef struct {
   guint n;
   guint32 e[CHAIN_QUEUE];  /* end in the batch */
-  guint32 id[CHAIN_QUEUE]; /* the binding to look at next, 0: at head_at */
-  const guint32 *head_at[CHAIN_QUEUE]; /* a hot index's head, not yet read */
+  guint32 id[CHAIN_QUEUE]; /* the binding to look at next, 0: hot entry */
+  const HotEntry *cold_at[CHAIN_QUEUE];  /* its copy of the second binding */
+  const guint32 *second_at[CHAIN_QUEUE]; /* and that binding's id */
 } ChainQueue;
 
 static void
@@ -1067,19 +1118,30 @@ chain_flush (LeaseTable *t, const LookupTables *lt, const TagIO *io,
   guint32 found_e[CHAIN_QUEUE], found_id[CHAIN_QUEUE];
   guint32 slow_e[CHAIN_QUEUE];
   guint n_found = 0, n_slow = 0, n = 0;
-  /* the second bindings of hot entries, read together (their loads
-   * overlap); none: no binding of the key applies */
+  /* hot entries: the copy of the binding behind the newest answers
+   * most (read together: their loads overlap); older flows walk on from
+   * that binding */
   guint64 touched = 0;
   for (guint k = 0; k < cq->n; k++)
-    touched += cq->id[k] ? 0 : *cq->head_at[k];
+    touched += cq->id[k] ? 0 : cq->cold_at[k]->start;
   touch_done (touched);
   for (guint k = 0; k < cq->n; k++)
     {
-      guint32 id = cq->id[k] ? cq->id[k] : *cq->head_at[k];
+      guint32 id = cq->id[k];
       if (!id)
         {
-          slow_e[n_slow++] = cq->e[k];
-          continue;
+          const HotEntry *ce = cq->cold_at[k];
+          guint32 when = end_when (io, cq->e[k]);
+          if (ce->start <= when)
+            {
+              /* none behind the newest: 0 .. 0, never applies */
+              if (when < ce->end)
+                emit_tag (io, cq->e[k], lt_key (lt, ce->key_ref), ce->user);
+              else
+                slow_e[n_slow++] = cq->e[k];
+              continue;
+            }
+          id = *cq->second_at[k];
         }
       LOOKUP_PREFETCH (lt_binding (lt, id));
       cq->e[n] = cq->e[k];
@@ -1137,16 +1199,19 @@ chain_flush (LeaseTable *t, const LookupTables *lt, const TagIO *io,
 
 static inline void
 chain_push (LeaseTable *t, const LookupTables *lt, const TagIO *io,
-            ChainQueue *cq, gsize e, guint32 id, const guint32 *head_at)
+            ChainQueue *cq, gsize e, guint32 id, const HotEntry *cold_at,
+            const guint32 *second_at)
 {
   if (cq->n == CHAIN_QUEUE)
     chain_flush (t, lt, io, cq);
+  /* no prefetch of a hot entry's copy here: the miss queue is full of
+   * the next stride's entries, and a prefetch waits for a free slot; the
+   * queue's loads are issued together when it is flushed */
   if (id)
     LOOKUP_PREFETCH (lt_binding (lt, id));
-  else
-    LOOKUP_PREFETCH (head_at);
   cq->e[cq->n] = (guint32) e;
-  cq->head_at[cq->n] = head_at;
+  cq->cold_at[cq->n] = cold_at;
+  cq->second_at[cq->n] = second_at;
   cq->id[cq->n++] = id;
 }
 
@@ -1267,7 +1332,8 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
         }
       else
         /* the flow is older than the newest binding */
-        chain_push (t, lt, io, cq, e0 + e, 0, &lt->seconds[f][w->hot_i[k]]);
+        chain_push (t, lt, io, cq, e0 + e, 0, &lt->cold[f][w->hot_i[k]],
+                    &lt->seconds[f][w->hot_i[k]]);
     }
 
   /* hash tables (families without a hot index): the key's slot, then
@@ -1289,7 +1355,7 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
           guint at0 = used0 & (line[0].key == key);
           guint at1 = used0 & used1 & (line[1].key == key);
           if (at0 | at1)
-            chain_push (t, lt, io, cq, e0 + e, line[at0 ^ 1].h.head, NULL);
+            chain_push (t, lt, io, cq, e0 + e, line[at0 ^ 1].h.head, NULL, NULL);
           else if (used0 & used1)
             {
               /* the pair is full: the key may be in the next one */
@@ -1572,7 +1638,7 @@ lease_table_memory (LeaseTable *t)
   total += t->key_bytes;
   for (int f = 0; f < 2; f++)
     total += (sizeof (HotDir) << t->hot[f].dir_bits)
-             + (sizeof (HotEntry) + sizeof (guint32)) * HOT_PAGE
+             + (2 * sizeof (HotEntry) + sizeof (guint32)) * HOT_PAGE
                  * t->hot[f].cap_pages;
   return total;
 }
