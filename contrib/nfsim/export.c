@@ -42,12 +42,12 @@ static const Field fields_v6[] = {
  * hop, BGP adjacent ASes, ICMP type/code, forwarding status, flow end
  * reason, VLANs, the four MAC addresses, three MPLS label stack entries,
  * VRF ids and engine type/id, in a typical router's order.  nfcapd 1.7.1
- * stores #89 and #128/#129 only from v9 and #136 only from IPFIX (it
- * skips the others by their length).  ICMP type/code is #32 in v9 for
- * both families (nfcapd 1.7.1's v9 map has no #139), #139 for IPv6 in
- * IPFIX. */
-/* ids of the source/destination address, next hop and BGP next hop
- * (ALEN bytes each), masks and ICMP type/code */
+ * stores #89 and #128/#129 only from v9 and #136 only from IPFIX (its
+ * other path steps over them by their length).  ICMP type/code is #32 in
+ * v9 for both families (nfcapd 1.7.1's v9 map has no #139), #139 for IPv6
+ * in IPFIX.  The macro's arguments: ids of the source and destination
+ * address, next hop and BGP next hop (ALEN bytes each), masks and ICMP
+ * type/code. */
 #define ROUTER_FIELDS(SRC, DST, NH, BGPNH, ALEN, SMASK, DMASK, ICMP)          \
   { 152, 8 }, { 153, 8 }, { 1, 8 }, { 2, 8 }, { SRC, ALEN }, { DST, ALEN },  \
   { NH, ALEN }, { BGPNH, ALEN }, { 10, 4 }, { 14, 4 }, { 16, 4 }, { 17, 4 }, \
