@@ -93,6 +93,15 @@ typedef struct {
   HotEntry *cold;         /* per entry, the binding after the newest */
   guint32 *seconds;       /* its id */
   gsize n_pages, cap_pages;
+  /* When the pages lie close together (one pool, or pools near each
+   * other), a direct table over their range replaces the directory's
+   * hash probe: page - page_min -> page index + 1, 0: none; entry
+   * [span] is 0 for every page outside the range.  Rebuilt before a
+   * batch when pages were added. */
+  guint32 *direct;
+  guint64 page_min;
+  gsize span;
+  gboolean direct_stale;
   /* the table last decided about and its size then: decided again when
    * the longest table changes or its keys have doubled */
   struct PrefixTable *tried;
@@ -552,6 +561,10 @@ hot_clear (HotIndex *h)
   big_free (h->entries, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
   big_free (h->cold, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
   big_free (h->seconds, sizeof (guint32) * HOT_PAGE * h->cap_pages);
+  g_free (h->direct);
+  h->direct = NULL;
+  h->span = 0;
+  h->direct_stale = FALSE;
   h->pt = NULL;
   h->dir = NULL;
   h->entries = NULL;
@@ -634,6 +647,7 @@ hot_entry_index (HotIndex *h, guint64 pn)
   first = h->n_pages++ * HOT_PAGE;
   hot_dir_insert (h->dir, h->dir_bits, page, first);
   h->dir_used++;
+  h->direct_stale = TRUE;
   return first + (gsize) (pn & (HOT_PAGE - 1));
 }
 
@@ -696,6 +710,32 @@ hot_candidate (LeaseTable *t, int f)
   return pt;
 }
 
+static void
+hot_direct_rebuild (HotIndex *h)
+{
+  g_free (h->direct);
+  h->direct = NULL;
+  h->span = 0;
+  h->direct_stale = FALSE;
+  guint64 lo = G_MAXUINT64, hi = 0;
+  gsize n = (gsize) 1 << h->dir_bits;
+  for (gsize j = 0; j < n; j++)
+    if (h->dir[j].page)
+      {
+        lo = MIN (lo, h->dir[j].page - 1);
+        hi = MAX (hi, h->dir[j].page - 1);
+      }
+  if (lo > hi || hi - lo >= 4 * (guint64) h->n_pages + 64)
+    return;
+  h->page_min = lo;
+  h->span = (gsize) (hi - lo + 1);
+  h->direct = g_new0 (guint32, h->span + 1);
+  for (gsize j = 0; j < n; j++)
+    if (h->dir[j].page)
+      h->direct[h->dir[j].page - 1 - lo]
+        = (guint32) (h->dir[j].first / HOT_PAGE + 1);
+}
+
 /* Brings the hot index of family f in line with its longest table
  * (before a batch is tagged: tables change between batches). */
 static void
@@ -704,7 +744,11 @@ hot_refresh (LeaseTable *t, int f)
   HotIndex *h = &t->hot[f];
   PrefixTable *want = hot_candidate (t, f);
   if (h->pt == want && want)
-    return;
+    {
+      if (h->direct_stale)
+        hot_direct_rebuild (h);
+      return;
+    }
   if (h->pt)
     hot_clear (h);
   if (!want || (want == h->tried && want->used < 2 * h->tried_keys))
@@ -717,6 +761,8 @@ hot_refresh (LeaseTable *t, int f)
   for (gsize j = 0; j < n && h->pt; j++)
     if (want->s64[j].h.head)
       hot_set (t, h, want->s64[j].key, want->s64[j].h.head);
+  if (h->pt)
+    hot_direct_rebuild (h);
 }
 
 guint32
@@ -973,6 +1019,9 @@ typedef struct {
   guint8 shift[2];     /* hash table: 64 - log2 (slots) */
   guint8 hot_shift[2]; /* prefix number = key >> hot_shift */
   guint8 dir_shift[2]; /* 64 - log2 (directory slots) */
+  const guint32 *direct[2];
+  guint64 page_min[2];
+  gsize span[2];
   gsize dir_mask[2];
   const HotDir *dir[2];
   const HotEntry *entries[2];
@@ -1011,6 +1060,9 @@ lookup_tables_init (LeaseTable *t, LookupTables *lt)
           lt->dir_shift[f] = (guint8) (64 - h->dir_bits);
           lt->dir_mask[f] = ((gsize) 1 << h->dir_bits) - 1;
           lt->dir[f] = h->dir;
+          lt->direct[f] = h->direct;
+          lt->page_min[f] = h->page_min;
+          lt->span[f] = h->span;
           lt->entries[f] = h->entries;
           lt->seconds[f] = h->seconds;
           lt->cold[f] = h->cold;
@@ -1273,18 +1325,31 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
         {
           guint64 pn = key >> lt->hot_shift[f];
           guint64 page = pn >> HOT_PAGE_BITS;
-          const HotDir *dir = lt->dir[f];
-          gsize j = (gsize) (hash64 (page) >> lt->dir_shift[f]);
-          while (dir[j].page != page + 1 && dir[j].page != 0)
-            j = (j + 1) & lt->dir_mask[f];
-          if (G_UNLIKELY (dir[j].page == 0))
+          gsize first;
+          if (G_LIKELY (lt->direct[f] != NULL))
+            {
+              /* outside the range: the 0 at [span] */
+              guint64 rel = page - lt->page_min[f];
+              rel = rel < lt->span[f] ? rel : lt->span[f];
+              guint32 p1 = lt->direct[f][rel];
+              first = p1 ? (gsize) (p1 - 1) * HOT_PAGE : G_MAXSIZE;
+            }
+          else
+            {
+              const HotDir *dir = lt->dir[f];
+              gsize j = (gsize) (hash64 (page) >> lt->dir_shift[f]);
+              while (dir[j].page != page + 1 && dir[j].page != 0)
+                j = (j + 1) & lt->dir_mask[f];
+              first = dir[j].page ? (gsize) dir[j].first : G_MAXSIZE;
+            }
+          if (G_UNLIKELY (first == G_MAXSIZE))
             {
               /* no key of the longest table in this page */
               if (lt->more[f])
                 work_slow (w, e, 1);
               continue;
             }
-          gsize i = (gsize) dir[j].first + (gsize) (pn & (HOT_PAGE - 1));
+          gsize i = first + (gsize) (pn & (HOT_PAGE - 1));
           LOOKUP_PREFETCH (&lt->entries[f][i]);
           w->hot_e[w->n_hot] = (guint8) e;
           w->hot_fam[w->n_hot] = (guint8) f;
@@ -1639,6 +1704,7 @@ lease_table_memory (LeaseTable *t)
   for (int f = 0; f < 2; f++)
     total += (sizeof (HotDir) << t->hot[f].dir_bits)
              + (2 * sizeof (HotEntry) + sizeof (guint32)) * HOT_PAGE
-                 * t->hot[f].cap_pages;
+                 * t->hot[f].cap_pages
+             + (t->hot[f].direct ? (t->hot[f].span + 1) * sizeof (guint32) : 0);
   return total;
 }

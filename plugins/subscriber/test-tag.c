@@ -523,8 +523,8 @@ test_one_family_and_empty (void)
 
 /* Dense pools (the hot index mirrors both families' longest tables),
  * then bindings added out of order (new newest ones, ones inserted
- * behind the newest, new pages), ends changed, and a longer IPv6 table
- * that takes the IPv6 index away. */
+ * behind the newest, new pages), ends changed, a second pool far away,
+ * and a longer IPv6 table that takes the IPv6 index away. */
 static void
 test_dense_pools (void)
 {
@@ -597,6 +597,16 @@ test_dense_pools (void)
       lease_table_set_end (w.table, b->id, b->end);
     }
   run_batches (&w, r, 26, 8);
+
+  /* a second IPv4 pool far from the first: the index finds pages by
+   * its hashed directory instead of the direct range */
+  for (guint i = 0; i < 2000; i++)
+    {
+      NfsubAddr a = nfsub_addr_from_v4 (0x0a000000u + (guint32) g_rand_int_range (r, 0, 0x800));
+      churn (&w, r, LEASE_DYNAMIC, 4, &a, 32, (guint) g_rand_int_range (r, 1, 4));
+    }
+  run_batches (&w, r, 26, 8);
+  g_assert_true (lease_table_hot (w.table, 4));
 
   /* IA_NA /128s: the longest IPv6 table has 128-bit keys, no index */
   world_add_wide (&w, r);
