@@ -438,6 +438,8 @@ nfsim_exporter_add (NfsimExporter *exp, const NfsimRecord *r, GError **error)
       exp->len += 4;
     }
 
+  static const NfsimRouterFields no_router_fields;
+  const NfsimRouterFields *x = r->router ? r->router : &no_router_fields;
   guint8 *p = exp->buf + exp->len;
   for (guint i = 0; i < t->n; i++)
     {
@@ -465,28 +467,28 @@ nfsim_exporter_add (NfsimExporter *exp, const NfsimRecord *r, GError **error)
         case 13: case 30: put8 (p, r->dst_mask); break;
         case 61: put8 (p, r->direction); break;
         /* router template */
-        case 15: memcpy (p, r->next_hop, 4); break;
-        case 62: memcpy (p, r->next_hop, 16); break;
-        case 18: memcpy (p, r->bgp_next_hop, 4); break;
-        case 63: memcpy (p, r->bgp_next_hop, 16); break;
-        case 128: put32 (p, r->next_adj_as); break;
-        case 129: put32 (p, r->prev_adj_as); break;
+        case 15: memcpy (p, x->next_hop, 4); break;
+        case 62: memcpy (p, x->next_hop, 16); break;
+        case 18: memcpy (p, x->bgp_next_hop, 4); break;
+        case 63: memcpy (p, x->bgp_next_hop, 16); break;
+        case 128: put32 (p, x->next_adj_as); break;
+        case 129: put32 (p, x->prev_adj_as); break;
         case 32: case 139:
           put16 (p, r->proto == 1 || r->proto == 58 ? r->dst_port : 0);
           break;
-        case 89: put8 (p, r->fwd_status); break;
-        case 136: put8 (p, r->end_reason); break;
-        case 58: put16 (p, r->src_vlan); break;
-        case 59: put16 (p, r->dst_vlan); break;
-        case 56: put48 (p, r->in_src_mac); break;
-        case 80: put48 (p, r->in_dst_mac); break;
-        case 81: put48 (p, r->out_src_mac); break;
-        case 57: put48 (p, r->out_dst_mac); break;
-        case 70: case 71: case 72: put24 (p, r->mpls[f[i].type - 70]); break;
-        case 234: put32 (p, r->ingress_vrf); break;
-        case 235: put32 (p, r->egress_vrf); break;
-        case 38: put8 (p, r->engine_type); break;
-        case 39: put8 (p, r->engine_id); break;
+        case 89: put8 (p, x->fwd_status); break;
+        case 136: put8 (p, x->end_reason); break;
+        case 58: put16 (p, x->src_vlan); break;
+        case 59: put16 (p, x->dst_vlan); break;
+        case 56: put48 (p, x->in_src_mac); break;
+        case 80: put48 (p, x->in_dst_mac); break;
+        case 81: put48 (p, x->out_src_mac); break;
+        case 57: put48 (p, x->out_dst_mac); break;
+        case 70: case 71: case 72: put24 (p, x->mpls[f[i].type - 70]); break;
+        case 234: put32 (p, x->ingress_vrf); break;
+        case 235: put32 (p, x->egress_vrf); break;
+        case 38: put8 (p, x->engine_type); break;
+        case 39: put8 (p, x->engine_id); break;
         default: g_assert_not_reached ();
         }
       p += f[i].length;

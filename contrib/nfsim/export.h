@@ -23,6 +23,28 @@ typedef enum {
                               * forwarding status, end reason, engine */
 } NfsimTemplate;
 
+/* What the router template adds to a record.  Addresses in network
+ * byte order, IPv4 in the first 4 bytes; the family is the flow's. */
+typedef struct NfsimRouterFields {
+  guint8 next_hop[16];      /* #15 / #62 */
+  guint8 bgp_next_hop[16];  /* #18 / #63 */
+  guint32 next_adj_as;      /* #128 */
+  guint32 prev_adj_as;      /* #129 */
+  guint32 ingress_vrf;      /* #234 */
+  guint32 egress_vrf;       /* #235 */
+  guint64 in_src_mac;       /* #56, low 48 bits */
+  guint64 in_dst_mac;       /* #80 */
+  guint64 out_src_mac;      /* #81 */
+  guint64 out_dst_mac;      /* #57 */
+  guint32 mpls[3];          /* #70-#72: label << 4 | exp << 1 | bottom-of-stack */
+  guint16 src_vlan;         /* #58 */
+  guint16 dst_vlan;         /* #59 */
+  guint8 fwd_status;        /* #89 */
+  guint8 end_reason;        /* #136 */
+  guint8 engine_type;       /* #38 */
+  guint8 engine_id;         /* #39 */
+} NfsimRouterFields;
+
 /* One flow record as the router exports it (counters are what the
  * router's sampler saw, not scaled). */
 typedef struct {
@@ -47,26 +69,9 @@ typedef struct {
   guint8 dst_mask;   /* #13 / #30 */
   guint8 direction;  /* #61: 0 ingress, 1 egress */
 
-  /* Router template only (left 0 and not sent by the lean one).
-   * Addresses in network byte order, IPv4 in the first 4 bytes; the
-   * family is the flow's. */
-  guint8 next_hop[16];      /* #15 / #62 */
-  guint8 bgp_next_hop[16];  /* #18 / #63 */
-  guint32 next_adj_as;      /* #128 */
-  guint32 prev_adj_as;      /* #129 */
-  guint32 ingress_vrf;      /* #234 */
-  guint32 egress_vrf;       /* #235 */
-  guint64 in_src_mac;       /* #56, low 48 bits */
-  guint64 in_dst_mac;       /* #80 */
-  guint64 out_src_mac;      /* #81 */
-  guint64 out_dst_mac;      /* #57 */
-  guint32 mpls[3];          /* #70-#72: label << 4 | exp << 1 | bottom-of-stack */
-  guint16 src_vlan;         /* #58 */
-  guint16 dst_vlan;         /* #59 */
-  guint8 fwd_status;        /* #89 */
-  guint8 end_reason;        /* #136 */
-  guint8 engine_type;       /* #38 */
-  guint8 engine_id;         /* #39 */
+  /* The router template's fields; NULL: all 0 (the lean template
+   * ignores them). */
+  const struct NfsimRouterFields *router;
 } NfsimRecord;
 
 typedef struct NfsimExporter NfsimExporter;

@@ -137,8 +137,10 @@ mpls_entry (guint32 label, guint8 exp, gboolean bottom)
 }
 
 static void
-fill_router_fields (NfsimRng *rng, NfsimRecord *r, gboolean upload)
+fill_router_fields (NfsimRng *rng, const NfsimRecord *r, gboolean upload,
+                    NfsimRouterFields *x)
 {
+  memset (x, 0, sizeof *x);
   const guint8 *user = upload ? r->src : r->dst;
   guint32 h = addr_hash (user, r->family == 6 ? 8 : 4); /* IPv6: per /64 */
   guint64 cpe_mac = G_GUINT64_CONSTANT (0x020000000000) | h;
@@ -150,9 +152,9 @@ fill_router_fields (NfsimRng *rng, NfsimRecord *r, gboolean upload)
   if (have_next_hop)
     {
       if (r->family == 4)
-        put_v4 (r->next_hop, 0xc0000280u | (2 * (r->output_if & 0x3f) + 1));
+        put_v4 (x->next_hop, 0xc0000280u | (2 * (r->output_if & 0x3f) + 1));
       else
-        put_link_local (r->next_hop, mac_core_neighbour (r->output_if));
+        put_link_local (x->next_hop, mac_core_neighbour (r->output_if));
     }
   /* upload: towards the Internet through a remote ASBR (BGP next hop,
    * adjacent AS); download: the subscriber route is local */
@@ -161,33 +163,33 @@ fill_router_fields (NfsimRng *rng, NfsimRecord *r, gboolean upload)
     {
       guint k = 1 + nfsim_rng_below (rng, 6);
       if (r->family == 4)
-        put_v4 (r->bgp_next_hop, 0xc0000200u | k);
+        put_v4 (x->bgp_next_hop, 0xc0000200u | k);
       else
         {
           static const guint8 loop6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0xff, 0xff };
-          memcpy (r->bgp_next_hop, loop6, 16);
-          r->bgp_next_hop[15] = k;
+          memcpy (x->bgp_next_hop, loop6, 16);
+          x->bgp_next_hop[15] = k;
         }
-      r->next_adj_as = transit;
+      x->next_adj_as = transit;
     }
   else
-    r->prev_adj_as = transit;
+    x->prev_adj_as = transit;
 
   /* VRFs: the subscriber's (1 internet, 2 business, 3 wholesale) and the
    * global table (0) on the core side */
   guint32 vrf = 1 + h % 3;
-  r->ingress_vrf = upload ? vrf : 0;
-  r->egress_vrf = upload ? 0 : vrf;
+  x->ingress_vrf = upload ? vrf : 0;
+  x->egress_vrf = upload ? 0 : vrf;
 
   /* Layer 2: subscriber VLAN and CPE MAC on the access side */
   guint16 core_vlan_in = 4000 + (r->input_if & 0x3f);
   guint16 core_vlan_out = 4000 + (r->output_if & 0x3f);
-  r->src_vlan = upload ? access_vlan : core_vlan_in;
-  r->dst_vlan = upload ? core_vlan_out : access_vlan;
-  r->in_src_mac = upload ? cpe_mac : mac_core_neighbour (r->input_if);
-  r->in_dst_mac = mac_router (r->input_if);
-  r->out_src_mac = mac_router (r->output_if);
-  r->out_dst_mac = upload ? mac_core_neighbour (r->output_if) : cpe_mac;
+  x->src_vlan = upload ? access_vlan : core_vlan_in;
+  x->dst_vlan = upload ? core_vlan_out : access_vlan;
+  x->in_src_mac = upload ? cpe_mac : mac_core_neighbour (r->input_if);
+  x->in_dst_mac = mac_router (r->input_if);
+  x->out_src_mac = mac_router (r->output_if);
+  x->out_dst_mac = upload ? mac_core_neighbour (r->output_if) : cpe_mac;
 
   /* MPLS: downloads arrive from the core labelled (segment routing node
    * SID, sometimes two, then the service label), uploads unlabelled */
@@ -196,23 +198,23 @@ fill_router_fields (NfsimRng *rng, NfsimRecord *r, gboolean upload)
       guint8 exp = r->src_tos >> 5;
       guint n = 0;
       if (nfsim_rng_uniform (rng) < 0.1)
-        r->mpls[n++] = mpls_entry (16000 + nfsim_rng_below (rng, 8000), exp, FALSE);
-      r->mpls[n++] = mpls_entry (16000 + nfsim_rng_below (rng, 8000), exp, FALSE);
-      r->mpls[n++] = mpls_entry (24000 + nfsim_rng_below (rng, 100000), exp, TRUE);
+        x->mpls[n++] = mpls_entry (16000 + nfsim_rng_below (rng, 8000), exp, FALSE);
+      x->mpls[n++] = mpls_entry (16000 + nfsim_rng_below (rng, 8000), exp, FALSE);
+      x->mpls[n++] = mpls_entry (24000 + nfsim_rng_below (rng, 100000), exp, TRUE);
     }
 
   /* forwarding status (RFC 7270): forwarded, rarely dropped */
-  double x = nfsim_rng_uniform (rng);
-  r->fwd_status = x < 0.94 ? 64 : x < 0.98 ? 66 : x < 0.99 ? 129 : 131;
+  double u = nfsim_rng_uniform (rng);
+  x->fwd_status = u < 0.94 ? 64 : u < 0.98 ? 66 : u < 0.99 ? 129 : 131;
   /* end reason: 3 end of flow (TCP FIN/RST), 2 active timeout, 1 idle */
   if (r->proto == 6 && (r->tcp_flags & 0x05))
-    r->end_reason = 3;
+    x->end_reason = 3;
   else if (r->last_ms - r->first_ms >= 300000)
-    r->end_reason = 2;
+    x->end_reason = 2;
   else
-    r->end_reason = 1;
-  r->engine_type = 1; /* linecard */
-  r->engine_id = 1 + ((r->input_if - 1) & 7) / 4;
+    x->end_reason = 1;
+  x->engine_type = 1; /* linecard */
+  x->engine_id = 1 + ((r->input_if - 1) & 7) / 4;
 }
 
 int
@@ -227,6 +229,7 @@ nfsim_run_random (const NfsimOptions *opt, GError **error)
     return 1;
   nfsim_exporter_set_template (exporter, opt->tmpl);
   NfsimRng router_rng;
+  NfsimRouterFields router;
   nfsim_rng_seed_stream (&router_rng, opt->seed, G_GUINT64_CONSTANT (0x726f75746572));
 
   /* TCP, UDP, ICMP, ESP, GRE, IP-in-IP, SCTP */
@@ -297,7 +300,10 @@ nfsim_run_random (const NfsimOptions *opt, GError **error)
       r.dst_tos = r.src_tos;
       r.direction = 0;
       if (opt->tmpl == NFSIM_TEMPLATE_ROUTER)
-        fill_router_fields (&router_rng, &r, upload);
+        {
+          fill_router_fields (&router_rng, &r, upload, &router);
+          r.router = &router;
+        }
       totals_add (&truth, packets, bytes);
 
       /* the router's 1-in-N packet sampler */
