@@ -11,17 +11,21 @@
  * length, dynamic bindings (RADIUS, Kea) are tried before static ones, so
  * a static entry is the fallback while no dynamic binding is active.
  *
- * Each slot keeps a copy of its newest binding's times and user, so the
- * usual lookup (the newest binding applies) reads one slot and nothing
- * else; older bindings are read only for flows from before a reconnect.
- * Slots pair up in 64-byte lines and a key's home is a line's first slot,
- * so a probe usually reads one line.  A prefilter bitmap (IPv4 /16s, IPv6
- * /32s that hold a binding) stops most lookups of Internet addresses
- * before any table.  Batches of lookups (lease_table_tag_flows) are a
- * software pipeline that keeps many of their cache misses in flight.
+ * A slot holds its key and newest binding.  For tagging, the longest
+ * table of each family is mirrored, while its keys are dense (address
+ * pools), by a hot index: 16-byte entries addressed by the prefix
+ * number, holding the newest binding's times, packed user and key text
+ * reference, plus a copy of the binding behind it; so the usual lookup
+ * (the newest binding applies) reads one entry and nothing else.  A
+ * prefilter bitmap (IPv4 /16s, IPv6 /32s that hold a binding) stops most
+ * lookups of Internet addresses before any table.  Batches of lookups
+ * (lease_table_tag_flows) are a software pipeline that keeps many of
+ * their cache misses in flight.
  *
- * Memory: 24 bytes per binding, 32 bytes per hash slot (load <= 0.7),
- * 16 bytes + 8 bytes of index + the key text per user.
+ * Memory: 28 bytes per binding, 16 bytes per hash slot (load <= 0.7),
+ * 36 bytes per hot entry (pages at most 4 entries per key), 16 bytes +
+ * 8 bytes of index + the key text per user.  Key text is freed with the
+ * table: tags' key pointers are valid while it lives.
  */
 #ifndef SUBSCRIBER_LEASE_TABLE_H
 #define SUBSCRIBER_LEASE_TABLE_H
