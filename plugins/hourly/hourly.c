@@ -54,6 +54,7 @@ struct HourlyPlugin {
   NfsubBins *bins;
   NfsubRrd *rrd;
   guint lateness;
+  NfsubBinsHotMode mode;  /* how process() runs a batch (bins-hot.h) */
 };
 
 /* CELL (nfsub_tag_index (tag), 0) as the sum of two table entries (two
@@ -280,13 +281,15 @@ hourly_cells (const NfsubFlow *f, guint32 *c0, guint32 *c1)
 }
 
 /* Each flow goes straight into its open bin (bins-hot.h) or, the few
- * that do not lie inside one, to nfsub_bins_add_items.  `selected` is
- * NULL or not for the whole loop (inlined twice). */
+ * that do not lie inside one, to nfsub_bins_add_items.  `selected` and
+ * `many` are the same for the whole loop (inlined four times). */
 G_ALWAYS_INLINE static inline void
-hourly_flows (NfsubBins *bins, const NfsubFlow *flows,
-              const guint32 *selected, guint n)
+hourly_flows (HourlyPlugin *self, const NfsubFlow *flows,
+              const guint32 *selected, guint n, gboolean many)
 {
+  NfsubBins *bins = self->bins;
   NfsubBinsItem items[ITEMS_CHUNK];
+  guint kept = 0;
   for (guint i = 0; i < n;)
     {
       /* one window until the held-back flows must go in */
@@ -304,29 +307,35 @@ hourly_flows (NfsubBins *bins, const NfsubFlow *flows,
           hourly_cells (f, &c0, &c1);
           guint64 first = f->first_ms, last = f->last_ms;
           guint64 bytes = nfsub_flow_bytes (f);
-          if (G_LIKELY (nfsub_bins_hot_add (&hot, &wm, first, last, bytes, c0,
-                                            c1)))
-            continue;
-          items[n_items++] = (NfsubBinsItem) { first, last, bytes,
-                                               { c0, c1 } };
+          nfsub_bins_hot_put (&hot, &wm, items, &n_items, many, first, last,
+                              bytes, c0, c1);
           if (G_UNLIKELY (n_items == ITEMS_CHUNK
                           || MAX (first, last) >= hot.force_ms))
             break;
         }
       nfsub_bins_hot_end (bins, &window, wm);
       nfsub_bins_add_items (bins, items, n_items);
+      kept += n_items;
     }
+  nfsub_bins_hot_mode_update (&self->mode, many, n, kept);
 }
 
 static gboolean
 hourly_process (gpointer data, NfsubBatch *batch, GError **error)
 {
   HourlyPlugin *self = data;
-  if (batch->selected)
-    hourly_flows (self->bins, batch->flows, batch->selected,
-                  batch->n_selected);
+  /* four loops, each without a test of what is the same for all flows */
+  gboolean many = nfsub_bins_hot_mode_many (&self->mode);
+  if (batch->selected && many)
+    hourly_flows (self, batch->flows, batch->selected, batch->n_selected,
+                  TRUE);
+  else if (batch->selected)
+    hourly_flows (self, batch->flows, batch->selected, batch->n_selected,
+                  FALSE);
+  else if (many)
+    hourly_flows (self, batch->flows, NULL, batch->n_flows, TRUE);
   else
-    hourly_flows (self->bins, batch->flows, NULL, batch->n_flows);
+    hourly_flows (self, batch->flows, NULL, batch->n_flows, FALSE);
   categories_account (self->categories, self->bins, batch);
   return TRUE;
 }

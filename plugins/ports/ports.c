@@ -558,10 +558,11 @@ ports_flow (const NfsubFlow *f, guint64 bytes, guint32 *c0, guint32 *c1,
 /* Each flow goes straight into its open bin (bins-hot.h) or, the few
  * that do not lie inside one, to nfsub_bins_add_items; its ends are
  * staged for the week's port counters and added a group of flows later.
- * `selected` is NULL or not for the whole loop (inlined twice). */
+ * `selected` and `many` are the same for the whole loop (inlined four
+ * times). */
 G_ALWAYS_INLINE static inline void
 ports_flows (PortsPlugin *self, const NfsubFlow *flows,
-             const guint32 *selected, guint n)
+             const guint32 *selected, guint n, gboolean many)
 {
   NfsubBins *bins = self->bins;
   NfsubBinsItem items[ITEMS_CHUNK];
@@ -574,6 +575,7 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
   guint64 wk_start = self->wk_start_ms, wk_end = self->wk_end_ms;
   PortCell *cells = self->wk ? self->wk->cells : no_cells;
   guint staging = self->wk != NULL;
+  guint kept = 0;
   NfsubBinsHot window;
   guint64 wm = nfsub_bins_hot_begin (bins, &window);
   for (guint at = 0; at < n; at += FOLD_GROUP)
@@ -606,11 +608,8 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
               guint32 c0, c1;
               n_group += ports_flow (f, bytes, &c0, &c1, group + n_group,
                                      cells, staging);
-              if (G_LIKELY (nfsub_bins_hot_add (&hot, &wm, first, last, bytes,
-                                                c0, c1)))
-                continue;
-              items[n_items++] = (NfsubBinsItem) { first, last, bytes,
-                                                   { c0, c1 } };
+              nfsub_bins_hot_put (&hot, &wm, items, &n_items, many, first,
+                                  last, bytes, c0, c1);
               if (G_UNLIKELY (n_items == ITEMS_CHUNK
                               || MAX (first, last) >= hot.force_ms))
                 {
@@ -622,6 +621,7 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
             {
               nfsub_bins_hot_end (bins, &window, wm);
               nfsub_bins_add_items (bins, items, n_items);
+              kept += n_items;
               n_items = 0;
               wm = nfsub_bins_hot_begin (bins, &window);
             }
@@ -634,16 +634,25 @@ ports_flows (PortsPlugin *self, const NfsubFlow *flows,
   ports_fold (staged[1], n_staged[1]);
   nfsub_bins_hot_end (bins, &window, wm);
   nfsub_bins_add_items (bins, items, n_items);
+  nfsub_bins_hot_mode_update (&self->mode, many, n, kept + n_items);
 }
 
 static gboolean
 ports_process (gpointer data, NfsubBatch *batch, GError **error)
 {
   PortsPlugin *self = data;
-  if (batch->selected)
-    ports_flows (self, batch->flows, batch->selected, batch->n_selected);
+  /* four loops, each without a test of what is the same for all flows */
+  gboolean many = nfsub_bins_hot_mode_many (&self->mode);
+  if (batch->selected && many)
+    ports_flows (self, batch->flows, batch->selected, batch->n_selected,
+                 TRUE);
+  else if (batch->selected)
+    ports_flows (self, batch->flows, batch->selected, batch->n_selected,
+                 FALSE);
+  else if (many)
+    ports_flows (self, batch->flows, NULL, batch->n_flows, TRUE);
   else
-    ports_flows (self, batch->flows, NULL, batch->n_flows);
+    ports_flows (self, batch->flows, NULL, batch->n_flows, FALSE);
   categories_account (self->categories, self->bins, batch);
   return TRUE;
 }

@@ -6,6 +6,7 @@
 #include <nfsub/rrd.h>
 
 #include "../hourly/categories.h"
+#include "../../src/rrd/bins-hot.h"
 #include "../../src/rrd/plugin-config.h"
 #include "weeks.h"
 
@@ -52,6 +53,7 @@ typedef struct {
   guint64 wk_start_ms, wk_end_ms;
   PortWeek *wk;
   guint64 future_limit_ms;
+  NfsubBinsHotMode mode; /* how ports_process runs a batch (bins-hot.h) */
 } PortsPlugin;
 
 PortsPlugin *ports_plugin_new (NfsubHost *host, GKeyFile *config,

@@ -20,12 +20,11 @@
  *   NfsubBinsHot hot;
  *   guint64 wm = nfsub_bins_hot_begin (bins, &hot);
  *   for each flow:
- *     if (!nfsub_bins_hot_add (&hot, &wm, first, last, bytes, c0, c1))
- *       { items[n++] = the flow;
- *         if (n == CHUNK || MAX (first, last) >= hot.force_ms)
- *           { nfsub_bins_hot_end (bins, &hot, wm);
- *             nfsub_bins_add_items (bins, items, n); n = 0;
- *             wm = nfsub_bins_hot_begin (bins, &hot); } }
+ *     nfsub_bins_hot_put (&hot, &wm, items, &n, many, the flow);
+ *     if (n == CHUNK || MAX (first, last) >= hot.force_ms)
+ *       { nfsub_bins_hot_end (bins, &hot, wm);
+ *         nfsub_bins_add_items (bins, items, n); n = 0;
+ *         wm = nfsub_bins_hot_begin (bins, &hot); }
  *   nfsub_bins_hot_end (bins, &hot, wm); nfsub_bins_add_items (bins, items, n);
  *
  * The window is read only between begin and end and the watermark a
@@ -65,10 +64,15 @@ void nfsub_bins_hot_end (NfsubBins *bins, const NfsubBinsHot *hot,
 
 /* Adds a flow to cell c0 (a cell of the bins, never NFSUB_BINS_NO_CELL)
  * and cell c1 (NFSUB_BINS_NO_CELL: none) of its bin if it lies inside one
- * bin of the window (a record ending before it starts does not); else
- * returns FALSE and adds nothing. */
-static inline gboolean
-nfsub_bins_hot_add (const NfsubBinsHot *hot, guint64 *watermark_ms,
+ * bin of the window; else keeps it as items[*n_items] (a flow over two or
+ * more bins, outside the window, or ending before it starts) for
+ * nfsub_bins_add_items.  `many` (NfsubBinsHotMode): keep every flow, as
+ * in a file where half the flows cover two bins, in no order: a branch
+ * on which would be mispredicted flow after flow, and
+ * nfsub_bins_add_items takes a mix without one. */
+G_ALWAYS_INLINE static inline void
+nfsub_bins_hot_put (const NfsubBinsHot *hot, guint64 *watermark_ms,
+                    NfsubBinsItem *items, guint *n_items, gboolean many,
                     guint64 first_ms, guint64 last_ms, guint64 bytes,
                     guint32 c0, guint32 c1)
 {
@@ -76,9 +80,13 @@ nfsub_bins_hot_add (const NfsubBinsHot *hot, guint64 *watermark_ms,
   guint64 bin = first_ms / step_ms;
   guint64 bin_end = bin * step_ms + step_ms;
   /* [first, last) inside [first, bin_end); last < first wraps and fails */
-  if (G_UNLIKELY (bin - hot->lo_bin >= hot->n_bins
-                  || last_ms - first_ms > bin_end - first_ms))
-    return FALSE;
+  if (many || G_UNLIKELY (bin - hot->lo_bin >= hot->n_bins
+                          || last_ms - first_ms > bin_end - first_ms))
+    {
+      items[(*n_items)++] = (NfsubBinsItem) { first_ms, last_ms, bytes,
+                                              { c0, c1 } };
+      return;
+    }
   guint64 slot = bin & hot->mask;
   guint64 *row = hot->rows + slot * hot->stride;
   row[c0] += bytes;
@@ -86,7 +94,34 @@ nfsub_bins_hot_add (const NfsubBinsHot *hot, guint64 *watermark_ms,
     row[MIN (c1, hot->junk)] += bytes;
   hot->seen[slot] = 1;
   *watermark_ms = MAX (*watermark_ms, last_ms);
-  return TRUE;
+}
+
+/* Which way a plugin's loop runs a batch: flows into the window, the few
+ * others kept, or (`many`) every flow kept, when more than one in eight
+ * of the last batch that went the first way was kept.  Every 16th batch
+ * goes the first way again, to see whether that still holds. */
+typedef struct {
+  guint flows;   /* of the last batch run the first way */
+  guint kept;
+  guint batches;
+} NfsubBinsHotMode;
+
+static inline gboolean
+nfsub_bins_hot_mode_many (NfsubBinsHotMode *mode)
+{
+  mode->batches++;
+  return mode->kept > mode->flows / 8 && mode->batches % 16 != 0;
+}
+
+static inline void
+nfsub_bins_hot_mode_update (NfsubBinsHotMode *mode, gboolean many,
+                            guint flows, guint kept)
+{
+  if (!many)
+    {
+      mode->flows = flows;
+      mode->kept = kept;
+    }
 }
 
 G_END_DECLS

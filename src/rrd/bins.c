@@ -43,6 +43,9 @@ struct NfsubBins {
   guint64 *rows;      /* cap * stride */
   guint8 *seen;       /* cap */
   guint n_seen;       /* bins in the ring that saw data */
+  /* seen flags set without counting them (nfsub_bins_hot_end): n_seen
+   * is recounted before it is next read (bins_n_seen) */
+  gboolean n_seen_stale;
   guint64 *late_pending; /* stride */
   guint64 *late_total;   /* stride */
   guint64 future_bytes;
@@ -109,6 +112,22 @@ bins_reset_ring (NfsubBins *b, guint cap)
   b->rows = rows_alloc ((gsize) cap * b->stride);
   b->seen = g_new0 (guint8, cap);
   b->n_seen = 0;
+  b->n_seen_stale = FALSE;
+}
+
+/* The number of bins in the ring that saw data. */
+static guint
+bins_n_seen (NfsubBins *b)
+{
+  if (G_UNLIKELY (b->n_seen_stale))
+    {
+      guint n = 0;
+      for (guint i = 0; i < b->cap; i++)
+        n += b->seen[i] != 0;
+      b->n_seen = n;
+      b->n_seen_stale = FALSE;
+    }
+  return b->n_seen;
 }
 
 NfsubBins *
@@ -168,6 +187,7 @@ bins_close_oldest (NfsubBins *b)
   guint8 *seen = bins_seen (b, bin);
   if (*seen)
     {
+      bins_n_seen (b); /* counted before one is taken off */
       if (b->emit)
         b->emit (bin * (gint64) (b->step_ms / 1000), row, b->late_pending,
                  b->emit_data);
@@ -192,7 +212,7 @@ bins_reach (NfsubBins *b, gint64 last)
       while (last - b->base >= MAX_OPEN_BINS)
         {
           bins_close_oldest (b);
-          if (b->n_seen == 0)
+          if (bins_n_seen (b) == 0)
             {
               b->base = MAX (b->base, last - MAX_OPEN_BINS + 1);
               break;
@@ -498,14 +518,10 @@ void
 nfsub_bins_hot_end (NfsubBins *b, const NfsubBinsHot *h, guint64 watermark_ms)
 {
   b->watermark_ms = MAX (b->watermark_ms, watermark_ms);
-  if (h->n_bins == 0)
-    return;
-  /* The loop set seen flags without counting them: count them all (a
-   * vectorised pass over at most MAX_OPEN_BINS bytes, once a batch). */
-  guint n_seen = 0;
-  for (guint i = 0; i < b->cap; i++)
-    n_seen += b->seen[i] != 0;
-  b->n_seen = n_seen;
+  /* the loop set seen flags without counting them: counted when next
+   * asked (a pass over the ring, once a file rather than once a batch) */
+  if (h->n_bins)
+    b->n_seen_stale = TRUE;
 }
 
 void
@@ -544,7 +560,7 @@ nfsub_bins_close (NfsubBins *b)
   while ((guint64) (b->base + 1) * b->step_ms + b->lateness_ms
          <= b->watermark_ms)
     {
-      if (b->n_seen == 0)
+      if (bins_n_seen (b) == 0)
         {
           /* Nothing open: jump to the first bin the watermark keeps open. */
           gint64 keep = (gint64) ((b->watermark_ms - b->lateness_ms)
@@ -709,7 +725,7 @@ nfsub_bins_open_from (NfsubBins *b)
 guint
 nfsub_bins_n_open (NfsubBins *b)
 {
-  return b->n_seen;
+  return bins_n_seen (b);
 }
 
 guint64
