@@ -89,9 +89,9 @@ typedef struct {
   guint dir_bits;
   gsize dir_used;
   HotDir *dir;
-  HotEntry *entries;
-  HotEntry *cold;         /* per entry, the binding after the newest */
-  guint32 *seconds;       /* its id */
+  HotEntry *entries;      /* pairs: the newest binding of a key and the
+                             one behind it (same cache line) */
+  guint32 *seconds;       /* the id of the one behind */
   gsize n_pages, cap_pages;
   /* When the pages lie close together (one pool, or pools near each
    * other), a direct table over their range replaces the directory's
@@ -558,8 +558,7 @@ static void
 hot_clear (HotIndex *h)
 {
   big_free (h->dir, sizeof (HotDir) << h->dir_bits);
-  big_free (h->entries, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
-  big_free (h->cold, sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
+  big_free (h->entries, 2 * sizeof (HotEntry) * HOT_PAGE * h->cap_pages);
   big_free (h->seconds, sizeof (guint32) * HOT_PAGE * h->cap_pages);
   g_free (h->direct);
   h->direct = NULL;
@@ -568,7 +567,6 @@ hot_clear (HotIndex *h)
   h->pt = NULL;
   h->dir = NULL;
   h->entries = NULL;
-  h->cold = NULL;
   h->seconds = NULL;
   h->dir_bits = 0;
   h->dir_used = h->n_pages = h->cap_pages = 0;
@@ -622,11 +620,8 @@ hot_entry_index (HotIndex *h, guint64 pn)
     {
       gsize cap = h->cap_pages ? h->cap_pages * 2 : 16;
       h->entries = big_realloc (h->entries,
-                                sizeof (HotEntry) * HOT_PAGE * h->cap_pages,
-                                sizeof (HotEntry) * HOT_PAGE * cap);
-      h->cold = big_realloc (h->cold,
-                             sizeof (HotEntry) * HOT_PAGE * h->cap_pages,
-                             sizeof (HotEntry) * HOT_PAGE * cap);
+                                2 * sizeof (HotEntry) * HOT_PAGE * h->cap_pages,
+                                2 * sizeof (HotEntry) * HOT_PAGE * cap);
       h->seconds = big_realloc (h->seconds,
                               sizeof (guint32) * HOT_PAGE * h->cap_pages,
                               sizeof (guint32) * HOT_PAGE * cap);
@@ -672,10 +667,11 @@ hot_set_second (LeaseTable *t, HotIndex *h, gsize i, guint32 id)
   if (id)
     {
       const LeaseBinding *b = binding_get (t, id);
-      h->cold[i] = (HotEntry) { b->start, b->end, pack_user (b), b->key_ref };
+      h->entries[2 * i + 1] = (HotEntry) { b->start, b->end, pack_user (b),
+                                           b->key_ref };
     }
   else
-    h->cold[i] = (HotEntry) { 0, 0, 0, 0 };
+    h->entries[2 * i + 1] = (HotEntry) { 0, 0, 0, 0 };
 }
 
 /* A key of the mirrored table got a new newest binding. */
@@ -692,7 +688,7 @@ hot_set (LeaseTable *t, HotIndex *h, guint64 key, guint32 head)
       return;
     }
   const LeaseBinding *b = binding_get (t, head);
-  h->entries[i] = (HotEntry) { b->start, b->end, pack_user (b),
+  h->entries[2 * i] = (HotEntry) { b->start, b->end, pack_user (b),
                                b->key_ref };
   hot_set_second (t, h, i, b->next);
 }
@@ -846,9 +842,9 @@ lease_table_set_end (LeaseTable *t, guint32 id, guint32 end)
         {
           gsize i = hot_index_of (h, pt->s64[b->slot & ~SECOND_BIT].key);
           if (b->slot & SECOND_BIT)
-            h->cold[i].end = end;
+            h->entries[2 * i + 1].end = end;
           else
-            h->entries[i].end = end;
+            h->entries[2 * i].end = end;
         }
     }
 }
@@ -1024,8 +1020,7 @@ typedef struct {
   gsize span[2];
   gsize dir_mask[2];
   const HotDir *dir[2];
-  const HotEntry *entries[2];
-  const HotEntry *cold[2];
+  const HotEntry *entries[2]; /* pairs: newest, the one behind it */
   const guint32 *seconds[2];
   const Slot64 *slots[2];
   gsize slot_mask[2];
@@ -1065,7 +1060,6 @@ lookup_tables_init (LeaseTable *t, LookupTables *lt)
           lt->span[f] = h->span;
           lt->entries[f] = h->entries;
           lt->seconds[f] = h->seconds;
-          lt->cold[f] = h->cold;
           continue;
         }
       lt->fast[f] = TRUE;
@@ -1350,7 +1344,7 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
               continue;
             }
           gsize i = first + (gsize) (pn & (HOT_PAGE - 1));
-          LOOKUP_PREFETCH (&lt->entries[f][i]);
+          LOOKUP_PREFETCH (&lt->entries[f][2 * i]);
           w->hot_e[w->n_hot] = (guint8) e;
           w->hot_fam[w->n_hot] = (guint8) f;
           w->hot_i[w->n_hot++] = i;
@@ -1380,12 +1374,12 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
 
   guint64 touched = 0;
   for (guint k = 0; k < w->n_hot; k++)
-    touched += lt->entries[w->hot_fam[k]][w->hot_i[k]].start;
+    touched += lt->entries[w->hot_fam[k]][2 * w->hot_i[k]].start;
   touch_done (touched);
   for (guint k = 0; k < w->n_hot; k++)
     {
       guint e = w->hot_e[k], f = w->hot_fam[k];
-      const HotEntry *he = &lt->entries[f][w->hot_i[k]];
+      const HotEntry *he = &lt->entries[f][2 * w->hot_i[k]];
       guint32 when = w->when[e >> 1];
       if (G_LIKELY (he->start <= when))
         {
@@ -1397,8 +1391,21 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
         }
       else
         /* the flow is older than the newest binding */
-        chain_push (t, lt, io, cq, e0 + e, 0, &lt->cold[f][w->hot_i[k]],
-                    &lt->seconds[f][w->hot_i[k]]);
+        {
+          /* the flow is older than the newest binding: the one behind
+           * it, in the same line, answers most; older ones walk on */
+          const HotEntry *se = he + 1;
+          if (se->start <= when)
+            {
+              if (when < se->end)
+                emit_tag (io, e0 + e, lt_key (lt, se->key_ref), se->user);
+              else if (lt->more[f])
+                work_slow (w, e, 1);
+            }
+          else
+            chain_push (t, lt, io, cq, e0 + e, 0, se,
+                        &lt->seconds[f][w->hot_i[k]]);
+        }
     }
 
   /* hash tables (families without a hot index): the key's slot, then
