@@ -13,10 +13,11 @@
  *
  * A slot holds its key and newest binding.  For tagging, the longest
  * table of each family is mirrored, while its keys are dense (address
- * pools), by a hot index: 16-byte entries addressed by the prefix
- * number, holding the newest binding's times, packed user and key text
- * reference, plus a copy of the binding behind it; so the usual lookup
- * (the newest binding applies) reads one entry and nothing else.  A
+ * pools), by a hot index: 32-byte pairs addressed by the prefix number,
+ * the newest binding's times, packed user and key text reference, and
+ * the same of the binding behind it; so the usual lookup (the newest
+ * binding applies, or for a flow from before a reconnect the one
+ * behind) reads one half cache line and nothing else.  A
  * prefilter bitmap (IPv4 /16s, IPv6 /32s that hold a binding) stops most
  * lookups of Internet addresses before any table.  Batches of lookups
  * (lease_table_tag_flows) are a software pipeline that keeps many of
