@@ -4,9 +4,10 @@
  * nfsub_bins_add_items makes a plugin write every flow as an item and the
  * bins read it back: two passes and a 32-byte round trip per flow.  Most
  * flows of a batch lie inside one 5-minute bin among a few open ones, so
- * the plugin's loop adds those itself (nfsub_bins_hot_add: a division by a
+ * the plugin's loop adds those itself (nfsub_bins_hot_put: a division by a
  * constant, two compares, an add) and hands only the others to
- * nfsub_bins_add_items.
+ * nfsub_bins_add_items; in files where many flows cover two bins it hands
+ * over every flow (NfsubBinsHotMode).
  *
  * Why the result is exactly that of nfsub_bins_add_items on every flow in
  * order: the window holds only open bins (at or after the oldest, inside
@@ -55,7 +56,7 @@ typedef struct {
 } NfsubBinsHot;
 
 /* Opens the window on the open bins (steps other than NFSUB_RRD_STEP: no
- * window); returns the watermark, for nfsub_bins_hot_add to move. */
+ * window); returns the watermark, for nfsub_bins_hot_put to move. */
 guint64 nfsub_bins_hot_begin (NfsubBins *bins, NfsubBinsHot *hot);
 /* Counts the bins the window's flows made seen and moves the bins'
  * watermark to `watermark_ms`. */
