@@ -110,18 +110,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                    "rule.biz = source kea pool 2001:db8:ff00::/40 => "
                    "class=enterprise access=pppoe\n"
                    "rule.mob = pool 2001:db8:aa00::/40 => service=mobile\n");
-  GKeyFile *kf = g_key_file_new ();
-  if (!g_key_file_load_from_data (kf, conf->str, conf->len, G_KEY_FILE_NONE,
-                                  NULL))
-    abort ();
-  GError *e = NULL;
-  SubConfig *c = sub_config_load (NULL, kf, "subscriber", &e);
-  if (!c)
-    {
-      fprintf (stderr, "config: %s\n", e->message);
-      abort ();
-    }
-  SubIndex *ix = sub_index_new (c);
+  FuzzIndex fx;
+  fuzz_index_open (&fx, conf);
+  SubIndex *ix = fx.index;
 
   const char *mp = map_fd >= 0 ? map_path : NULL;
   if (refresh (ix, skip, lease_path, mp))
@@ -143,10 +134,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
     }
 
-  sub_index_free (ix);
-  sub_config_free (c);
-  g_key_file_unref (kf);
-  release_retired_keys ();
+  fuzz_index_close (&fx);
   close (lease_fd);
   if (map_fd >= 0)
     close (map_fd);

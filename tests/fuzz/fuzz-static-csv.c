@@ -88,18 +88,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                    "rule.biz = source static pool 203.0.113.0/24 => "
                    "class=personal access=pppoe\n"
                    "rule.v6 = pool 2001:db8::/32 => service=mobile\n");
-  GKeyFile *kf = g_key_file_new ();
-  if (!g_key_file_load_from_data (kf, conf->str, conf->len, G_KEY_FILE_NONE,
-                                  NULL))
-    abort ();
-  GError *e = NULL;
-  SubConfig *c = sub_config_load (NULL, kf, "subscriber", &e);
-  if (!c)
-    {
-      fprintf (stderr, "config: %s\n", e->message);
-      abort ();
-    }
-  SubIndex *ix = sub_index_new (c);
+  FuzzIndex fx;
+  fuzz_index_open (&fx, conf);
+  SubIndex *ix = fx.index;
 
   if (load (ix, skip, paths))
     {
@@ -114,10 +105,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       check_table (ix->table);
     }
 
-  sub_index_free (ix);
-  sub_config_free (c);
-  g_key_file_unref (kf);
-  release_retired_keys ();
+  fuzz_index_close (&fx);
   for (int i = 0; i < 2; i++)
     if (fds[i] >= 0)
       close (fds[i]);

@@ -10,28 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "plugins/subscriber/lease-table.h"
 #include "plugins/subscriber/subscriber.h"
-
-/* The lease table is compiled into this file, not linked, for one reason:
- * lease_table_free() keeps every table's key text for the life of the
- * process (tags hand out key pointers "for the process lifetime"), which
- * in a fuzzer that builds a table per input adds a 64 KiB chunk per table
- * and runs out of memory within minutes.  After an input nothing holds a
- * key, so release_retired_keys() may free them. */
-#include "plugins/subscriber/lease-table.c"
-
-static void
-release_retired_keys (void)
-{
-  G_LOCK (retired_key_chunks);
-  if (retired_key_chunks)
-    {
-      for (guint i = 0; i < retired_key_chunks->len; i++)
-        g_string_chunk_free (retired_key_chunks->pdata[i]);
-      g_ptr_array_set_size (retired_key_chunks, 0);
-    }
-  G_UNLOCK (retired_key_chunks);
-}
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -140,6 +120,39 @@ check_table (LeaseTable *t)
   g_array_unref (cx.addrs);
   g_array_unref (cx.whens);
   g_array_unref (cx.expect);
+}
+
+/* The index a target's input goes into: the subscriber config from the
+ * text given (an INI [subscriber] group), as nfsub would load it. */
+typedef struct {
+  GKeyFile *keys;
+  SubConfig *config;
+  SubIndex *index;
+} FuzzIndex;
+
+static void
+fuzz_index_open (FuzzIndex *f, const GString *conf)
+{
+  f->keys = g_key_file_new ();
+  if (!g_key_file_load_from_data (f->keys, conf->str, conf->len,
+                                  G_KEY_FILE_NONE, NULL))
+    abort ();
+  GError *e = NULL;
+  f->config = sub_config_load (NULL, f->keys, "subscriber", &e);
+  if (!f->config)
+    {
+      fprintf (stderr, "config: %s\n", e->message);
+      abort ();
+    }
+  f->index = sub_index_new (f->config);
+}
+
+static void
+fuzz_index_close (FuzzIndex *f)
+{
+  sub_index_free (f->index);
+  sub_config_free (f->config);
+  g_key_file_unref (f->keys);
 }
 
 #endif
