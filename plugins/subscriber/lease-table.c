@@ -95,9 +95,10 @@ typedef struct {
   gsize n_pages, cap_pages;
   /* When the pages lie close together (one pool, or pools near each
    * other), a direct table over their range replaces the directory's
-   * hash probe: page - page_min -> page index + 1, 0: none; entry
-   * [span] is 0 for every page outside the range.  Rebuilt before a
-   * batch when pages were added. */
+   * hash probe: page - page_min -> page index, 0: none (page 0 of the
+   * entries is kept empty, so "none" reads as entries that never
+   * apply, without a branch); entry [span] is 0 for every page outside
+   * the range.  Rebuilt before a batch when pages were added. */
   guint32 *direct;
   guint64 page_min;
   gsize span;
@@ -616,7 +617,9 @@ hot_entry_index (HotIndex *h, guint64 pn)
   if ((h->n_pages + 1) * HOT_PAGE
       > HOT_MAX_SPREAD * (h->pt->used + HOT_PAGE))
     return G_MAXSIZE;
-  if (h->n_pages == h->cap_pages)
+  if (h->n_pages == 0)
+    h->n_pages = 1; /* page 0 stays empty: "no page" of the direct table */
+  if (h->n_pages >= h->cap_pages)
     {
       gsize cap = h->cap_pages ? h->cap_pages * 2 : 16;
       h->entries = big_realloc (h->entries,
@@ -729,7 +732,7 @@ hot_direct_rebuild (HotIndex *h)
   for (gsize j = 0; j < n; j++)
     if (h->dir[j].page)
       h->direct[h->dir[j].page - 1 - lo]
-        = (guint32) (h->dir[j].first / HOT_PAGE + 1);
+        = (guint32) (h->dir[j].first / HOT_PAGE);
 }
 
 /* Brings the hot index of family f in line with its longest table
@@ -1270,7 +1273,7 @@ typedef struct {
   const NfsubAddr *cand_addr[2 * TAG_STRIDE];
   guint8 hot_e[2 * TAG_STRIDE];
   guint8 hot_fam[2 * TAG_STRIDE];
-  gsize hot_i[2 * TAG_STRIDE];     /* entry in the family's hot index */
+  const HotEntry *hot_at[2 * TAG_STRIDE]; /* its pair in the hot index */
   guint8 hash_e[2 * TAG_STRIDE];
   guint8 hash_fam[2 * TAG_STRIDE];
   guint64 hash_key[2 * TAG_STRIDE];
@@ -1317,6 +1320,8 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
       guint64 key = (f ? hi : lo) & lt->key_mask[f];
       if (G_LIKELY (lt->hot[f]))
         {
+          /* no page: page 0, whose entries never apply (no branch
+           * here; the finish stage sends them on to shorter prefixes) */
           guint64 pn = key >> lt->hot_shift[f];
           guint64 page = pn >> HOT_PAGE_BITS;
           gsize first;
@@ -1325,8 +1330,7 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
               /* outside the range: the 0 at [span] */
               guint64 rel = page - lt->page_min[f];
               rel = rel < lt->span[f] ? rel : lt->span[f];
-              guint32 p1 = lt->direct[f][rel];
-              first = p1 ? (gsize) (p1 - 1) * HOT_PAGE : G_MAXSIZE;
+              first = (gsize) lt->direct[f][rel] << HOT_PAGE_BITS;
             }
           else
             {
@@ -1334,20 +1338,14 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
               gsize j = (gsize) (hash64 (page) >> lt->dir_shift[f]);
               while (dir[j].page != page + 1 && dir[j].page != 0)
                 j = (j + 1) & lt->dir_mask[f];
-              first = dir[j].page ? (gsize) dir[j].first : G_MAXSIZE;
+              first = dir[j].page ? (gsize) dir[j].first : 0;
             }
-          if (G_UNLIKELY (first == G_MAXSIZE))
-            {
-              /* no key of the longest table in this page */
-              if (lt->more[f])
-                work_slow (w, e, 1);
-              continue;
-            }
-          gsize i = first + (gsize) (pn & (HOT_PAGE - 1));
-          LOOKUP_PREFETCH (&lt->entries[f][2 * i]);
+          const HotEntry *he
+            = &lt->entries[f][2 * (first | (gsize) (pn & (HOT_PAGE - 1)))];
+          LOOKUP_PREFETCH (he);
           w->hot_e[w->n_hot] = (guint8) e;
           w->hot_fam[w->n_hot] = (guint8) f;
-          w->hot_i[w->n_hot++] = i;
+          w->hot_at[w->n_hot++] = he;
         }
       else if (lt->fast[f])
         {
@@ -1374,12 +1372,12 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
 
   guint64 touched = 0;
   for (guint k = 0; k < w->n_hot; k++)
-    touched += lt->entries[w->hot_fam[k]][2 * w->hot_i[k]].start;
+    touched += w->hot_at[k]->start;
   touch_done (touched);
   for (guint k = 0; k < w->n_hot; k++)
     {
       guint e = w->hot_e[k], f = w->hot_fam[k];
-      const HotEntry *he = &lt->entries[f][2 * w->hot_i[k]];
+      const HotEntry *he = w->hot_at[k];
       guint32 when = w->when[e >> 1];
       if (G_LIKELY (he->start <= when))
         {
@@ -1404,7 +1402,7 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
             }
           else
             chain_push (t, lt, io, cq, e0 + e, 0, se,
-                        &lt->seconds[f][w->hot_i[k]]);
+                        &lt->seconds[f][(gsize) (he - lt->entries[f]) / 2]);
         }
     }
 
@@ -1462,9 +1460,9 @@ lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
   lookup_tables_init (t, &lt);
   tag_attr_word_init ();
   TagIO io = { flows, found };
-  TagWork work[TAG_DEPTH + 1];
   ChainQueue chains;
   chains.n = 0;
+  TagWork work[TAG_DEPTH + 1];
   guint issued = 0, slot = 0;
   for (guint d = 0; d < TAG_DEPTH && issued < n; d++, issued += TAG_STRIDE)
     tag_issue (&lt, flows + issued, MIN (TAG_STRIDE, n - issued), &work[d]);
