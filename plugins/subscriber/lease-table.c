@@ -1031,7 +1031,13 @@ typedef struct {
   char *const *key_chunks;
   const LeaseBinding *dyn, *stat;
   const LeaseUser *users;
+  /* every family's longest table has a hot index over a direct range
+   * (a family without tables reads the empty ones below) */
+  gboolean all_direct;
 } LookupTables;
+
+static const guint32 no_direct[1];
+static const HotEntry no_entries[2 * HOT_PAGE];
 
 static void
 lookup_tables_init (LeaseTable *t, LookupTables *lt)
@@ -1070,6 +1076,17 @@ lookup_tables_init (LeaseTable *t, LookupTables *lt)
       lt->shift[f] = (guint8) (64 - pt->bits);
       lt->slot_mask[f] = ((gsize) 1 << pt->bits) - 1;
     }
+  lt->all_direct = TRUE;
+  for (int f = 0; f < 2; f++)
+    if (t->tables[f]->len == 0)
+      {
+        /* its addresses may still pass the prefilter (shared bits) */
+        lt->direct[f] = no_direct;
+        lt->entries[f] = no_entries;
+        lt->span[f] = 0;
+      }
+    else if (!lt->hot[f] || !lt->direct[f])
+      lt->all_direct = FALSE;
   lt->key_chunks = (char *const *) t->key_chunks->pdata;
   lt->dyn = t->dyn.v;
   lt->stat = t->stat.v;
@@ -1289,10 +1306,11 @@ work_slow (TagWork *w, guint e, guint from)
   w->slow_from[w->n_slow++] = (guint8) from;
 }
 
-/* Stages 1 and 2 of the m flows from `flows`. */
-static inline void
-tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
-           TagWork *wp)
+/* Stages 1 and 2 of the m flows from `flows`; all_direct: a constant,
+ * so that the usual case is compiled without the other cases' tests. */
+static inline __attribute__ ((always_inline)) void
+tag_issue_with (const LookupTables *lt, const NfsubFlow *flows, guint m,
+                TagWork *wp, gboolean all_direct)
 {
   TagWork *restrict w = wp;
   const guint64 *filter = lt->filter;
@@ -1318,14 +1336,14 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
       guint64 hi = w->cand_addr[c]->hi, lo = w->cand_addr[c]->lo;
       guint f = (hi | ((lo >> 32) ^ 0xffff)) != 0;
       guint64 key = (f ? hi : lo) & lt->key_mask[f];
-      if (G_LIKELY (lt->hot[f]))
+      if (all_direct || G_LIKELY (lt->hot[f]))
         {
           /* no page: page 0, whose entries never apply (no branch
            * here; the finish stage sends them on to shorter prefixes) */
           guint64 pn = key >> lt->hot_shift[f];
           guint64 page = pn >> HOT_PAGE_BITS;
           gsize first;
-          if (G_LIKELY (lt->direct[f] != NULL))
+          if (all_direct || G_LIKELY (lt->direct[f] != NULL))
             {
               /* outside the range: the 0 at [span] */
               guint64 rel = page - lt->page_min[f];
@@ -1362,6 +1380,16 @@ tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
     }
 }
 
+static void
+tag_issue (const LookupTables *lt, const NfsubFlow *flows, guint m,
+           TagWork *w)
+{
+  if (lt->all_direct)
+    tag_issue_with (lt, flows, m, w, TRUE);
+  else
+    tag_issue_with (lt, flows, m, w, FALSE);
+}
+
 /* Stages 3 and 4 of the stride that starts at flow `base`. */
 static inline void
 tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
@@ -1370,10 +1398,10 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
   TagWork *restrict w = wp;
   gsize e0 = 2 * base;
 
-  guint64 touched = 0;
-  for (guint k = 0; k < w->n_hot; k++)
-    touched += w->hot_at[k]->start;
-  touch_done (touched);
+  /* the pairs are read right away (a loop of plain loads first, to
+   * have them all in flight, measured no better here: the prefetches of
+   * stage 2 are) */
+  guint64 touched;
   for (guint k = 0; k < w->n_hot; k++)
     {
       guint e = w->hot_e[k], f = w->hot_fam[k];
