@@ -1140,14 +1140,33 @@ tag_attr_word_init (void)
 }
 
 static inline void
-emit_tag (const TagIO *io, gsize e, const char *key, guint32 packed_user)
+store_tag (NfsubSubscriberTag *tag, const char *key, guint32 packed_user)
 {
   G_STATIC_ASSERT (sizeof (NfsubSubscriberTag) == 2 * sizeof (guint64));
   guint64 word[2] = { (guint64) (guintptr) key,
                       (packed_user & USER_ID_MASK) | tag_attr_word[packed_user >> 26] };
+  memcpy (tag, word, sizeof word);
+}
+
+static inline void
+emit_tag (const TagIO *io, gsize e, const char *key, guint32 packed_user)
+{
   NfsubFlow *f = &io->flows[e >> 1];
-  memcpy ((e & 1) ? &f->dst_tag : &f->src_tag, word, sizeof word);
+  store_tag ((e & 1) ? &f->dst_tag : &f->src_tag, key, packed_user);
   io->found[e >> 1] |= (guint8) (1u << (e & 1));
+}
+
+/* An end's tag from its address: the ends and their tags lie in the same
+ * order and distance in a flow. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NfsubFlow, dst) - G_STRUCT_OFFSET (NfsubFlow, src)
+                 == G_STRUCT_OFFSET (NfsubFlow, dst_tag)
+                      - G_STRUCT_OFFSET (NfsubFlow, src_tag));
+
+static inline NfsubSubscriberTag *
+end_tag (const NfsubAddr *a)
+{
+  return (NfsubSubscriberTag *) ((char *) a + (G_STRUCT_OFFSET (NfsubFlow, src_tag)
+                                               - G_STRUCT_OFFSET (NfsubFlow, src)));
 }
 
 static inline const char *
@@ -1291,6 +1310,7 @@ typedef struct {
   guint8 hot_e[2 * TAG_STRIDE];
   guint8 hot_fam[2 * TAG_STRIDE];
   const HotEntry *hot_at[2 * TAG_STRIDE]; /* its pair in the hot index */
+  NfsubSubscriberTag *hot_tag[2 * TAG_STRIDE]; /* and its tag */
   guint8 hash_e[2 * TAG_STRIDE];
   guint8 hash_fam[2 * TAG_STRIDE];
   guint64 hash_key[2 * TAG_STRIDE];
@@ -1363,6 +1383,7 @@ tag_issue_with (const LookupTables *lt, const NfsubFlow *flows, guint m,
           LOOKUP_PREFETCH (he);
           w->hot_e[w->n_hot] = (guint8) e;
           w->hot_fam[w->n_hot] = (guint8) f;
+          w->hot_tag[w->n_hot] = end_tag (w->cand_addr[c]);
           w->hot_at[w->n_hot++] = he;
         }
       else if (lt->fast[f])
@@ -1411,7 +1432,10 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
         {
           /* an empty entry (no key) ends at 0: never applies */
           if (G_LIKELY (when < he->end))
-            emit_tag (io, e0 + e, lt_key (lt, he->key_ref), he->user);
+            {
+              store_tag (w->hot_tag[k], lt_key (lt, he->key_ref), he->user);
+              io->found[(e0 + e) >> 1] |= (guint8) (1u << (e & 1));
+            }
           else if (lt->more[f])
             work_slow (w, e, 1);
         }

@@ -127,15 +127,25 @@ tagger_tag_batch (Tagger *tg, NfsubBatch *batch, TagCounters *c)
    * indexed rather than masked: fewer instructions per flow; in locals,
    * as stores through `c` could alias the flows */
   guint64 flows_by[4] = { 0 }, bytes_by[4] = { 0 }, packets_by[4] = { 0 };
-  for (guint i = 0; i < n; i++)
-    {
-      NfsubFlow *f = nfsub_batch_flow (batch, i);
-      guint dir = dirs[i] & 3;
-      f->direction = (guint8) dir;
-      flows_by[dir]++;
-      bytes_by[dir] += nfsub_flow_bytes (f);
-      packets_by[dir] += nfsub_flow_packets (f);
-    }
+#define COUNT_DIRECTION(f, i)                                                  \
+  do                                                                           \
+    {                                                                          \
+      guint dir = dirs[i] & 3;                                                 \
+      (f)->direction = (guint8) dir;                                           \
+      flows_by[dir]++;                                                         \
+      bytes_by[dir] += nfsub_flow_bytes (f);                                   \
+      packets_by[dir] += nfsub_flow_packets (f);                               \
+    }                                                                          \
+  while (0)
+  /* a whole batch (no selection) without the per-flow test of the
+   * accessor */
+  if (!batch->selected)
+    for (guint i = 0; i < n; i++)
+      COUNT_DIRECTION (&batch->flows[i], i);
+  else
+    for (guint i = 0; i < n; i++)
+      COUNT_DIRECTION (&batch->flows[batch->selected[i]], i);
+#undef COUNT_DIRECTION
   guint64 bytes_sum = bytes_by[0] + bytes_by[1] + bytes_by[2] + bytes_by[3];
   guint64 packets_sum
     = packets_by[0] + packets_by[1] + packets_by[2] + packets_by[3];
