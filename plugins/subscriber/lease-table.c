@@ -977,16 +977,18 @@ lease_table_lookup (LeaseTable *t, const NfsubAddr *a, guint32 when)
  *      prefilter of both ends (one bit per IPv4 /16 or IPv6 /32, no
  *      branches: whether an end passes is a coin toss);
  *   2. per end that passed: the prefix number in its family's hot index
- *      (a directory probe in cache), prefetch the entry; or, for a family
- *      without one, hash the key and prefetch its hash line;
- *   3. read the entries (a loop of plain loads first: on some machines,
- *      e.g. a VM with costly page walks, software prefetches are dropped,
- *      while loads in a loop that does not branch on them stay in
- *      flight); the usual case (the newest binding applies) writes the
- *      tag in place from the entry; a flow older than the newest binding
- *      is queued, and the queued chain walks of many strides go one
- *      binding per round together; a hash probe's key also goes to that
- *      queue;
+ *      (a direct range or a directory probe, both in cache; a missing
+ *      page reads the empty page 0), prefetch the pair; or, for a family
+ *      without a hot index, hash the key and prefetch its hash line (the
+ *      usual case, every family hot over a direct range, is compiled
+ *      apart: tag_issue_with);
+ *   3. read the pairs: the usual case (the newest binding applies) writes
+ *      the tag in place; a flow older than the newest binding is answered
+ *      by the second half of the pair, or queued, and the queued chain
+ *      walks of many strides go one binding per round together (a loop
+ *      of plain loads first there, as for the hash lines: on some
+ *      machines software prefetches are dropped); a hash probe's key
+ *      also goes to that queue;
  *   4. anything else (shorter prefixes behind a longest one that has no
  *      applicable binding, 128-bit keys) takes the one-address lookup. */
 #ifndef TAG_STRIDE
@@ -1440,7 +1442,6 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
             work_slow (w, e, 1);
         }
       else
-        /* the flow is older than the newest binding */
         {
           /* the flow is older than the newest binding: the one behind
            * it, in the same line, answers most; older ones walk on */
