@@ -25,6 +25,7 @@
 
 #include "categories.h"
 #include "hourly.h"
+#include "../../src/json/json.h"
 #include "../../src/rrd/bins-hot.h"
 #include "../../src/rrd/plugin-config.h"
 
@@ -383,8 +384,7 @@ hourly_finish (gpointer data, GError **error)
 
 typedef struct {
   HourlyPlugin *self;
-  GString *json;
-  guint n;
+  NfsubJsonWriter *json;
 } OpenDump;
 
 /* Per series: IN, OUT (or unattributed bytes) of one row. */
@@ -401,59 +401,64 @@ series_values (HourlyPlugin *self, const NfsubRrdSeries *s, const guint64 *row,
       }
 }
 
+/* {"SERIES": {"in": IN, "out": OUT}, ..., "unattributed": BYTES} */
+static void
+series_json (HourlyPlugin *self, NfsubJsonWriter *w, const char *key,
+             const guint64 *row)
+{
+  nfsub_json_begin_object (w, key);
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      NfsubRrdSeries *s = self->series->pdata[i];
+      guint64 in, out;
+      series_values (self, s, row, &in, &out);
+      nfsub_json_begin_object (w, s->name);
+      nfsub_json_put_uint (w, "in", in);
+      nfsub_json_put_uint (w, "out", out);
+      nfsub_json_end_object (w);
+    }
+  nfsub_json_put_uint (w, "unattributed", row[CELL_UNATTRIBUTED]);
+  nfsub_json_end_object (w);
+}
+
 static void
 dump_open_bin (gint64 bin_start, const guint64 *row, const guint64 *late,
                gpointer data)
 {
   OpenDump *d = data;
-  g_string_append_printf (d->json, "%s\n    {\"start\": %" G_GINT64_FORMAT
-                          ", \"series\": {", d->n++ ? "," : "", bin_start);
-  for (guint i = 0; i < d->self->series->len; i++)
-    {
-      NfsubRrdSeries *s = d->self->series->pdata[i];
-      guint64 in, out;
-      series_values (d->self, s, row, &in, &out);
-      g_string_append_printf (d->json, "\"%s\": {\"in\": %" G_GUINT64_FORMAT
-                              ", \"out\": %" G_GUINT64_FORMAT "}, ",
-                              s->name, in, out);
-    }
-  g_string_append_printf (d->json, "\"unattributed\": %" G_GUINT64_FORMAT
-                          "}}", row[CELL_UNATTRIBUTED]);
+  nfsub_json_begin_object (d->json, NULL);
+  nfsub_json_put_int (d->json, "start", bin_start);
+  series_json (d->self, d->json, "series", row);
+  nfsub_json_end_object (d->json);
 }
 
 /* JSON: the open bins (not in the RRD files yet), the late bytes waiting
  * for the next written bin, and the late totals since the state began,
- * per series. */
+ * per series.  An open bin and a series' late total are one line each. */
 static GString *
 hourly_state_json (HourlyPlugin *self)
 {
-  GString *j = g_string_new ("{\n  \"generator\": \"nfsub hourly\",\n");
-  g_string_append_printf (j, "  \"lateness\": %u,\n  \"watermark_ms\": %"
-                          G_GUINT64_FORMAT ",\n  \"open_from\": %"
-                          G_GINT64_FORMAT ",\n  \"future_bytes\": %"
-                          G_GUINT64_FORMAT ",\n  \"open\": [",
-                          self->lateness, nfsub_bins_watermark (self->bins),
-                          nfsub_bins_open_from (self->bins),
-                          nfsub_bins_future_bytes (self->bins));
-  OpenDump d = { self, j, 0 };
+  NfsubJsonWriter w;
+  nfsub_json_writer_init (&w, g_string_new (NULL));
+  w.line_depth = 3;
+  nfsub_json_begin_object (&w, NULL);
+  nfsub_json_put_string (&w, "generator", "nfsub hourly");
+  nfsub_json_put_uint (&w, "lateness", self->lateness);
+  nfsub_json_put_uint (&w, "watermark_ms", nfsub_bins_watermark (self->bins));
+  nfsub_json_put_int (&w, "open_from", nfsub_bins_open_from (self->bins));
+  nfsub_json_put_uint (&w, "future_bytes",
+                       nfsub_bins_future_bytes (self->bins));
+  nfsub_json_begin_array (&w, "open");
+  OpenDump d = { self, &w };
   nfsub_bins_foreach_open (self->bins, dump_open_bin, &d);
-  g_string_append (j, "\n  ],\n  \"late_total\": {");
+  nfsub_json_end_array (&w);
   guint n_cells = nfsub_bins_n_cells (self->bins);
   g_autofree guint64 *late = g_new0 (guint64, n_cells);
   for (guint c = 0; c < n_cells; c++)
     late[c] = nfsub_bins_late_total (self->bins, c);
-  for (guint i = 0; i < self->series->len; i++)
-    {
-      NfsubRrdSeries *s = self->series->pdata[i];
-      guint64 in, out;
-      series_values (self, s, late, &in, &out);
-      g_string_append_printf (j, "\"%s\": {\"in\": %" G_GUINT64_FORMAT
-                              ", \"out\": %" G_GUINT64_FORMAT "}, ",
-                              s->name, in, out);
-    }
-  g_string_append_printf (j, "\"unattributed\": %" G_GUINT64_FORMAT "}\n}\n",
-                          late[CELL_UNATTRIBUTED]);
-  return j;
+  series_json (self, &w, "late_total", late);
+  nfsub_json_end_object (&w);
+  return w.out;
 }
 
 static int

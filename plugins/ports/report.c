@@ -4,10 +4,10 @@
  * JSON schema). */
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../../src/json/json.h"
 #include "ports.h"
 
 typedef enum {
@@ -276,93 +276,127 @@ print_table (SeriesTable *t, Column *cols, guint n_cols, const char *tz)
   printf ("\n");
 }
 
+/* A share as the CSV writes it ("%.6f"), in the JSON the same double:
+ * the shortest text that reads back as that rounded value. */
 static void
-json_number_or_null (GString *s, double v, gboolean ok)
+json_percent (NfsubJsonWriter *w, guint64 bytes, guint64 total)
 {
-  if (ok && isfinite (v))
-    g_string_append_printf (s, "%.6f", v);
-  else
-    g_string_append (s, "null");
+  if (!total)
+    {
+      nfsub_json_put_null (w, NULL);
+      return;
+    }
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (buf, sizeof buf, "%.6f",
+                   100.0 * (double) bytes / (double) total);
+  nfsub_json_put_number (w, NULL, g_ascii_strtod (buf, NULL));
 }
 
+static void
+json_uints (NfsubJsonWriter *w, const char *key, const guint64 *v, guint n)
+{
+  nfsub_json_begin_array_line (w, key);
+  for (guint c = 0; c < n; c++)
+    nfsub_json_put_uint (w, NULL, v[c]);
+  nfsub_json_end_array (w);
+}
+
+/* Schema: README.md.  A column and a row are one line each. */
 static GString *
 to_json (PortsPlugin *self, GPtrArray *tables, Column *cols, guint n_cols,
          const char *week, const char *tz)
 {
-  GString *s = g_string_new ("{\n  \"generator\": \"nfsub ports\",\n");
-  g_string_append_printf (s, "  \"version\": 1,\n  \"timezone\": \"%s\",\n"
-                             "  \"week\": \"%s\",\n  \"columns\": [\n",
-                          tz, week);
+  NfsubJsonWriter w;
+  nfsub_json_writer_init (&w, g_string_new (NULL));
+  nfsub_json_begin_object (&w, NULL);
+  nfsub_json_put_string (&w, "generator", "nfsub ports");
+  nfsub_json_put_int (&w, "version", 1);
+  nfsub_json_put_string (&w, "timezone", tz);
+  nfsub_json_put_string (&w, "week", week);
+  nfsub_json_begin_array (&w, "columns");
+  w.line_depth = w.depth + 1;
   for (guint c = 0; c < n_cols; c++)
     {
       g_autoptr (GDateTime) end = g_date_time_new_from_unix_utc (cols[c].week->end);
       g_autoptr (GDateTime) endl = g_date_time_to_timezone (end, self->tz);
       g_autofree char *end_s = g_date_time_format (endl, "%Y-%m-%d");
-      g_string_append_printf (
-        s, "    {\"week\": \"%s\", \"end\": \"%s\", \"start_epoch\": %"
-           G_GINT64_FORMAT ", \"end_epoch\": %" G_GINT64_FORMAT
-           ", \"iso_year\": %d, \"iso_week\": %d, \"closed\": %s, "
-           "\"files\": %u}%s\n",
-        cols[c].label, end_s, cols[c].week->start, cols[c].week->end,
-        cols[c].iso_year, cols[c].iso_week, cols[c].closed ? "true" : "false",
-        g_hash_table_size (cols[c].week->files), c + 1 < n_cols ? "," : "");
+      nfsub_json_begin_object (&w, NULL);
+      nfsub_json_put_string (&w, "week", cols[c].label);
+      nfsub_json_put_string (&w, "end", end_s);
+      nfsub_json_put_int (&w, "start_epoch", cols[c].week->start);
+      nfsub_json_put_int (&w, "end_epoch", cols[c].week->end);
+      nfsub_json_put_int (&w, "iso_year", cols[c].iso_year);
+      nfsub_json_put_int (&w, "iso_week", cols[c].iso_week);
+      nfsub_json_put_bool (&w, "closed", cols[c].closed);
+      nfsub_json_put_uint (&w, "files", g_hash_table_size (cols[c].week->files));
+      nfsub_json_end_object (&w);
     }
-  g_string_append (s, "  ],\n  \"series\": [\n");
+  w.line_depth = 0;
+  nfsub_json_end_array (&w);
+  nfsub_json_begin_array (&w, "series");
   for (guint i = 0; i < tables->len; i++)
     {
       SeriesTable *t = tables->pdata[i];
-      g_string_append_printf (s, "    {\"name\": \"%s\", ", t->name);
+      nfsub_json_begin_object (&w, NULL);
+      nfsub_json_put_string (&w, "name", t->name);
       if (t->unattributed)
-        g_string_append (s, "\"service\": null, \"access\": null,\n");
+        {
+          nfsub_json_put_null (&w, "service");
+          nfsub_json_put_null (&w, "access");
+        }
       else
-        g_string_append_printf (
-          s, "\"service\": \"%s\", \"access\": \"%s\",\n",
-          t->spec.service < 0 ? "all" : nfsub_service_name ((guint) t->spec.service),
-          t->spec.access < 0 ? "all" : nfsub_access_name ((guint) t->spec.access));
-      g_string_append (s, "     \"total_bytes\": [");
-      for (guint c = 0; c < n_cols; c++)
-        g_string_append_printf (s, "%s%" G_GUINT64_FORMAT, c ? ", " : "",
-                                t->total[c]);
-      g_string_append (s, "],\n     \"rows\": [\n");
+        {
+          nfsub_json_put_string (
+            &w, "service", t->spec.service < 0
+                             ? "all"
+                             : nfsub_service_name ((guint) t->spec.service));
+          nfsub_json_put_string (
+            &w, "access", t->spec.access < 0
+                            ? "all"
+                            : nfsub_access_name ((guint) t->spec.access));
+        }
+      json_uints (&w, "total_bytes", t->total, n_cols);
+      nfsub_json_begin_array (&w, "rows");
+      w.line_depth = w.depth + 1;
       for (guint j = 0; j < t->rows->len; j++)
         {
           Row *r = t->rows->pdata[j];
-          g_string_append_printf (s, "      {\"label\": \"%s\", \"kind\": "
-                                     "\"%s\", \"level\": %d, ",
-                                  r->label, row_kind_names[r->kind], r->level);
+          nfsub_json_begin_object (&w, NULL);
+          nfsub_json_put_string (&w, "label", r->label);
+          nfsub_json_put_string (&w, "kind", row_kind_names[r->kind]);
+          nfsub_json_put_int (&w, "level", r->level);
           if (r->proto >= 0)
-            g_string_append_printf (s, "\"proto\": %d, ", r->proto);
+            nfsub_json_put_int (&w, "proto", r->proto);
           else
-            g_string_append (s, "\"proto\": null, ");
+            nfsub_json_put_null (&w, "proto");
           if (r->port >= 0)
-            g_string_append_printf (s, "\"port\": %d, \"fixed\": %s, ",
-                                    r->port, r->fixed ? "true" : "false");
-          else
-            g_string_append (s, "\"port\": null, \"fixed\": null, ");
-          g_string_append_printf (s, "\"group\": %s,\n       \"bytes\": [",
-                                  r->group < 0 ? "null"
-                                  : r->group == PORT_LOW ? "\"low\""
-                                                         : "\"high\"");
-          for (guint c = 0; c < n_cols; c++)
-            g_string_append_printf (s, "%s%" G_GUINT64_FORMAT, c ? ", " : "",
-                                    r->bytes[c]);
-          g_string_append (s, "], \"percent\": [");
-          for (guint c = 0; c < n_cols; c++)
             {
-              if (c)
-                g_string_append (s, ", ");
-              json_number_or_null (s, t->total[c] ? 100.0 * (double) r->bytes[c]
-                                                      / (double) t->total[c]
-                                                  : NAN,
-                                   t->total[c] != 0);
+              nfsub_json_put_int (&w, "port", r->port);
+              nfsub_json_put_bool (&w, "fixed", r->fixed);
             }
-          g_string_append_printf (s, "]}%s\n",
-                                  j + 1 < t->rows->len ? "," : "");
+          else
+            {
+              nfsub_json_put_null (&w, "port");
+              nfsub_json_put_null (&w, "fixed");
+            }
+          nfsub_json_put_string (&w, "group",
+                                 r->group < 0 ? NULL
+                                 : r->group == PORT_LOW ? "low"
+                                                        : "high");
+          json_uints (&w, "bytes", r->bytes, n_cols);
+          nfsub_json_begin_array (&w, "percent");
+          for (guint c = 0; c < n_cols; c++)
+            json_percent (&w, r->bytes[c], t->total[c]);
+          nfsub_json_end_array (&w);
+          nfsub_json_end_object (&w);
         }
-      g_string_append_printf (s, "     ]}%s\n", i + 1 < tables->len ? "," : "");
+      w.line_depth = 0;
+      nfsub_json_end_array (&w);
+      nfsub_json_end_object (&w);
     }
-  g_string_append (s, "  ]\n}\n");
-  return s;
+  nfsub_json_end_array (&w);
+  nfsub_json_end_object (&w);
+  return w.out;
 }
 
 static GString *

@@ -249,6 +249,68 @@ test_lower_port_rule (void)
   g_assert_cmpint (status, !=, 0);
 }
 
+/* The JSON is JSON whatever the config says: the time zone, given as a
+ * zoneinfo file whose path holds a quote, a backslash and a '<', comes
+ * back from the JSON reader as the very same string (it was once written
+ * with "%s", unescaped).  Shares carry the CSV's six decimals. */
+static void
+test_json_text (void)
+{
+  g_autoptr (RrdTestEnv) env = rrdtest_env_new ("ports", ACTIVE, NULL);
+  g_autofree char *zones = g_build_filename (env->dir, "zones", NULL);
+  g_assert_cmpint (g_mkdir (zones, 0755), ==, 0);
+  g_autofree char *zone = g_build_filename (zones, "a \"quoted\" \\ <zone>",
+                                            NULL);
+  g_autofree char *utc = NULL;
+  gsize utc_len;
+  g_assert_true (g_file_get_contents ("/usr/share/zoneinfo/UTC", &utc,
+                                      &utc_len, NULL));
+  g_assert_true (g_file_set_contents (zone, utc, (gssize) utc_len, NULL));
+  /* a key file value: a backslash is written as two */
+  g_auto (GStrv) parts = g_strsplit (zone, "\\", -1);
+  g_autofree char *zone_kf = g_strjoinv ("\\\\", parts);
+  g_autofree char *extra = g_strdup_printf ("timezone = %s\n", zone_kf);
+  rrdtest_env_set_config (env, "ports", ACTIVE, extra);
+
+  g_autoptr (RrdTestFile) f = rrdtest_file_new ("nfcapd.q", T0 + 3600);
+  const guint8 BB = NFSUB_SERVICE_BROADBAND, PPP = NFSUB_ACCESS_PPPOE;
+  add_out (f, 6, 50000, 443, T0 + 3600, 1000, BB, PPP);
+  add_out (f, 17, 50000, 53, T0 + 3600, 2000, BB, PPP);
+  run_ok (env, "ports", f);
+
+  g_autofree char *json = g_build_filename (env->dir, "q.json", NULL);
+  int status;
+  g_autofree char *out = run_ports_command (env, &status, "--week",
+                                            "2024-06-05", "--json", json,
+                                            NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NfsubTestJson) root = nfsub_test_json_load (json, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (nfsub_test_json_string (root, "timezone"), ==, zone);
+  g_assert_cmpstr (nfsub_test_json_string (root, "week"), ==, "2024-06-03");
+  const char *S = "broadband-pppoe";
+  g_assert_cmpfloat (json_total (root, S, 0), ==, 3000);
+  /* 100 * 1000 / 3000 and 100 * 2000 / 3000 to six decimals */
+  const NfsubTestJson *tcp = json_row (root, S, "TCP", "protocol");
+  const NfsubTestJson *udp = json_row (root, S, "UDP", "protocol");
+  g_assert_cmpfloat (nfsub_test_json_number (tcp, "percent.0"), ==, 33.333333);
+  g_assert_cmpfloat (nfsub_test_json_number (udp, "percent.0"), ==, 66.666667);
+  g_assert_cmpfloat (nfsub_test_json_number (
+                       json_row (root, S, "ESP", "protocol"), "percent.0"),
+                     ==, 0);
+  /* a column whose total is 0: null, not a number */
+  const NfsubTestJson *mob = json_row (root, "mobile-all", "TCP", "protocol");
+  g_assert_cmpint (nfsub_test_json_type (
+                     nfsub_test_json_path (mob, "percent.0")),
+                   ==, NFSUB_TEST_JSON_NULL);
+  g_assert_cmpint (nfsub_test_json_type (nfsub_test_json_path (tcp, "port")),
+                   ==, NFSUB_TEST_JSON_NULL);
+  g_assert_cmpstr (nfsub_test_json_string (
+                     json_row (root, S, "443", "port"), "group"),
+                   ==, "low");
+}
+
 /* The 5-minute file at Monday 00:00 holds flows of both weeks, in no
  * order: each goes to the week it started in, every one of them (a flow
  * going back to a week the same file had already added to was once
@@ -633,6 +695,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ports/lower-port-rule", test_lower_port_rule);
   g_test_add_func ("/ports/years-late", test_years_late);
+  g_test_add_func ("/ports/json-text", test_json_text);
   g_test_add_func ("/ports/week-boundary", test_week_boundary);
   g_test_add_func ("/ports/compaction", test_compaction);
   g_test_add_func ("/ports/rrd-categories", test_rrd_categories);
