@@ -1421,10 +1421,9 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
   TagWork *restrict w = wp;
   gsize e0 = 2 * base;
 
-  /* the pairs are read right away (a loop of plain loads first, to
-   * have them all in flight, measured no better here: the prefetches of
-   * stage 2 are) */
-  guint64 touched;
+  /* the pairs are read right away: a loop of plain loads first (as for
+   * the hash lines below) measured no better, stage 2's prefetches are
+   * in flight already */
   for (guint k = 0; k < w->n_hot; k++)
     {
       guint e = w->hot_e[k], f = w->hot_fam[k];
@@ -1464,7 +1463,7 @@ tag_finish (LeaseTable *t, const LookupTables *lt, const TagIO *io,
   guint n = w->n_hash;
   while (n)
     {
-      touched = 0;
+      guint64 touched = 0;
       for (guint k = 0; k < n; k++)
         touched += w->hash_line[k]->key;
       touch_done (touched);
@@ -1513,9 +1512,9 @@ lease_table_tag_flows (LeaseTable *t, guint n, NfsubFlow *flows,
   lookup_tables_init (t, &lt);
   tag_attr_word_init ();
   TagIO io = { flows, found };
+  TagWork work[TAG_DEPTH + 1];
   ChainQueue chains;
   chains.n = 0;
-  TagWork work[TAG_DEPTH + 1];
   guint issued = 0, slot = 0;
   for (guint d = 0; d < TAG_DEPTH && issued < n; d++, issued += TAG_STRIDE)
     tag_issue (&lt, flows + issued, MIN (TAG_STRIDE, n - issued), &work[d]);
