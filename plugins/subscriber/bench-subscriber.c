@@ -398,7 +398,12 @@ main (int argc, char **argv)
     }
   if (rounds < 1 || users < 2 || flows < 1 || read_ns < 0)
     {
-      g_printerr ("--rounds, --users and --flows must be positive\n");
+      g_printerr ("--rounds, --users, --flows and --read-ns must be positive\n");
+      return 2;
+    }
+  if (read_ns > 0 && file_path)
+    {
+      g_printerr ("--file and --read-ns exclude each other\n");
       return 2;
     }
   if (read_ns == 0 && !file_path)
