@@ -283,7 +283,8 @@ hourly_cells (const NfsubFlow *f, guint32 *c0, guint32 *c1)
 
 /* Each flow goes straight into its open bin (bins-hot.h) or, the few
  * that do not lie inside one, to nfsub_bins_add_items.  `selected` and
- * `many` are the same for the whole loop (inlined four times). */
+ * `many` are constants in each of NFSUB_BINS_HOT_RUN's four calls, so
+ * each inlined copy tests neither per flow. */
 G_ALWAYS_INLINE static inline void
 hourly_flows (HourlyPlugin *self, const NfsubFlow *flows,
               const guint32 *selected, guint n, gboolean many)
@@ -325,18 +326,7 @@ static gboolean
 hourly_process (gpointer data, NfsubBatch *batch, GError **error)
 {
   HourlyPlugin *self = data;
-  /* four loops, each without a test of what is the same for all flows */
-  gboolean many = nfsub_bins_hot_mode_many (&self->mode);
-  if (batch->selected && many)
-    hourly_flows (self, batch->flows, batch->selected, batch->n_selected,
-                  TRUE);
-  else if (batch->selected)
-    hourly_flows (self, batch->flows, batch->selected, batch->n_selected,
-                  FALSE);
-  else if (many)
-    hourly_flows (self, batch->flows, NULL, batch->n_flows, TRUE);
-  else
-    hourly_flows (self, batch->flows, NULL, batch->n_flows, FALSE);
+  NFSUB_BINS_HOT_RUN (&self->mode, batch, hourly_flows, self);
   categories_account (self->categories, self->bins, batch);
   return TRUE;
 }

@@ -558,8 +558,8 @@ ports_flow (const NfsubFlow *f, guint64 bytes, guint32 *c0, guint32 *c1,
 /* Each flow goes straight into its open bin (bins-hot.h) or, the few
  * that do not lie inside one, to nfsub_bins_add_items; its ends are
  * staged for the week's port counters and added a group of flows later.
- * `selected` and `many` are the same for the whole loop (inlined four
- * times). */
+ * `selected` and `many` are constants in each of NFSUB_BINS_HOT_RUN's
+ * four calls, so each inlined copy tests neither per flow. */
 G_ALWAYS_INLINE static inline void
 ports_flows (PortsPlugin *self, const NfsubFlow *flows,
              const guint32 *selected, guint n, gboolean many)
@@ -641,18 +641,7 @@ static gboolean
 ports_process (gpointer data, NfsubBatch *batch, GError **error)
 {
   PortsPlugin *self = data;
-  /* four loops, each without a test of what is the same for all flows */
-  gboolean many = nfsub_bins_hot_mode_many (&self->mode);
-  if (batch->selected && many)
-    ports_flows (self, batch->flows, batch->selected, batch->n_selected,
-                 TRUE);
-  else if (batch->selected)
-    ports_flows (self, batch->flows, batch->selected, batch->n_selected,
-                 FALSE);
-  else if (many)
-    ports_flows (self, batch->flows, NULL, batch->n_flows, TRUE);
-  else
-    ports_flows (self, batch->flows, NULL, batch->n_flows, FALSE);
+  NFSUB_BINS_HOT_RUN (&self->mode, batch, ports_flows, self);
   categories_account (self->categories, self->bins, batch);
   return TRUE;
 }
