@@ -277,6 +277,31 @@ test_writer_layout (void)
                    "    \"e\": {}\n"
                    "  }\n"
                    "}\n");
+
+  /* one container on one line, its siblings not (table rows) */
+  g_string_truncate (out, 0);
+  nfsub_json_writer_init (&w, out);
+  const guint64 v[3] = { 7, 0, G_MAXUINT64 };
+  nfsub_json_begin_object (&w, NULL);
+  nfsub_json_begin_array (&w, "rows");
+  nfsub_json_begin_object_line (&w, NULL);
+  nfsub_json_put_string (&w, "k", "x");
+  nfsub_json_put_uint_array (&w, "v", v, 3);
+  nfsub_json_end_object (&w);
+  nfsub_json_begin_object (&w, NULL);
+  nfsub_json_put_uint_array (&w, "none", v, 0);
+  nfsub_json_end_object (&w);
+  nfsub_json_end_array (&w);
+  nfsub_json_end_object (&w);
+  g_assert_cmpstr (out->str, ==,
+                   "{\n"
+                   "  \"rows\": [\n"
+                   "    {\"k\": \"x\", \"v\": [7, 0, 18446744073709551615]},\n"
+                   "    {\n"
+                   "      \"none\": []\n"
+                   "    }\n"
+                   "  ]\n"
+                   "}\n");
 }
 
 /* Parse, write the tree back, parse again: the same text both times. */

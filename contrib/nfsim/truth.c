@@ -247,15 +247,6 @@ write_ports (Pop *pop, NfsubJsonWriter *j)
 }
 
 static void
-json_series (NfsubJsonWriter *j, const char *key, const guint64 *v, guint n)
-{
-  nfsub_json_begin_array (j, key);
-  for (guint i = 0; i < n; i++)
-    nfsub_json_put_uint (j, NULL, v[i]);
-  nfsub_json_end_array (j);
-}
-
-static void
 write_hourly (Pop *pop, NfsubJsonWriter *j)
 {
   guint nh = pop->n_hours;
@@ -267,20 +258,20 @@ write_hourly (Pop *pop, NfsubJsonWriter *j)
       nfsub_json_begin_object (j, tg_hour_names[tg]);
       if (tg == TG_ALL)
         {
-          json_series (j, "bytes", h, nh);
-          json_series (j, "bytes_sampled", h + 2 * nh, nh);
+          nfsub_json_put_uint_array (j, "bytes", h, nh);
+          nfsub_json_put_uint_array (j, "bytes_sampled", h + 2 * nh, nh);
         }
       else
         {
-          json_series (j, "in", h, nh);
-          json_series (j, "out", h + nh, nh);
-          json_series (j, "in_sampled", h + 2 * nh, nh);
-          json_series (j, "out_sampled", h + 3 * nh, nh);
+          nfsub_json_put_uint_array (j, "in", h, nh);
+          nfsub_json_put_uint_array (j, "out", h + nh, nh);
+          nfsub_json_put_uint_array (j, "in_sampled", h + 2 * nh, nh);
+          nfsub_json_put_uint_array (j, "out_sampled", h + 3 * nh, nh);
         }
       nfsub_json_begin_object (j, "categories_sampled");
       static const char *const cn[N_HC] = { "tcp/80", "tcp/443", "tcp_dynamic", "udp/443", "total" };
       for (int k = 0; k < N_HC; k++)
-        json_series (j, cn[k], c + k * nh, nh);
+        nfsub_json_put_uint_array (j, cn[k], c + k * nh, nh);
       nfsub_json_end_object (j);
       nfsub_json_end_object (j);
     }

@@ -292,15 +292,6 @@ json_percent (NfsubJsonWriter *w, guint64 bytes, guint64 total)
   nfsub_json_put_number (w, NULL, g_ascii_strtod (buf, NULL));
 }
 
-static void
-json_uints (NfsubJsonWriter *w, const char *key, const guint64 *v, guint n)
-{
-  nfsub_json_begin_array_line (w, key);
-  for (guint c = 0; c < n; c++)
-    nfsub_json_put_uint (w, NULL, v[c]);
-  nfsub_json_end_array (w);
-}
-
 /* Schema: README.md.  A column and a row are one line each. */
 static GString *
 to_json (PortsPlugin *self, GPtrArray *tables, Column *cols, guint n_cols,
@@ -314,13 +305,12 @@ to_json (PortsPlugin *self, GPtrArray *tables, Column *cols, guint n_cols,
   nfsub_json_put_string (&w, "timezone", tz);
   nfsub_json_put_string (&w, "week", week);
   nfsub_json_begin_array (&w, "columns");
-  w.line_depth = w.depth + 1;
   for (guint c = 0; c < n_cols; c++)
     {
       g_autoptr (GDateTime) end = g_date_time_new_from_unix_utc (cols[c].week->end);
       g_autoptr (GDateTime) endl = g_date_time_to_timezone (end, self->tz);
       g_autofree char *end_s = g_date_time_format (endl, "%Y-%m-%d");
-      nfsub_json_begin_object (&w, NULL);
+      nfsub_json_begin_object_line (&w, NULL);
       nfsub_json_put_string (&w, "week", cols[c].label);
       nfsub_json_put_string (&w, "end", end_s);
       nfsub_json_put_int (&w, "start_epoch", cols[c].week->start);
@@ -331,7 +321,6 @@ to_json (PortsPlugin *self, GPtrArray *tables, Column *cols, guint n_cols,
       nfsub_json_put_uint (&w, "files", g_hash_table_size (cols[c].week->files));
       nfsub_json_end_object (&w);
     }
-  w.line_depth = 0;
   nfsub_json_end_array (&w);
   nfsub_json_begin_array (&w, "series");
   for (guint i = 0; i < tables->len; i++)
@@ -355,13 +344,12 @@ to_json (PortsPlugin *self, GPtrArray *tables, Column *cols, guint n_cols,
                             ? "all"
                             : nfsub_access_name ((guint) t->spec.access));
         }
-      json_uints (&w, "total_bytes", t->total, n_cols);
+      nfsub_json_put_uint_array (&w, "total_bytes", t->total, n_cols);
       nfsub_json_begin_array (&w, "rows");
-      w.line_depth = w.depth + 1;
       for (guint j = 0; j < t->rows->len; j++)
         {
           Row *r = t->rows->pdata[j];
-          nfsub_json_begin_object (&w, NULL);
+          nfsub_json_begin_object_line (&w, NULL);
           nfsub_json_put_string (&w, "label", r->label);
           nfsub_json_put_string (&w, "kind", row_kind_names[r->kind]);
           nfsub_json_put_int (&w, "level", r->level);
@@ -383,14 +371,13 @@ to_json (PortsPlugin *self, GPtrArray *tables, Column *cols, guint n_cols,
                                  r->group < 0 ? NULL
                                  : r->group == PORT_LOW ? "low"
                                                         : "high");
-          json_uints (&w, "bytes", r->bytes, n_cols);
+          nfsub_json_put_uint_array (&w, "bytes", r->bytes, n_cols);
           nfsub_json_begin_array (&w, "percent");
           for (guint c = 0; c < n_cols; c++)
             json_percent (&w, r->bytes[c], t->total[c]);
           nfsub_json_end_array (&w);
           nfsub_json_end_object (&w);
         }
-      w.line_depth = 0;
       nfsub_json_end_array (&w);
       nfsub_json_end_object (&w);
     }

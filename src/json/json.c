@@ -688,6 +688,12 @@ nfsub_json_begin_array_line (NfsubJsonWriter *w, const char *key)
   writer_begin (w, key, '[', TRUE);
 }
 
+void
+nfsub_json_begin_object_line (NfsubJsonWriter *w, const char *key)
+{
+  writer_begin (w, key, '{', TRUE);
+}
+
 void nfsub_json_end_object (NfsubJsonWriter *w) { writer_end (w, '}'); }
 void nfsub_json_end_array (NfsubJsonWriter *w) { writer_end (w, ']'); }
 
@@ -752,6 +758,16 @@ nfsub_json_put_uint (NfsubJsonWriter *w, const char *key, guint64 v)
 {
   writer_member (w, key);
   g_string_append_printf (w->out, "%" G_GUINT64_FORMAT, v);
+}
+
+void
+nfsub_json_put_uint_array (NfsubJsonWriter *w, const char *key,
+                           const guint64 *v, gsize n)
+{
+  nfsub_json_begin_array_line (w, key);
+  for (gsize i = 0; i < n; i++)
+    nfsub_json_put_uint (w, NULL, v[i]);
+  nfsub_json_end_array (w);
 }
 
 void

@@ -94,8 +94,10 @@ void nfsub_json_writer_init (NfsubJsonWriter *w, GString *out);
  * NULL inside an array and at the top. */
 void nfsub_json_begin_object (NfsubJsonWriter *w, const char *key);
 void nfsub_json_begin_array (NfsubJsonWriter *w, const char *key);
-/* An array written on one line, whatever it holds (long number lists). */
+/* An array or object written on one line, whatever it holds (long
+ * number lists, table rows). */
 void nfsub_json_begin_array_line (NfsubJsonWriter *w, const char *key);
+void nfsub_json_begin_object_line (NfsubJsonWriter *w, const char *key);
 void nfsub_json_end_object (NfsubJsonWriter *w);
 void nfsub_json_end_array (NfsubJsonWriter *w);
 void nfsub_json_put_string (NfsubJsonWriter *w, const char *key,
@@ -106,6 +108,9 @@ void nfsub_json_put_number_digits (NfsubJsonWriter *w, const char *key,
                                    double v, int digits);
 void nfsub_json_put_int (NfsubJsonWriter *w, const char *key, gint64 v);
 void nfsub_json_put_uint (NfsubJsonWriter *w, const char *key, guint64 v);
+/* n unsigned integers as an array on one line */
+void nfsub_json_put_uint_array (NfsubJsonWriter *w, const char *key,
+                                const guint64 *v, gsize n);
 void nfsub_json_put_bool (NfsubJsonWriter *w, const char *key, gboolean v);
 void nfsub_json_put_null (NfsubJsonWriter *w, const char *key);
 /* Copies a parsed node (integer literals exactly). */
